@@ -1,0 +1,3 @@
+use super::CodeInfo;
+
+pub(super) static CODES: &[CodeInfo] = &[];

@@ -1,0 +1,228 @@
+//! Rendering diagnostics: `human` (ariadne, byte-indexed spans), `short`
+//! (one line each, like `rustc --error-format short`) and `json` (one object a
+//! line, the fields of `shared/spec/cli.md`).
+
+use crate::{Diagnostic, Level, SourceFile, Span};
+use ariadne::{Color, Config, IndexType, Label, Report, ReportKind, Source};
+use serde_json::{json, Value};
+
+/// How diagnostics are printed (`--message-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageFormat {
+    Human,
+    Short,
+    Json,
+}
+
+/// Clamps a span into the file and onto char boundaries, so that a bad span
+/// can never make a renderer panic.
+fn clamp(file: &SourceFile, span: Span) -> std::ops::Range<usize> {
+    let len = file.text.len();
+    let mut s = (span.start as usize).min(len);
+    let mut e = (span.end as usize).min(len).max(s);
+    while s > 0 && !file.text.is_char_boundary(s) {
+        s -= 1;
+    }
+    while e < len && !file.text.is_char_boundary(e) {
+        e += 1;
+    }
+    s..e
+}
+
+/// The human rendering (what rustc prints), with or without ANSI colour.
+pub fn human(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
+    let kind = match d.level {
+        Level::Error => ReportKind::Error,
+        Level::Warning => ReportKind::Warning,
+        Level::Note => ReportKind::Advice,
+    };
+    let name = file.name.as_str();
+    let primary = d.primary_span().unwrap_or(Span::DUMMY);
+    let config = Config::default()
+        .with_index_type(IndexType::Byte)
+        .with_color(color);
+    let mut report = Report::build(kind, (name, clamp(file, primary)))
+        .with_config(config)
+        .with_code(d.code)
+        .with_message(&d.message);
+    for (i, l) in d.labels.iter().enumerate() {
+        let mut label = Label::new((name, clamp(file, l.span))).with_order(i as i32);
+        if !l.message.is_empty() {
+            label = label.with_message(&l.message);
+        }
+        if color {
+            label = label.with_color(if l.primary {
+                match d.level {
+                    Level::Error => Color::Red,
+                    Level::Warning => Color::Yellow,
+                    Level::Note => Color::Cyan,
+                }
+            } else {
+                Color::Blue
+            });
+        }
+        report = report.with_label(label);
+    }
+    for n in &d.notes {
+        report = report.with_note(n);
+    }
+    if let Some(lint) = d.lint {
+        if d.level != Level::Note {
+            report = report.with_note(format!("`{lint}` is {} here", lint_level_word(d.level)));
+        }
+    }
+    if let Some(h) = &d.help {
+        report = report.with_help(h);
+    }
+    for s in &d.suggestions {
+        report = report.with_help(&s.message);
+    }
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail; if ariadne errs anyway, fall back to the short form.
+    match report
+        .finish()
+        .write((name, Source::from(file.text.as_str())), &mut out)
+    {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(_) => short(d, file),
+    }
+}
+
+fn lint_level_word(level: Level) -> &'static str {
+    match level {
+        Level::Error => "denied",
+        Level::Warning => "a warning",
+        Level::Note => "a note",
+    }
+}
+
+/// One line: `file:line:col: error[E0001]: message`.
+pub fn short(d: &Diagnostic, file: &SourceFile) -> String {
+    match d.primary_span() {
+        Some(sp) => {
+            let (l, c) = file.line_col(sp.start as usize);
+            format!(
+                "{}:{}:{}: {}[{}]: {}\n",
+                file.name, l, c, d.level, d.code, d.message
+            )
+        }
+        None => format!("{}: {}[{}]: {}\n", file.name, d.level, d.code, d.message),
+    }
+}
+
+/// The JSON object of cli.md for one diagnostic.
+pub fn json_value(d: &Diagnostic, file: &SourceFile) -> Value {
+    let spans: Vec<Value> = d
+        .labels
+        .iter()
+        .map(|l| {
+            let r = clamp(file, l.span);
+            let (ls, cs) = file.line_col(r.start);
+            let (le, ce) = file.line_col(r.end);
+            json!({
+                "file": file.name,
+                "byte_start": r.start,
+                "byte_end": r.end,
+                "line_start": ls,
+                "column_start": cs,
+                "line_end": le,
+                "column_end": ce,
+                "is_primary": l.primary,
+                "label": if l.message.is_empty() { Value::Null } else { Value::String(l.message.clone()) },
+            })
+        })
+        .collect();
+    let suggestions: Vec<Value> = d
+        .suggestions
+        .iter()
+        .map(|s| {
+            json!({
+                "message": s.message,
+                "applicability": format!("{:?}", s.applicability),
+                "edits": s.edits.iter().map(|(sp, text)| json!({
+                    "byte_start": sp.start, "byte_end": sp.end, "replacement": text
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "code": d.code,
+        "level": d.level.as_str(),
+        "message": d.message,
+        "lint": d.lint,
+        "spans": spans,
+        "notes": d.notes,
+        "help": d.help,
+        "suggestions": suggestions,
+        "rendered": human(d, file, false),
+    })
+}
+
+/// Renders one diagnostic in the given format (JSON: one line, newline-terminated).
+pub fn render(d: &Diagnostic, file: &SourceFile, format: MessageFormat, color: bool) -> String {
+    match format {
+        MessageFormat::Human => human(d, file, color),
+        MessageFormat::Short => short(d, file),
+        MessageFormat::Json => {
+            let mut s = json_value(d, file).to_string();
+            s.push('\n');
+            s
+        }
+    }
+}
+
+/// The closing summary line (`error: could not compile `x` due to 2 errors; 1 warning emitted`).
+pub fn summary(diags: &[Diagnostic], what: &str) -> Option<String> {
+    let errors = diags.iter().filter(|d| d.level == Level::Error).count();
+    let warnings = diags.iter().filter(|d| d.level == Level::Warning).count();
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    if errors > 0 {
+        let mut s = format!(
+            "error: could not compile `{what}` due to {}",
+            plural(errors, "error")
+        );
+        if warnings > 0 {
+            s.push_str(&format!("; {} emitted", plural(warnings, "warning")));
+        }
+        Some(s)
+    } else if warnings > 0 {
+        Some(format!(
+            "warning: `{what}` generated {}",
+            plural(warnings, "warning")
+        ))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_without_color_and_json_fields() {
+        let f = SourceFile::new("t.nn", "network n {\n  let x = foo(1);\n}\n");
+        let d = Diagnostic::error("E0101", "unknown name `foo`")
+            .with_primary(Span::new(22, 25), "not found")
+            .with_help("did you mean `for`?");
+        let h = human(&d, &f, false);
+        assert!(h.contains("E0101"), "{h}");
+        assert!(h.contains("t.nn:2:11"), "{h}");
+        assert!(!h.contains('\u{1b}'), "{h}");
+        let v = json_value(&d, &f);
+        assert_eq!(v["code"], "E0101");
+        assert_eq!(v["spans"][0]["line_start"], 2);
+        assert_eq!(v["spans"][0]["column_start"], 11);
+        assert_eq!(v["spans"][0]["byte_start"], 22);
+        assert_eq!(v["spans"][0]["is_primary"], true);
+        assert_eq!(v["lint"], Value::Null);
+    }
+
+    #[test]
+    fn bad_spans_never_panic() {
+        let f = SourceFile::new("t.nn", "héllo");
+        let d = Diagnostic::error("E0001", "x").with_primary(Span::new(2, 999), "here");
+        let _ = human(&d, &f, true);
+        let _ = json_value(&d, &f);
+    }
+}

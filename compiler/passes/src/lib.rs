@@ -1,0 +1,1 @@
+//! Graph passes before codegen: one file per pass, the verifier after each.
