@@ -1,1 +1,52 @@
-fn main() {}
+//! `nnc`: the driver. Parses the command line, runs the pipeline
+//! (syntax → elaboration → graph → analyses → lints → passes → codegen) as far
+//! as the command needs, renders diagnostics and maps outcomes to exit codes:
+//! 0 success (warnings allowed), 1 errors in the input, 2 bad usage or an
+//! unreadable file, 101 an internal compiler error.
+
+mod cli;
+mod commands;
+mod frontend;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Exit statuses of cli.md.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const INPUT_ERRORS: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const ICE: u8 = 101;
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal compiler error: {info}");
+        eprintln!("note: nnc {} crashed; this is a bug, please report it with the input that caused it", env!("CARGO_PKG_VERSION"));
+    }));
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    // The front end recurses over the syntax tree; give it a generous stack
+    // (its nesting limits keep it far below this).
+    let worker = std::thread::Builder::new()
+        .name("nnc-main".into())
+        .stack_size(256 << 20)
+        .spawn(move || commands::run(cli));
+    match worker {
+        Ok(handle) => match handle.join() {
+            Ok(code) => ExitCode::from(code),
+            Err(_) => ExitCode::from(exit::ICE),
+        },
+        Err(e) => {
+            eprintln!("error: could not start the compiler thread: {e}");
+            ExitCode::from(exit::ICE)
+        }
+    }
+}

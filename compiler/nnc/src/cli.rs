@@ -1,0 +1,201 @@
+//! The command line of `nnc` (shared/spec/cli.md), declared with clap.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "nnc",
+    version,
+    about = "Compiler for the .nn neural-network definition language: checks, analysis, lints, native executables",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// When to colour diagnostics: auto (only on a terminal, and not when NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormatArg {
+    Human,
+    Short,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LintLevels {
+    /// Allow a lint (or lint group) — may be repeated.
+    #[arg(short = 'A', long = "allow", value_name = "LINT")]
+    pub allow: Vec<String>,
+    /// Warn on a lint (or group) — may be repeated.
+    #[arg(short = 'W', long = "warn", value_name = "LINT")]
+    pub warn: Vec<String>,
+    /// Deny a lint (or group; `warnings` makes every warning an error) — may be repeated.
+    #[arg(short = 'D', long = "deny", value_name = "LINT")]
+    pub deny: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a file: syntax, elaboration, shapes and architecture lints.
+    Check {
+        file: PathBuf,
+        /// The network to check when the file has several.
+        #[arg(long)]
+        network: Option<String>,
+        #[command(flatten)]
+        levels: LintLevels,
+        /// How diagnostics are printed.
+        #[arg(long, value_enum, default_value_t = MessageFormatArg::Human)]
+        message_format: MessageFormatArg,
+        /// Target whose SIMD width the lints assume (e.g. avx2, avx512, neon).
+        #[arg(long, default_value = "avx2")]
+        simd: String,
+    },
+    /// Per-layer and total cost: params, mult-adds, FLOPs, memory access cost, depth, parallelism, latency prediction.
+    Analyze {
+        file: PathBuf,
+        #[arg(long)]
+        network: Option<String>,
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+        /// Platform profile for the roofline prediction (`nnc analyze --list-platforms`), or `host`.
+        #[arg(long, default_value = "zen3-2c")]
+        platform: String,
+        /// Write a roofline chart (SVG).
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
+        /// Row order of the table.
+        #[arg(long, value_enum, default_value_t = SortArg::Order)]
+        sort: SortArg,
+        /// List the built-in platforms and exit.
+        #[arg(long)]
+        list_platforms: bool,
+    },
+    /// Compile a network to a native executable (or object, assembly, LLVM IR).
+    Build {
+        file: PathBuf,
+        /// Output path (default: the network's name, or NAME.o/.s/.ll).
+        #[arg(short = 'o')]
+        output: Option<PathBuf>,
+        #[arg(long)]
+        network: Option<String>,
+        /// Weights in safetensors format, keyed by weight names (PyTorch layouts).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = EmitArg::Exe)]
+        emit: EmitArg,
+        /// CPU to generate code for: host, generic, x86-64-v3, or an LLVM CPU name.
+        #[arg(long, default_value = "host")]
+        target_cpu: String,
+        /// Optimization level 0..3 (-O0 .. -O3).
+        #[arg(short = 'O', default_value = "3", value_parser = clap::value_parser!(u8).range(0..=3))]
+        opt_level: u8,
+        /// Seed of the deterministic weight initialization used without --weights.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Run a network with the reference interpreter (no compilation).
+    Run {
+        file: PathBuf,
+        #[arg(long)]
+        network: Option<String>,
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// NAME=FILE.npy, or FILE.npy for a network with one input.
+        #[arg(long = "input", value_name = "NAME=FILE.npy")]
+        inputs: Vec<String>,
+        /// NAME=FILE.npy
+        #[arg(long = "output", value_name = "NAME=FILE.npy")]
+        outputs: Vec<String>,
+        /// Write the single output here.
+        #[arg(short = 'o')]
+        out: Option<PathBuf>,
+        /// Seed for the random input (when no input is given) and the weights (without --weights).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Apply fixes: machine-applicable lint suggestions, or `--rebalance` channel widths.
+    Fix {
+        file: PathBuf,
+        #[arg(long)]
+        network: Option<String>,
+        /// Rewrite channel widths to cut memory access cost at equal mult-adds.
+        #[arg(long)]
+        rebalance: bool,
+        /// Print a unified diff.
+        #[arg(long)]
+        diff: bool,
+        /// Do not write anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the result here instead of in place.
+        #[arg(short = 'o')]
+        output: Option<PathBuf>,
+        /// Allowed change of total mult-adds, e.g. 5%.
+        #[arg(long, default_value = "5%")]
+        flops_tolerance: String,
+        /// SIMD width to round widths to (lanes of f32), e.g. 8 for AVX2.
+        #[arg(long, default_value_t = 8)]
+        simd_lanes: usize,
+    },
+    /// Print the graph as Graphviz DOT or JSON.
+    Graph {
+        file: PathBuf,
+        #[arg(long)]
+        network: Option<String>,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+        #[arg(short = 'o')]
+        output: Option<PathBuf>,
+    },
+    /// Explain a diagnostic code (E0101) or a lint (unbalanced_channels).
+    Explain { code: String },
+    /// Measure this machine's peak FLOP/s and memory bandwidth (cached for `--platform host`).
+    Calibrate {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EmitArg {
+    Exe,
+    Obj,
+    Asm,
+    #[value(name = "llvm-ir")]
+    LlvmIr,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    Order,
+    Time,
+    Mac,
+    Flops,
+    Params,
+}

@@ -1,0 +1,135 @@
+//! One module per subcommand. Each returns the process exit code.
+
+mod analyze;
+mod build;
+mod calibrate;
+mod check;
+mod explain;
+mod fix;
+mod graph;
+mod run;
+
+use crate::cli::{Cli, Command};
+use crate::exit;
+use crate::frontend::{self, Compiled, LoadError};
+use crate::output;
+use std::path::Path;
+
+pub fn run(cli: Cli) -> u8 {
+    let color = output::use_color(cli.color);
+    match cli.command {
+        Command::Check {
+            file,
+            network,
+            levels,
+            message_format,
+            simd,
+        } => check::run(&file, network.as_deref(), &levels, message_format, &simd, color),
+        Command::Analyze {
+            file,
+            network,
+            format,
+            platform,
+            plot,
+            sort,
+            list_platforms,
+        } => analyze::run(analyze::Opts {
+            file: &file,
+            network: network.as_deref(),
+            format,
+            platform: &platform,
+            plot: plot.as_deref(),
+            sort,
+            list_platforms,
+            color,
+        }),
+        Command::Build {
+            file,
+            output,
+            network,
+            weights,
+            emit,
+            target_cpu,
+            opt_level,
+            seed,
+        } => build::run(build::Opts {
+            file: &file,
+            output: output.as_deref(),
+            network: network.as_deref(),
+            weights: weights.as_deref(),
+            emit,
+            target_cpu: &target_cpu,
+            opt_level,
+            seed,
+            color,
+        }),
+        Command::Run {
+            file,
+            network,
+            weights,
+            inputs,
+            outputs,
+            out,
+            seed,
+        } => run::run(run::Opts {
+            file: &file,
+            network: network.as_deref(),
+            weights: weights.as_deref(),
+            inputs: &inputs,
+            outputs: &outputs,
+            out: out.as_deref(),
+            seed,
+            color,
+        }),
+        Command::Fix {
+            file,
+            network,
+            rebalance,
+            diff,
+            dry_run,
+            output,
+            flops_tolerance,
+            simd_lanes,
+        } => fix::run(fix::Opts {
+            file: &file,
+            network: network.as_deref(),
+            rebalance,
+            diff,
+            dry_run,
+            output: output.as_deref(),
+            flops_tolerance: &flops_tolerance,
+            simd_lanes,
+            color,
+        }),
+        Command::Graph {
+            file,
+            network,
+            format,
+            output,
+        } => graph::run(&file, network.as_deref(), format, output.as_deref(), color),
+        Command::Explain { code } => explain::run(&code),
+        Command::Calibrate { json } => calibrate::run(json),
+    }
+}
+
+/// Compiles a file to a graph for commands that need one, printing the
+/// diagnostics. Returns the compiled unit, or the exit code to stop with.
+pub(crate) fn load_graph(path: &Path, network: Option<&str>, color: bool) -> Result<Compiled, u8> {
+    let compiled = match frontend::compile(path, network) {
+        Ok(c) => c,
+        Err(LoadError::Unreadable(msg)) => {
+            output::usage_error(msg);
+            return Err(exit::USAGE);
+        }
+    };
+    if compiled.has_errors() || compiled.graph.is_none() {
+        output::emit(
+            &compiled.diagnostics,
+            &compiled.file,
+            nnc_diag::render::MessageFormat::Human,
+            color,
+        );
+        return Err(exit::INPUT_ERRORS);
+    }
+    Ok(compiled)
+}
