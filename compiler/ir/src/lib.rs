@@ -1,6 +1,7 @@
 //! The graph IR of nnc: ops ([`op`]), the graph ([`graph`]), shape inference
 //! ([`shape`]) and the verifier ([`verify`]) that every pass runs after itself.
 
+pub mod dump;
 pub mod graph;
 pub mod op;
 pub mod shape;
