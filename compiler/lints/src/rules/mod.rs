@@ -1,0 +1,44 @@
+//! One file per lint. Each holds its logic, its documentation (shown by
+//! `nnc explain NAME`) and tests of cases where it fires and where it does not.
+
+mod elementwise_heavy;
+mod fragmentation;
+mod grouped_conv_cost;
+mod shadowed_weight_name;
+mod simd_width;
+mod unbalanced_channels;
+mod unused_block;
+mod unused_value;
+
+use crate::Lint;
+
+/// The registry: every lint, in code order.
+pub static ALL: &[&dyn Lint] = &[
+    &unbalanced_channels::UnbalancedChannels,
+    &grouped_conv_cost::GroupedConvCost,
+    &fragmentation::Fragmentation,
+    &elementwise_heavy::ElementwiseHeavy,
+    &simd_width::SimdWidth,
+    &unused_value::UnusedValue,
+    &unused_block::UnusedBlock,
+    &shadowed_weight_name::ShadowedWeightName,
+];
+
+/// Formats a count with thousands separators (`1,157,728`).
+pub(crate) fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Rounds `x` to the nearest positive multiple of `m`.
+pub(crate) fn round_to_multiple(x: f64, m: usize) -> usize {
+    let m = m.max(1) as f64;
+    ((x / m).round().max(1.0) * m) as usize
+}
