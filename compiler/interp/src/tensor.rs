@@ -1,0 +1,187 @@
+//! A dense float32 tensor in C (row-major) order.
+
+use std::fmt;
+
+/// A dense `f32` tensor: `data.len()` always equals the product of `shape`
+/// (the empty product is 1, a scalar). Construct it with [`Tensor::new`] or
+/// [`Tensor::zeros`], which check that invariant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+/// The number of elements of a shape, or None if the product overflows.
+pub fn numel(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
+/// Formats a shape as `[a, b, c]`.
+pub fn fmt_shape(shape: &[usize]) -> String {
+    let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+impl Tensor {
+    /// A tensor of this shape holding `data` (C order). Errors when the
+    /// element count overflows or does not equal `data.len()`.
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor, String> {
+        let n = numel(&shape)
+            .ok_or_else(|| format!("shape {} has too many elements", fmt_shape(&shape)))?;
+        if n != data.len() {
+            return Err(format!(
+                "shape {} needs {} elements, got {}",
+                fmt_shape(&shape),
+                n,
+                data.len()
+            ));
+        }
+        Ok(Tensor { shape, data })
+    }
+
+    /// A tensor of zeros. Errors when the element count overflows.
+    pub fn zeros(shape: Vec<usize>) -> Result<Tensor, String> {
+        Tensor::filled(shape, 0.0)
+    }
+
+    /// A tensor with every element equal to `v`.
+    pub fn filled(shape: Vec<usize>, v: f32) -> Result<Tensor, String> {
+        let n = numel(&shape)
+            .ok_or_else(|| format!("shape {} has too many elements", fmt_shape(&shape)))?;
+        Ok(Tensor {
+            shape,
+            data: vec![v; n],
+        })
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The elements in C order.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The elements in C order, mutable (the shape cannot change).
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// Splits the tensor into its shape and data.
+    pub fn into_parts(self) -> (Vec<usize>, Vec<f32>) {
+        (self.shape, self.data)
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// True when the tensor has no element (some dimension is 0).
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The same data under another shape with the same element count.
+    pub fn reshape(self, shape: Vec<usize>) -> Result<Tensor, String> {
+        Tensor::new(shape, self.data)
+    }
+
+    /// C-order strides (in elements) of the shape.
+    pub fn strides(&self) -> Vec<usize> {
+        strides_of(&self.shape)
+    }
+
+    /// The largest absolute value (0 for an empty tensor; NaN propagates).
+    pub fn max_abs(&self) -> f32 {
+        let mut m = 0.0f32;
+        for &v in &self.data {
+            if v.is_nan() {
+                return f32::NAN;
+            }
+            m = m.max(v.abs());
+        }
+        m
+    }
+
+    /// max |a - b| / max(max |b|, tiny): the relative error measure of the
+    /// fixture and pass tests. Errors when the shapes differ. NaN in either
+    /// makes the result NaN unless both are NaN at the same place.
+    pub fn rel_max_diff(&self, reference: &Tensor) -> Result<f64, String> {
+        if self.shape != reference.shape {
+            return Err(format!(
+                "shape {} differs from the reference's {}",
+                fmt_shape(&self.shape),
+                fmt_shape(&reference.shape)
+            ));
+        }
+        let mut d = 0.0f64;
+        let mut r = 0.0f64;
+        for (&a, &b) in self.data.iter().zip(&reference.data) {
+            if a.is_nan() && b.is_nan() {
+                continue;
+            }
+            if a.is_nan() || b.is_nan() {
+                return Ok(f64::NAN);
+            }
+            if a == b {
+                r = r.max((b as f64).abs());
+                continue;
+            }
+            d = d.max((a as f64 - b as f64).abs());
+            r = r.max((b as f64).abs());
+        }
+        Ok(d / r.max(1e-30))
+    }
+}
+
+/// C-order strides (in elements) of a shape.
+pub fn strides_of(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1usize; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1].saturating_mul(shape[i + 1]);
+    }
+    s
+}
+
+impl fmt::Display for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "tensor{} ", fmt_shape(&self.shape))?;
+        let n = self.data.len().min(8);
+        write!(f, "{:?}", &self.data[..n])?;
+        if self.data.len() > n {
+            write!(f, " ...")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checked_construction() {
+        assert!(Tensor::new(vec![2, 3], vec![0.0; 6]).is_ok());
+        let e = Tensor::new(vec![2, 3], vec![0.0; 5]).unwrap_err();
+        assert!(
+            e.contains("[2, 3]") && e.contains('6') && e.contains('5'),
+            "{e}"
+        );
+        assert!(Tensor::zeros(vec![usize::MAX, 3]).is_err());
+        let s = Tensor::new(vec![], vec![1.0]).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(strides_of(&[2, 3, 4]), vec![12, 4, 1]);
+    }
+
+    #[test]
+    fn rel_diff() {
+        let a = Tensor::new(vec![2], vec![1.0, 2.0]).unwrap();
+        let b = Tensor::new(vec![2], vec![1.0, 2.5]).unwrap();
+        assert!((a.rel_max_diff(&b).unwrap() - 0.2).abs() < 1e-9);
+        let c = Tensor::new(vec![1, 2], vec![1.0, 2.0]).unwrap();
+        assert!(a.rel_max_diff(&c).is_err());
+    }
+}

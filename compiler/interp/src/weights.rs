@@ -1,0 +1,501 @@
+//! Weights: a name → tensor store, loading/saving safetensors files with the
+//! checks of `shared/spec/cli.md` ("Weights"), and the documented
+//! deterministic initialization used when no weights file is given
+//! (`docs/weights.md`).
+
+use crate::tensor::{fmt_shape, numel, Tensor};
+use nnc_diag::suggest::did_you_mean;
+use nnc_diag::{Diagnostic, Level};
+use nnc_ir::op::weight_specs;
+use nnc_ir::{Graph, NodeId};
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// Code: the weights file is not a valid safetensors file.
+pub const E_CORRUPT: &str = "E0410";
+/// Code: a weight the network needs is missing from the file.
+pub const E_MISSING: &str = "E0411";
+/// Code: a weight in the file has the wrong shape.
+pub const E_SHAPE: &str = "E0412";
+/// Code: a weight in the file has a dtype that is not a float type.
+pub const E_DTYPE: &str = "E0413";
+/// Code: the file holds keys the network does not use (warning).
+pub const W_UNUSED: &str = "W0010";
+/// Code: weights were converted to f32 (a note).
+pub const W_CONVERTED: &str = "W0011";
+/// Code: weights hold NaN or infinite values (warning).
+pub const W_NONFINITE: &str = "W0012";
+/// Code (pre-existing, shared with the driver): a file could not be read.
+pub const E_READ: &str = "E0400";
+
+/// Named weight tensors (`conv1.weight`, `bn1.running_var`, ...), ordered by
+/// name so that iteration (and saving) is deterministic.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WeightStore {
+    map: BTreeMap<String, Tensor>,
+}
+
+impl WeightStore {
+    /// An empty store.
+    pub fn new() -> WeightStore {
+        WeightStore::default()
+    }
+
+    /// The tensor stored under `key`.
+    pub fn get(&self, key: &str) -> Option<&Tensor> {
+        self.map.get(key)
+    }
+
+    /// Inserts (or replaces) a tensor; returns the previous one.
+    pub fn insert(&mut self, key: impl Into<String>, t: Tensor) -> Option<Tensor> {
+        self.map.insert(key.into(), t)
+    }
+
+    /// Removes a tensor.
+    pub fn remove(&mut self, key: &str) -> Option<Tensor> {
+        self.map.remove(key)
+    }
+
+    /// True if the key is present.
+    pub fn contains(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// Number of tensors.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// (key, tensor) pairs in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
+        self.map.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(|k| k.as_str())
+    }
+
+    /// Total number of f32 elements.
+    pub fn total_elements(&self) -> usize {
+        self.map.values().map(|t| t.len()).sum()
+    }
+
+    /// Removes every weight of the given node (its `<name>.<suffix>` keys).
+    pub fn remove_node_weights(&mut self, name: &str) {
+        let prefix = format!("{name}.");
+        let keys: Vec<String> = self
+            .map
+            .keys()
+            .filter(|k| {
+                k.strip_prefix(&prefix)
+                    .is_some_and(|suffix| !suffix.contains('.'))
+            })
+            .cloned()
+            .collect();
+        for k in keys {
+            self.map.remove(&k);
+        }
+    }
+}
+
+/// A weight the graph needs: the full key, its PyTorch shape, the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectedWeight {
+    pub key: String,
+    pub shape: Vec<usize>,
+    pub node: NodeId,
+    /// The suffix (`weight`, `bias`, `running_mean`, `running_var`).
+    pub suffix: &'static str,
+}
+
+/// Every weight key the graph needs, in topological order (then
+/// state_dict order within a node). Uses the shapes recorded in the graph.
+pub fn expected_weights(g: &Graph) -> Vec<ExpectedWeight> {
+    let order = g
+        .topo_order()
+        .unwrap_or_else(|| g.node_ids().collect::<Vec<_>>());
+    let mut out = Vec::new();
+    for id in order {
+        let node = g.node(id);
+        if !node.op.has_weights() {
+            continue;
+        }
+        let ins = g.inputs(id);
+        let shapes: Vec<&[usize]> = ins.iter().map(|&i| g.node(i).shape.as_slice()).collect();
+        for spec in weight_specs(&node.op, &shapes) {
+            out.push(ExpectedWeight {
+                key: format!("{}.{}", node.name, spec.suffix),
+                shape: spec.shape,
+                node: id,
+                suffix: spec.suffix,
+            });
+        }
+    }
+    out
+}
+
+fn dtype_name(d: Dtype) -> String {
+    format!("{d:?}")
+}
+
+/// Decodes a tensor view to f32 values (F32, or F16/BF16/F64 converted).
+/// None for other dtypes or a byte length that does not match the shape.
+fn decode(v: &TensorView<'_>) -> Option<Vec<f32>> {
+    let n = numel(v.shape())?;
+    let b = v.data();
+    let width = match v.dtype() {
+        Dtype::F32 => 4,
+        Dtype::F16 | Dtype::BF16 => 2,
+        Dtype::F64 => 8,
+        _ => return None,
+    };
+    if b.len() != n.checked_mul(width)? {
+        return None;
+    }
+    let out = match v.dtype() {
+        Dtype::F32 => b
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        Dtype::F16 => b
+            .chunks_exact(2)
+            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => b
+            .chunks_exact(2)
+            .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        Dtype::F64 => b
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
+            .collect(),
+        _ => return None,
+    };
+    Some(out)
+}
+
+/// Reads a safetensors file and checks it against the graph; see
+/// [`load_safetensors`]. A file that cannot be read is an `E0400` error.
+pub fn load_safetensors_file(path: &Path, g: &Graph) -> (WeightStore, Vec<Diagnostic>) {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let (w, mut diags) = load_safetensors(&bytes, g);
+            for d in &mut diags {
+                d.notes
+                    .push(format!("in weights file `{}`", path.display()));
+            }
+            (w, diags)
+        }
+        Err(e) => (
+            WeightStore::new(),
+            vec![Diagnostic::error(
+                E_READ,
+                format!("cannot read weights file `{}`: {e}", path.display()),
+            )],
+        ),
+    }
+}
+
+/// Loads the weights the graph needs from safetensors bytes.
+///
+/// Keys are `<weight name>.<suffix>` in PyTorch layouts. F32 is taken as
+/// is; F16, BF16 and F64 are converted (one note per dtype). Every missing
+/// key and every shape mismatch is an error naming the key with the expected
+/// and found shapes (all of them, not just the first); other dtypes are
+/// errors; keys the graph does not use are one warning, except
+/// `*.num_batches_tracked`, ignored silently. A corrupt or truncated file is
+/// a single error, never a panic. The store holds exactly the keys that were
+/// found and valid.
+pub fn load_safetensors(bytes: &[u8], g: &Graph) -> (WeightStore, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut store = WeightStore::new();
+    let st = match SafeTensors::deserialize(bytes) {
+        Ok(st) => st,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    E_CORRUPT,
+                    format!("the weights file is not a valid safetensors file: {e}"),
+                )
+                .with_note(format!("the file is {} bytes long", bytes.len()))
+                .with_help(
+                    "save the weights with `safetensors.torch.save_file(model.state_dict(), PATH)`",
+                ),
+            );
+            return (store, diags);
+        }
+    };
+    let expected = expected_weights(g);
+    let expected_keys: HashMap<&str, ()> = expected.iter().map(|e| (e.key.as_str(), ())).collect();
+    let mut file_keys: Vec<&str> = st.names();
+    file_keys.sort_unstable();
+    let unused: Vec<&str> = file_keys
+        .iter()
+        .copied()
+        .filter(|k| !expected_keys.contains_key(k) && !k.ends_with(".num_batches_tracked"))
+        .collect();
+    let mut converted: BTreeMap<String, usize> = BTreeMap::new();
+    let mut nonfinite: Vec<String> = Vec::new();
+    for e in &expected {
+        let span = g.span(e.node);
+        let view = match st.tensor(&e.key) {
+            Ok(v) => v,
+            Err(_) => {
+                let mut d = Diagnostic::error(
+                    E_MISSING,
+                    format!(
+                        "missing weight `{}` (expected shape {})",
+                        e.key,
+                        fmt_shape(&e.shape)
+                    ),
+                )
+                .with_primary(span, format!("`{}` needs it", g.node(e.node).name));
+                if let Some(s) = did_you_mean(&e.key, unused.iter().copied()) {
+                    d = d.with_help(format!("the file has a key `{s}`; is the name right?"));
+                }
+                diags.push(d);
+                continue;
+            }
+        };
+        if view.shape() != e.shape.as_slice() {
+            diags.push(
+                Diagnostic::error(
+                    E_SHAPE,
+                    format!(
+                        "weight `{}` has shape {}, expected {}",
+                        e.key,
+                        fmt_shape(view.shape()),
+                        fmt_shape(&e.shape)
+                    ),
+                )
+                .with_primary(span, format!("this op expects {}", fmt_shape(&e.shape))),
+            );
+            continue;
+        }
+        let Some(data) = decode(&view) else {
+            diags.push(
+                Diagnostic::error(
+                    E_DTYPE,
+                    format!(
+                        "weight `{}` has dtype {}; expected F32 (or F16, BF16, F64)",
+                        e.key,
+                        dtype_name(view.dtype())
+                    ),
+                )
+                .with_primary(span, "for this op"),
+            );
+            continue;
+        };
+        if view.dtype() != Dtype::F32 {
+            *converted.entry(dtype_name(view.dtype())).or_insert(0) += 1;
+        }
+        if data.iter().any(|v| !v.is_finite()) {
+            nonfinite.push(e.key.clone());
+        }
+        match Tensor::new(e.shape.clone(), data) {
+            Ok(t) => {
+                store.insert(e.key.clone(), t);
+            }
+            Err(m) => diags.push(Diagnostic::error(
+                E_CORRUPT,
+                format!("weight `{}`: {m}", e.key),
+            )),
+        }
+    }
+    for (dtype, n) in converted {
+        diags.push(Diagnostic::new(
+            Level::Note,
+            W_CONVERTED,
+            format!(
+                "{n} weight tensor{} converted from {dtype} to F32",
+                if n == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    if !nonfinite.is_empty() {
+        diags.push(
+            Diagnostic::warning(
+                W_NONFINITE,
+                format!(
+                    "{} weight tensor{} hold NaN or infinite values",
+                    nonfinite.len(),
+                    if nonfinite.len() == 1 { "" } else { "s" }
+                ),
+            )
+            .with_note(list_keys(&nonfinite)),
+        );
+    }
+    if !unused.is_empty() {
+        let names: Vec<String> = unused.iter().map(|s| s.to_string()).collect();
+        diags.push(
+            Diagnostic::warning(
+                W_UNUSED,
+                format!(
+                    "{} key{} in the weights file {} not used by the network",
+                    unused.len(),
+                    if unused.len() == 1 { "" } else { "s" },
+                    if unused.len() == 1 { "is" } else { "are" },
+                ),
+            )
+            .with_note(list_keys(&names)),
+        );
+    }
+    (store, diags)
+}
+
+fn list_keys(keys: &[String]) -> String {
+    const MAX: usize = 50;
+    let shown: Vec<String> = keys.iter().take(MAX).map(|k| format!("`{k}`")).collect();
+    let mut s = format!("keys: {}", shown.join(", "));
+    if keys.len() > MAX {
+        s.push_str(&format!(" and {} more", keys.len() - MAX));
+    }
+    s
+}
+
+/// Serializes the store as safetensors bytes (all F32, keys in order).
+pub fn save_safetensors(w: &WeightStore) -> Result<Vec<u8>, String> {
+    let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = w
+        .iter()
+        .map(|(k, t)| {
+            let mut b = Vec::with_capacity(t.len() * 4);
+            for v in t.data() {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            (k.to_string(), b, t.shape().to_vec())
+        })
+        .collect();
+    let mut views = Vec::with_capacity(bytes.len());
+    for (k, b, s) in &bytes {
+        let v = TensorView::new(Dtype::F32, s.clone(), b).map_err(|e| format!("{k}: {e}"))?;
+        views.push((k.clone(), v));
+    }
+    safetensors::serialize(views, None).map_err(|e| e.to_string())
+}
+
+/// Writes the store to a safetensors file.
+pub fn save_safetensors_file(w: &WeightStore, path: &Path) -> Result<(), String> {
+    let b = save_safetensors(w)?;
+    std::fs::write(path, b).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+}
+
+/// SplitMix64: the generator behind [`init_deterministic`] (and the
+/// interpreter tests' random inputs). Public so other tools can reproduce it.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    /// The next 64-bit output.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1): the top 24 bits over 2^24 (exact in f32).
+    pub fn next_unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / 16_777_216.0
+    }
+
+    /// Uniform in [-bound, bound).
+    pub fn uniform(&mut self, bound: f32) -> f32 {
+        (2.0 * self.next_unit() - 1.0) * bound
+    }
+}
+
+/// 64-bit FNV-1a of a string (used to give every weight key its own stream).
+pub fn fnv1a64(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The deterministic initialization of every weight the graph needs
+/// (documented in `docs/weights.md`):
+///
+/// - each key `k` draws from its own SplitMix64 stream seeded with
+///   `seed ^ fnv1a64(k)`, so values do not depend on the order of keys;
+/// - conv2d and linear `weight` and `bias`: uniform in
+///   `[-1/sqrt(fan_in), 1/sqrt(fan_in))` (PyTorch's default bounds), with
+///   `fan_in = in_channels/groups * kh * kw` for conv2d and `in_features` for
+///   linear, elements in C order;
+/// - batchnorm: weight 1, bias 0, running_mean 0, running_var 1.
+pub fn init_deterministic(g: &Graph, seed: u64) -> WeightStore {
+    let mut w = WeightStore::new();
+    let expected = expected_weights(g);
+    // fan_in per node = product of the weight's dims after the first.
+    let mut fan_in: HashMap<NodeId, usize> = HashMap::new();
+    for e in &expected {
+        if e.suffix == "weight" && e.shape.len() >= 2 {
+            let f = e.shape[1..]
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                .unwrap_or(usize::MAX);
+            fan_in.insert(e.node, f);
+        }
+    }
+    for e in &expected {
+        let Some(n) = numel(&e.shape) else { continue };
+        let data = match (e.suffix, fan_in.get(&e.node)) {
+            ("running_var", _) => vec![1.0; n],
+            ("running_mean", _) => vec![0.0; n],
+            ("weight", None) => vec![1.0; n], // batchnorm gamma
+            (_, None) => vec![0.0; n],        // batchnorm beta
+            (_, Some(&f)) => {
+                let bound = 1.0 / (f.max(1) as f64).sqrt();
+                let mut r = SplitMix64(seed ^ fnv1a64(&e.key));
+                (0..n).map(|_| r.uniform(bound as f32)).collect()
+            }
+        };
+        if let Ok(t) = Tensor::new(e.shape.clone(), data) {
+            w.insert(e.key.clone(), t);
+        }
+    }
+    w
+}
+
+/// Random values for tests and tools: uniform in [-1, 1) from SplitMix64.
+pub fn random_tensor(shape: Vec<usize>, seed: u64) -> Result<Tensor, String> {
+    let n = numel(&shape).ok_or("shape too large")?;
+    let mut r = SplitMix64(seed);
+    Tensor::new(shape, (0..n).map(|_| r.uniform(1.0)).collect())
+}
+
+/// Random weights for every key the graph needs, for tests: conv/linear
+/// tensors uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)) as in
+/// [`init_deterministic`], but batchnorm parameters random too (weight in
+/// [0.5, 1.5), bias and running_mean in [-0.5, 0.5), running_var in
+/// [0.5, 1.5)) so that batchnorm folding is exercised.
+pub fn init_random(g: &Graph, seed: u64) -> WeightStore {
+    let mut w = init_deterministic(g, seed);
+    for e in expected_weights(g) {
+        if !matches!(g.node(e.node).op, nnc_ir::Op::BatchNorm { .. }) {
+            continue;
+        }
+        let Some(n) = numel(&e.shape) else { continue };
+        let mut r = SplitMix64(seed ^ fnv1a64(&e.key) ^ 0x5555);
+        let data: Vec<f32> = (0..n)
+            .map(|_| match e.suffix {
+                "weight" | "running_var" => 1.0 + r.uniform(0.5),
+                _ => r.uniform(0.5),
+            })
+            .collect();
+        if let Ok(t) = Tensor::new(e.shape.clone(), data) {
+            w.insert(e.key.clone(), t);
+        }
+    }
+    w
+}
