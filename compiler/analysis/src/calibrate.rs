@@ -1,0 +1,403 @@
+//! Measures this machine: fp32 FMA throughput and streaming memory bandwidth
+//! on all cores, for the `host` platform. Takes about 1–3 s; the result is
+//! cached as JSON (see [`cache_path`]) and reused.
+//!
+//! - Compute: every core runs a loop of 12 independent fused multiply-adds
+//!   on 256-bit vectors (AVX2+FMA, `vfmadd231ps ymm`), enough to hide the
+//!   FMA latency on two pipes; SSE (mul + add) on x86-64 without FMA, plain
+//!   scalar code elsewhere. AVX-512 throughput is measured too when the CPU
+//!   has it, and reported separately (`avx512_gflops`): nnc's code
+//!   generator emits 256-bit kernels, so `peak_gflops` is the AVX2 figure.
+//! - Memory: a STREAM-style triad `a[i] = b[i] + s·c[i]` over three f32
+//!   arrays of 192 MiB each (far larger than any last-level cache), split
+//!   over all cores; bytes are counted as STREAM does (12 per element: two
+//!   reads and a write, write-allocate traffic not counted).
+//!
+//! Each figure is the best of several repetitions.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Version of the cached JSON layout; a cache with another version is
+/// ignored and measured again.
+pub const CACHE_VERSION: u32 = 1;
+
+/// The result of a calibration run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Layout version ([`CACHE_VERSION`]).
+    pub version: u32,
+    /// CPU model name (from `/proc/cpuinfo` where available).
+    pub cpu: String,
+    /// Threads used for the all-core figures (one per logical CPU).
+    pub threads: usize,
+    /// Instruction set of the compute loop: `avx2+fma`, `sse` or `scalar`.
+    pub isa: String,
+    /// fp32 GFLOP/s on all cores with `isa` (an FMA counts as 2 FLOPs).
+    pub peak_gflops: f64,
+    /// fp32 GFLOP/s on one core with `isa`.
+    pub peak_gflops_1t: f64,
+    /// fp32 GFLOP/s on all cores with 512-bit FMAs, if the CPU has AVX-512F.
+    pub avx512_gflops: Option<f64>,
+    /// Triad bandwidth on all cores, GB/s (10⁹ bytes per second).
+    pub bandwidth_gbs: f64,
+    /// Triad bandwidth on one core, GB/s.
+    pub bandwidth_gbs_1t: f64,
+    /// Wall time the calibration took, seconds.
+    pub seconds: f64,
+    /// When it was measured, seconds since the Unix epoch.
+    pub timestamp: u64,
+}
+
+/// Runs the calibration (about 1–3 s, uses every core).
+pub fn calibrate() -> Calibration {
+    let t0 = Instant::now();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .max(1);
+    let kernel = fma_kernel();
+    // ~0.1 s per run at ~100 GFLOP/s per core.
+    let iters = 40_000_000u64;
+    let peak_1t = best_of(3, || flops_rate(kernel, 1, iters));
+    let peak = best_of(3, || flops_rate(kernel, threads, iters));
+    let avx512 = avx512_kernel().map(|k| best_of(3, || flops_rate(k, threads, iters / 2)));
+    let (bw, bw_1t) = bandwidth(threads);
+    Calibration {
+        version: CACHE_VERSION,
+        cpu: cpu_name(),
+        threads,
+        isa: kernel.isa.to_string(),
+        peak_gflops: peak,
+        peak_gflops_1t: peak_1t,
+        avx512_gflops: avx512,
+        bandwidth_gbs: bw,
+        bandwidth_gbs_1t: bw_1t,
+        seconds: t0.elapsed().as_secs_f64(),
+        timestamp: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    }
+}
+
+fn best_of(n: usize, mut f: impl FnMut() -> f64) -> f64 {
+    (0..n).map(|_| f()).fold(0.0, f64::max)
+}
+
+/// One compute loop: `run(iters)` performs `iters · flops_per_iter` FLOPs.
+#[derive(Clone, Copy)]
+struct Kernel {
+    isa: &'static str,
+    flops_per_iter: u64,
+    run: fn(u64) -> f32,
+}
+
+fn flops_rate(k: Kernel, threads: usize, iters: u64) -> f64 {
+    let t = Instant::now();
+    let sink: f32 = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads)
+            .map(|_| s.spawn(move || (k.run)(iters)))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
+    });
+    std::hint::black_box(sink);
+    let secs = t.elapsed().as_secs_f64().max(1e-9);
+    (threads as u64 * iters * k.flops_per_iter) as f64 / secs / 1e9
+}
+
+fn fma_kernel() -> Kernel {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            return Kernel {
+                isa: "avx2+fma",
+                flops_per_iter: 12 * 8 * 2,
+                // SAFETY: the features were detected at run time just above.
+                run: |n| unsafe { x86::fma_avx2(n) },
+            };
+        }
+        Kernel {
+            isa: "sse",
+            flops_per_iter: 12 * 4 * 2,
+            // SAFETY: SSE is part of the x86-64 baseline.
+            run: |n| unsafe { x86::mul_add_sse(n) },
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Kernel {
+            isa: "scalar",
+            flops_per_iter: 12 * 2,
+            run: scalar_kernel,
+        }
+    }
+}
+
+fn avx512_kernel() -> Option<Kernel> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            return Some(Kernel {
+                isa: "avx512f",
+                flops_per_iter: 12 * 16 * 2,
+                // SAFETY: avx512f was detected at run time just above.
+                run: |n| unsafe { x86::fma_avx512(n) },
+            });
+        }
+    }
+    None
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn scalar_kernel(iters: u64) -> f32 {
+    let m = std::hint::black_box(0.999_999f32);
+    let c = std::hint::black_box(1e-6f32);
+    let mut a = [1.0f32; 12];
+    for _ in 0..iters {
+        for x in a.iter_mut() {
+            *x = *x * m + c;
+        }
+    }
+    a.iter().sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// 12 independent accumulators `acc = acc·m + c` converge to 1: no
+    /// overflow, no denormals.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn fma_avx2(iters: u64) -> f32 {
+        let m = _mm256_set1_ps(std::hint::black_box(0.999_999));
+        let c = _mm256_set1_ps(std::hint::black_box(1e-6));
+        let one = _mm256_set1_ps(1.0);
+        let (mut a0, mut a1, mut a2, mut a3, mut a4, mut a5) = (one, one, one, one, one, one);
+        let (mut a6, mut a7, mut a8, mut a9, mut a10, mut a11) = (one, one, one, one, one, one);
+        for _ in 0..iters {
+            a0 = _mm256_fmadd_ps(a0, m, c);
+            a1 = _mm256_fmadd_ps(a1, m, c);
+            a2 = _mm256_fmadd_ps(a2, m, c);
+            a3 = _mm256_fmadd_ps(a3, m, c);
+            a4 = _mm256_fmadd_ps(a4, m, c);
+            a5 = _mm256_fmadd_ps(a5, m, c);
+            a6 = _mm256_fmadd_ps(a6, m, c);
+            a7 = _mm256_fmadd_ps(a7, m, c);
+            a8 = _mm256_fmadd_ps(a8, m, c);
+            a9 = _mm256_fmadd_ps(a9, m, c);
+            a10 = _mm256_fmadd_ps(a10, m, c);
+            a11 = _mm256_fmadd_ps(a11, m, c);
+        }
+        let s = _mm256_add_ps(
+            _mm256_add_ps(
+                _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)),
+            ),
+            _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)),
+        );
+        let mut out = [0f32; 8];
+        _mm256_storeu_ps(out.as_mut_ptr(), s);
+        out.iter().sum()
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn fma_avx512(iters: u64) -> f32 {
+        let m = _mm512_set1_ps(std::hint::black_box(0.999_999));
+        let c = _mm512_set1_ps(std::hint::black_box(1e-6));
+        let one = _mm512_set1_ps(1.0);
+        let (mut a0, mut a1, mut a2, mut a3, mut a4, mut a5) = (one, one, one, one, one, one);
+        let (mut a6, mut a7, mut a8, mut a9, mut a10, mut a11) = (one, one, one, one, one, one);
+        for _ in 0..iters {
+            a0 = _mm512_fmadd_ps(a0, m, c);
+            a1 = _mm512_fmadd_ps(a1, m, c);
+            a2 = _mm512_fmadd_ps(a2, m, c);
+            a3 = _mm512_fmadd_ps(a3, m, c);
+            a4 = _mm512_fmadd_ps(a4, m, c);
+            a5 = _mm512_fmadd_ps(a5, m, c);
+            a6 = _mm512_fmadd_ps(a6, m, c);
+            a7 = _mm512_fmadd_ps(a7, m, c);
+            a8 = _mm512_fmadd_ps(a8, m, c);
+            a9 = _mm512_fmadd_ps(a9, m, c);
+            a10 = _mm512_fmadd_ps(a10, m, c);
+            a11 = _mm512_fmadd_ps(a11, m, c);
+        }
+        let s = _mm512_add_ps(
+            _mm512_add_ps(
+                _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)),
+            ),
+            _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)),
+        );
+        _mm512_reduce_add_ps(s)
+    }
+
+    /// Fallback without FMA: a multiply and an add per lane (2 FLOPs).
+    #[target_feature(enable = "sse")]
+    pub unsafe fn mul_add_sse(iters: u64) -> f32 {
+        let m = _mm_set1_ps(std::hint::black_box(0.999_999));
+        let c = _mm_set1_ps(std::hint::black_box(1e-6));
+        let mut a = [_mm_set1_ps(1.0); 12];
+        for _ in 0..iters {
+            for x in a.iter_mut() {
+                *x = _mm_add_ps(_mm_mul_ps(*x, m), c);
+            }
+        }
+        let mut s = _mm_setzero_ps();
+        for x in a {
+            s = _mm_add_ps(s, x);
+        }
+        let mut out = [0f32; 4];
+        _mm_storeu_ps(out.as_mut_ptr(), s);
+        out.iter().sum()
+    }
+}
+
+/// Elements per triad array (192 MiB of f32 each).
+const TRIAD_ELEMS: usize = 48 << 20;
+
+/// `(all cores, one core)` triad bandwidth in GB/s.
+fn bandwidth(threads: usize) -> (f64, f64) {
+    let n = TRIAD_ELEMS;
+    let mut a = vec![0f32; n];
+    let mut b = vec![0f32; n];
+    let mut c = vec![0f32; n];
+    let chunk = n.div_ceil(threads);
+    // First touch in parallel (pages land near the threads that use them).
+    std::thread::scope(|s| {
+        for ((a, b), c) in a
+            .chunks_mut(chunk)
+            .zip(b.chunks_mut(chunk))
+            .zip(c.chunks_mut(chunk))
+        {
+            s.spawn(move || {
+                a.fill(0.0);
+                b.fill(1.0);
+                c.fill(2.0);
+            });
+        }
+    });
+    let all = best_of(4, || triad_rate(&mut a, &b, &c, threads));
+    let one = best_of(2, || triad_rate(&mut a, &b, &c, 1));
+    std::hint::black_box(&a);
+    (all, one)
+}
+
+fn triad_rate(a: &mut [f32], b: &[f32], c: &[f32], threads: usize) -> f64 {
+    let n = a.len();
+    let chunk = n.div_ceil(threads.max(1));
+    let s3 = std::hint::black_box(3.0f32);
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for ((a, b), c) in a
+            .chunks_mut(chunk)
+            .zip(b.chunks(chunk))
+            .zip(c.chunks(chunk))
+        {
+            s.spawn(move || {
+                for ((x, y), z) in a.iter_mut().zip(b).zip(c) {
+                    *x = y + s3 * z;
+                }
+            });
+        }
+    });
+    let secs = t.elapsed().as_secs_f64().max(1e-9);
+    (n * 12) as f64 / secs / 1e9
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// Where the calibration is cached: `$XDG_CACHE_HOME/nnc/host.json`, else
+/// `~/.cache/nnc/host.json`; None if neither variable is set.
+pub fn cache_path() -> Option<PathBuf> {
+    let xdg = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty());
+    if let Some(x) = xdg {
+        let p = PathBuf::from(x);
+        if p.is_absolute() {
+            return Some(p.join("nnc").join("host.json"));
+        }
+    }
+    let home = std::env::var_os("HOME").filter(|v| !v.is_empty())?;
+    Some(
+        PathBuf::from(home)
+            .join(".cache")
+            .join("nnc")
+            .join("host.json"),
+    )
+}
+
+/// Reads a cached calibration; None if missing, unreadable, of another
+/// version, or implausible (non-positive or non-finite figures).
+pub fn load(path: &Path) -> Option<Calibration> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let c: Calibration = serde_json::from_str(&text).ok()?;
+    let ok = |x: f64| x.is_finite() && x > 0.0;
+    (c.version == CACHE_VERSION && ok(c.peak_gflops) && ok(c.bandwidth_gbs)).then_some(c)
+}
+
+/// Writes a calibration as pretty JSON, creating the directory.
+pub fn save(path: &Path, c: &Calibration) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let text = serde_json::to_string_pretty(c).map_err(|e| e.to_string())?;
+    std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernels_compute_the_recurrence() {
+        let k = fma_kernel();
+        // 12 · lanes accumulators, each converging towards 1.
+        let lanes = k.flops_per_iter / 24;
+        let s = (k.run)(1000);
+        assert!((s - (12 * lanes) as f32).abs() < 0.1, "{s}");
+        if let Some(k) = avx512_kernel() {
+            assert!(((k.run)(1000) - 192.0).abs() < 0.1);
+        }
+    }
+
+    #[test]
+    fn cache_roundtrip_and_rejects_garbage() {
+        let dir = std::env::temp_dir().join(format!("nnc-cal-test-{}", std::process::id()));
+        let p = dir.join("sub").join("host.json");
+        let c = Calibration {
+            version: CACHE_VERSION,
+            cpu: "test".into(),
+            threads: 2,
+            isa: "avx2+fma".into(),
+            peak_gflops: 190.0,
+            peak_gflops_1t: 95.0,
+            avx512_gflops: None,
+            bandwidth_gbs: 20.0,
+            bandwidth_gbs_1t: 12.0,
+            seconds: 1.5,
+            timestamp: 1,
+        };
+        save(&p, &c).unwrap();
+        assert_eq!(load(&p), Some(c.clone()));
+        std::fs::write(&p, "{not json").unwrap();
+        assert_eq!(load(&p), None);
+        let bad = Calibration {
+            peak_gflops: 0.0,
+            ..c
+        };
+        save(&p, &bad).unwrap();
+        assert_eq!(load(&p), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

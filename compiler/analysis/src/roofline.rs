@@ -1,0 +1,234 @@
+//! The `--plot` roofline chart: log-log axes of arithmetic intensity
+//! (FLOP/byte) against attainable GFLOP/s, the roof (bandwidth slope and
+//! compute peak), the ridge point, and one point per op that does
+//! arithmetic, on the roof where the model puts it. Point area is
+//! proportional to the op's share of the predicted time; the heaviest ops
+//! and the intensity extremes are labelled. Drawn with plotters' SVG backend,
+//! which writes text as SVG `<text>` elements (no font files needed).
+
+use crate::{Analysis, Bound, NodeAnalysis};
+use nnc_ir::Graph;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Writes the roofline chart of `a` as an SVG file.
+pub fn plot_roofline(a: &Analysis, g: &Graph, path: &Path) -> Result<(), String> {
+    let svg = roofline_svg(a, g)?;
+    std::fs::write(path, svg).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn decade_floor(x: f64) -> f64 {
+    10f64.powf(x.log10().floor())
+}
+
+fn decade_ceil(x: f64) -> f64 {
+    10f64.powf(x.log10().ceil())
+}
+
+fn tick_label(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{:.0}k", v / 1000.0)
+    } else if v >= 1.0 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').to_string()
+    }
+}
+
+/// The roofline chart of `a` as SVG text.
+pub fn roofline_svg(a: &Analysis, g: &Graph) -> Result<String, String> {
+    let p = &a.platform;
+    if !(p.peak_gflops > 0.0 && p.bandwidth_gbs > 0.0) {
+        return Err(format!(
+            "platform `{}` has no positive peak and bandwidth",
+            p.name
+        ));
+    }
+    let ridge = p.ridge_intensity();
+    let pts: Vec<&NodeAnalysis> = a
+        .nodes
+        .iter()
+        .filter(|n| n.cost.flops > 0 && n.cost.mac > 0)
+        .collect();
+    let hidden = a.nodes.len() - pts.len();
+    let (mut lo, mut hi) = (ridge / 10.0, ridge * 10.0);
+    for n in &pts {
+        let i = n.cost.intensity();
+        lo = lo.min(i);
+        hi = hi.max(i);
+    }
+    let (x0, x1) = (decade_floor(lo * 0.7), decade_ceil(hi * 1.4));
+    let (y0, y1) = (
+        decade_floor(p.attainable_gflops(x0) * 0.7),
+        decade_ceil(p.peak_gflops * 2.5),
+    );
+    let total_ms = a.totals.predicted_ms;
+    let share = |n: &NodeAnalysis| {
+        if total_ms > 0.0 {
+            n.predicted_ms / total_ms
+        } else {
+            0.0
+        }
+    };
+
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (1000, 640)).into_drawing_area();
+        let err = |e: DrawingAreaErrorKind<_>| format!("plotting failed: {e:?}");
+        root.fill(&WHITE).map_err(err)?;
+        let title = format!(
+            "Roofline of `{}` on {} ({:.1} GFLOP/s, {:.1} GB/s)",
+            g.name, p.name, p.peak_gflops, p.bandwidth_gbs
+        );
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("arithmetic intensity (FLOP / byte of memory access)")
+            .y_desc("attainable GFLOP/s")
+            .x_label_formatter(&|v| tick_label(*v))
+            .y_label_formatter(&|v| tick_label(*v))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .light_line_style(RGBColor(235, 235, 235))
+            .bold_line_style(RGBColor(200, 200, 200))
+            .draw()
+            .map_err(err)?;
+
+        let roof_color = RGBColor(40, 40, 140);
+        chart
+            .draw_series(LineSeries::new(
+                vec![
+                    (x0, p.attainable_gflops(x0)),
+                    (ridge, p.peak_gflops),
+                    (x1, p.peak_gflops),
+                ],
+                roof_color.stroke_width(3),
+            ))
+            .map_err(err)?;
+        let ridge_style = ShapeStyle::from(&roof_color).filled();
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (ridge, p.peak_gflops),
+                6,
+                ridge_style,
+            )))
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("ridge {ridge:.1} FLOP/B"),
+                (ridge * 1.08, p.peak_gflops * 1.25),
+                ("sans-serif", 14).into_font().color(&roof_color),
+            )))
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("peak {:.1} GFLOP/s", p.peak_gflops),
+                (x1 / 12.0, p.peak_gflops * 1.25),
+                ("sans-serif", 14).into_font().color(&roof_color),
+            )))
+            .map_err(err)?;
+        // Slope label halfway along the bandwidth roof (in log space).
+        let xm = (x0 * ridge).sqrt();
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("{:.1} GB/s", p.bandwidth_gbs),
+                (xm * 0.8, p.attainable_gflops(xm) * 1.6),
+                ("sans-serif", 14).into_font().color(&roof_color),
+            )))
+            .map_err(err)?;
+
+        let compute = RGBColor(0, 140, 70);
+        let memory = RGBColor(220, 110, 0);
+        // Largest first, so small points stay visible on top.
+        let mut sorted = pts.clone();
+        sorted.sort_by(|x, y| y.predicted_ms.total_cmp(&x.predicted_ms));
+        chart
+            .draw_series(sorted.iter().map(|n| {
+                let i = n.cost.intensity();
+                let c = if n.bound == Bound::Compute {
+                    compute
+                } else {
+                    memory
+                };
+                let r = 3.0 + 14.0 * share(n).sqrt();
+                Circle::new((i, p.attainable_gflops(i)), r as i32, c.mix(0.55).filled())
+            }))
+            .map_err(err)?;
+
+        // Labels: the heaviest ops by time, and the intensity extremes.
+        let mut labelled: Vec<&NodeAnalysis> = sorted.iter().take(6).copied().collect();
+        let by_i = |x: &&NodeAnalysis, y: &&NodeAnalysis| {
+            x.cost.intensity().total_cmp(&y.cost.intensity())
+        };
+        if let Some(n) = pts.iter().copied().min_by(by_i) {
+            labelled.push(n);
+        }
+        if let Some(n) = pts.iter().copied().max_by(by_i) {
+            labelled.push(n);
+        }
+        labelled.sort_by(by_i);
+        labelled.dedup_by_key(|n| n.id);
+        for (k, n) in labelled.iter().enumerate() {
+            let i = n.cost.intensity();
+            let y = p.attainable_gflops(i);
+            // Alternate below/further below the roof to limit overlaps.
+            let f = [0.55, 0.36, 0.24][k % 3];
+            let label = format!("{} {:.0}%", g.node(n.id).name, share(n) * 100.0);
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(i, y), (i, y * f * 1.1)],
+                    RGBColor(120, 120, 120),
+                )))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label,
+                    (i, y * f),
+                    ("sans-serif", 12).into_font().color(&BLACK),
+                )))
+                .map_err(err)?;
+        }
+
+        // Legend, drawn by hand in the lower right corner of the plot area.
+        let (w, h) = root.dim_in_pixel();
+        let lx = w as i32 - 330;
+        let ly = h as i32 - 170;
+        let items = [
+            (compute, "compute-bound op".to_string()),
+            (memory, "memory-bound op".to_string()),
+        ];
+        for (k, (c, s)) in items.iter().enumerate() {
+            let y = ly + 20 * k as i32;
+            root.draw(&Circle::new((lx, y), 6, c.mix(0.55).filled()))
+                .map_err(err)?;
+            root.draw(&Text::new(
+                s.clone(),
+                (lx + 14, y - 7),
+                ("sans-serif", 13).into_font(),
+            ))
+            .map_err(err)?;
+        }
+        let notes = [
+            "point area ∝ share of predicted time".to_string(),
+            format!("{hidden} ops without FLOPs (data movement) not shown"),
+            format!("predicted total {:.3} ms", a.totals.predicted_ms),
+        ];
+        for (k, s) in notes.iter().enumerate() {
+            root.draw(&Text::new(
+                s.clone(),
+                (lx - 6, ly + 40 + 18 * k as i32 - 7),
+                ("sans-serif", 13).into_font().color(&RGBColor(80, 80, 80)),
+            ))
+            .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(out)
+}
