@@ -88,20 +88,11 @@ impl WeightStore {
         self.map.values().map(|t| t.len()).sum()
     }
 
-    /// Removes every weight of the given node (its `<name>.<suffix>` keys).
+    /// Removes every weight of the node named `name` (its `<name>.weight`,
+    /// `.bias`, `.running_mean` and `.running_var` keys).
     pub fn remove_node_weights(&mut self, name: &str) {
-        let prefix = format!("{name}.");
-        let keys: Vec<String> = self
-            .map
-            .keys()
-            .filter(|k| {
-                k.strip_prefix(&prefix)
-                    .is_some_and(|suffix| !suffix.contains('.'))
-            })
-            .cloned()
-            .collect();
-        for k in keys {
-            self.map.remove(&k);
+        for suffix in ["weight", "bias", "running_mean", "running_var"] {
+            self.map.remove(&format!("{name}.{suffix}"));
         }
     }
 }
@@ -472,6 +463,33 @@ pub fn random_tensor(shape: Vec<usize>, seed: u64) -> Result<Tensor, String> {
     let n = numel(&shape).ok_or("shape too large")?;
     let mut r = SplitMix64(seed);
     Tensor::new(shape, (0..n).map(|_| r.uniform(1.0)).collect())
+}
+
+/// Checks that the store holds every weight the graph needs with the right
+/// shape; returns one message per problem (empty: consistent). Keys the
+/// graph does not need are reported too.
+pub fn check_store(g: &Graph, w: &WeightStore) -> Vec<String> {
+    let mut problems = Vec::new();
+    let expected = expected_weights(g);
+    for e in &expected {
+        match w.get(&e.key) {
+            None => problems.push(format!("missing weight `{}`", e.key)),
+            Some(t) if t.shape() != e.shape.as_slice() => problems.push(format!(
+                "weight `{}` has shape {}, expected {}",
+                e.key,
+                fmt_shape(t.shape()),
+                fmt_shape(&e.shape)
+            )),
+            Some(_) => {}
+        }
+    }
+    let keys: std::collections::HashSet<&str> = expected.iter().map(|e| e.key.as_str()).collect();
+    for k in w.keys() {
+        if !keys.contains(k) {
+            problems.push(format!("weight `{k}` is not used by the graph"));
+        }
+    }
+    problems
 }
 
 /// Random weights for every key the graph needs, for tests: conv/linear

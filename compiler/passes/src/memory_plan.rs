@@ -1,0 +1,321 @@
+//! Memory planning: every activation tensor that is neither a network input
+//! nor a network output gets a byte offset in one arena, from the tensors'
+//! lifetimes over the execution order. Inputs and outputs live in their own
+//! (caller-provided) buffers.
+//!
+//! Placement is greedy by size (largest first) with best fit: a tensor goes
+//! into the smallest gap, among the tensors already placed whose lifetimes
+//! overlap its own, that holds it; offsets are 64-byte aligned.
+//!
+//! With [`PlanOptions::in_place`], an element-wise op (activation,
+//! batchnorm, an add/mul whose operand has the output's shape) whose input
+//! dies at that op reuses the input's buffer, and a `flatten` shares its
+//! input's buffer (a view). Such nodes are listed in [`MemoryPlan::in_place`];
+//! codegen must then compute them element by element (reading index i before
+//! writing index i) or, for flatten, as a no-op.
+
+use nnc_ir::{Graph, NodeId, Op};
+use std::collections::HashMap;
+
+/// Arena offsets are multiples of this.
+pub const ALIGN: usize = 64;
+
+/// Options of the planner.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Let element-wise ops overwrite a dying input and flatten alias its input.
+    pub in_place: bool,
+}
+
+/// The memory plan codegen follows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemoryPlan {
+    /// The execution order (a topological order of all live nodes, inputs included).
+    pub order: Vec<NodeId>,
+    /// Byte offset in the arena of every arena tensor (all nodes except
+    /// network inputs and outputs).
+    pub offsets: HashMap<NodeId, usize>,
+    /// Byte size (f32 elements × 4) of every arena tensor.
+    pub sizes: HashMap<NodeId, usize>,
+    /// Total arena size in bytes (a multiple of [`ALIGN`]).
+    pub arena_bytes: usize,
+    /// Nodes that reuse an input's buffer: node → that input. Only filled
+    /// with [`PlanOptions::in_place`].
+    pub in_place: HashMap<NodeId, NodeId>,
+    /// Sum of all arena tensors' sizes (what a plan without reuse would need).
+    pub naive_bytes: usize,
+}
+
+fn align_up(n: usize) -> Option<usize> {
+    n.checked_add(ALIGN - 1).map(|v| v / ALIGN * ALIGN)
+}
+
+/// Byte size of a node's output tensor.
+pub fn tensor_bytes(g: &Graph, n: NodeId) -> Result<usize, String> {
+    g.node(n)
+        .shape
+        .iter()
+        .try_fold(4usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| format!("tensor of `{}` is too large", g.node(n).name))
+}
+
+/// True for nodes whose value lives in the arena.
+pub fn in_arena(g: &Graph, n: NodeId) -> bool {
+    !matches!(g.node(n).op, Op::Input { .. }) && !g.is_output(n)
+}
+
+/// Position in `order` of each node's last reader (its own position when
+/// nothing reads it).
+fn last_uses(g: &Graph, order: &[NodeId]) -> HashMap<NodeId, usize> {
+    let mut last: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    for (i, &n) in order.iter().enumerate() {
+        for src in g.inputs(n) {
+            let e = last.entry(src).or_insert(i);
+            *e = (*e).max(i);
+        }
+    }
+    last
+}
+
+/// Plans the arena of the graph (in its deterministic topological order).
+pub fn plan(g: &Graph, opts: PlanOptions) -> Result<MemoryPlan, String> {
+    let order = g.topo_order().ok_or("the graph has a cycle")?;
+    let pos: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    let last = last_uses(g, &order);
+    let mut sizes = HashMap::new();
+    for &n in &order {
+        if in_arena(g, n) {
+            sizes.insert(n, tensor_bytes(g, n)?);
+        }
+    }
+    // Buffers: group id -> (members, def, last, size). Every arena tensor
+    // starts in its own group; in-place nodes join their input's group.
+    let mut group_of: HashMap<NodeId, usize> = HashMap::new();
+    struct Buf {
+        members: Vec<NodeId>,
+        def: usize,
+        last: usize,
+        size: usize,
+    }
+    let mut bufs: Vec<Buf> = Vec::new();
+    let mut in_place = HashMap::new();
+    for &n in &order {
+        if !in_arena(g, n) {
+            continue;
+        }
+        let size = sizes[&n];
+        let p = pos[&n];
+        let mut joined = None;
+        if opts.in_place {
+            let node = g.node(n);
+            let ins = g.inputs(n);
+            let candidates: Vec<NodeId> = match &node.op {
+                Op::Act(_) | Op::BatchNorm { .. } | Op::Flatten => {
+                    ins.first().copied().into_iter().collect()
+                }
+                Op::Binary(_) => ins.clone(),
+                _ => Vec::new(),
+            };
+            let is_view = matches!(node.op, Op::Flatten);
+            for i in candidates {
+                let Some(&gi) = group_of.get(&i) else {
+                    continue;
+                };
+                if g.node(i).shape.iter().product::<usize>() != node.shape.iter().product::<usize>()
+                    || sizes[&i] != size
+                {
+                    continue;
+                }
+                // overwriting: nothing in the buffer may be read after n
+                if !is_view && bufs[gi].last != p {
+                    continue;
+                }
+                // the same tensor read twice by a binary op is fine (index-wise)
+                joined = Some((gi, i));
+                break;
+            }
+        }
+        match joined {
+            Some((gi, i)) => {
+                let b = &mut bufs[gi];
+                b.members.push(n);
+                b.last = b.last.max(last[&n]);
+                group_of.insert(n, gi);
+                in_place.insert(n, i);
+            }
+            None => {
+                group_of.insert(n, bufs.len());
+                bufs.push(Buf {
+                    members: vec![n],
+                    def: p,
+                    last: last[&n],
+                    size,
+                });
+            }
+        }
+    }
+    // Greedy by size, best fit.
+    let mut idx: Vec<usize> = (0..bufs.len()).collect();
+    idx.sort_by_key(|&i| (std::cmp::Reverse(bufs[i].size), bufs[i].def));
+    let mut placed: Vec<(usize, usize)> = Vec::new(); // (buf, offset)
+    let mut buf_off = vec![0usize; bufs.len()];
+    let mut arena = 0usize;
+    for i in idx {
+        let b = &bufs[i];
+        let need = align_up(b.size).ok_or("arena too large")?;
+        let mut busy: Vec<(usize, usize)> = placed
+            .iter()
+            .filter(|(j, _)| {
+                let o = &bufs[*j];
+                o.def <= b.last && b.def <= o.last
+            })
+            .map(|&(j, off)| (off, off + align_up(bufs[j].size).unwrap_or(usize::MAX)))
+            .collect();
+        busy.sort_unstable();
+        let mut best: Option<(usize, usize)> = None; // (gap size, offset)
+        let mut cur = 0usize;
+        for &(s, e) in &busy {
+            if s > cur {
+                let gap = s - cur;
+                if gap >= need && best.is_none_or(|(bg, _)| gap < bg) {
+                    best = Some((gap, cur));
+                }
+            }
+            cur = cur.max(e);
+        }
+        let off = match best {
+            Some((_, off)) => off,
+            None => cur,
+        };
+        let end = off.checked_add(need).ok_or("arena too large")?;
+        arena = arena.max(end);
+        buf_off[i] = off;
+        placed.push((i, off));
+    }
+    let mut offsets = HashMap::new();
+    for (i, b) in bufs.iter().enumerate() {
+        for &m in &b.members {
+            offsets.insert(m, buf_off[i]);
+        }
+    }
+    let naive_bytes = sizes
+        .values()
+        .try_fold(0usize, |a, &s| align_up(s).and_then(|s| a.checked_add(s)))
+        .ok_or("arena too large")?;
+    Ok(MemoryPlan {
+        order,
+        offsets,
+        sizes,
+        arena_bytes: arena,
+        in_place,
+        naive_bytes,
+    })
+}
+
+/// Checks a plan against the graph: the order is a topological order of
+/// every node, every arena tensor has an aligned offset inside the arena,
+/// and no two tensors that are live at the same time overlap — except a
+/// node and the buffer it reuses in place ([`MemoryPlan::in_place`]), at the
+/// same offset, where the reused tensors die at that node (or the node is a
+/// flatten view). Returns every violation.
+pub fn check(g: &Graph, plan: &MemoryPlan) -> Result<(), Vec<String>> {
+    let mut errs = Vec::new();
+    let pos: HashMap<NodeId, usize> = plan
+        .order
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (n, i))
+        .collect();
+    if pos.len() != g.len() || plan.order.len() != g.len() {
+        errs.push("the order does not list every node exactly once".into());
+    }
+    for (&n, &p) in &pos {
+        if !g.contains(n) {
+            errs.push(format!("the order names a removed node {n}"));
+            continue;
+        }
+        for i in g.inputs(n) {
+            if pos.get(&i).is_none_or(|&q| q >= p) {
+                errs.push(format!("{n} runs before its input {i}"));
+            }
+        }
+    }
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    let last = last_uses(g, &plan.order);
+    let mut tensors = Vec::new();
+    for &n in &plan.order {
+        if !in_arena(g, n) {
+            if plan.offsets.contains_key(&n) {
+                errs.push(format!("{n} is an input or output but has an arena offset"));
+            }
+            continue;
+        }
+        let Some(&off) = plan.offsets.get(&n) else {
+            errs.push(format!("{n} (`{}`) has no offset", g.node(n).name));
+            continue;
+        };
+        let size = match tensor_bytes(g, n) {
+            Ok(s) => s,
+            Err(e) => {
+                errs.push(e);
+                continue;
+            }
+        };
+        if off % ALIGN != 0 {
+            errs.push(format!("{n}: offset {off} is not {ALIGN}-byte aligned"));
+        }
+        if off.checked_add(size).is_none_or(|e| e > plan.arena_bytes) {
+            errs.push(format!(
+                "{n}: [{off}, +{size}) exceeds the arena of {} bytes",
+                plan.arena_bytes
+            ));
+        }
+        tensors.push((n, pos[&n], last[&n], off, size));
+    }
+    // the in-place group of each node (its root)
+    let root = |mut n: NodeId| {
+        let mut steps = 0;
+        while let Some(&i) = plan.in_place.get(&n) {
+            n = i;
+            steps += 1;
+            if steps > plan.order.len() {
+                break;
+            }
+        }
+        n
+    };
+    for (k, &(a, da, la, oa, sa)) in tensors.iter().enumerate() {
+        for &(b, db, lb, ob, sb) in &tensors[k + 1..] {
+            let time = da <= lb && db <= la;
+            let mem = oa < ob + sb && ob < oa + sa;
+            if !(time && mem) {
+                continue;
+            }
+            // a is defined first (tensors are in order)
+            let ok = root(a) == root(b)
+                && oa == ob
+                && plan.in_place.contains_key(&b)
+                && (matches!(g.node(b).op, Op::Flatten) || la == db);
+            if !ok {
+                errs.push(format!(
+                    "{a} (`{}`, steps {da}..={la}, bytes {oa}+{sa}) and {b} (`{}`, steps {db}..={lb}, bytes {ob}+{sb}) overlap",
+                    g.node(a).name,
+                    g.node(b).name
+                ));
+            }
+        }
+    }
+    // an in-place overwrite must happen after every earlier tensor of its buffer died
+    for (&n, &i) in &plan.in_place {
+        if !matches!(g.node(n).op, Op::Flatten) && !g.inputs(n).contains(&i) {
+            errs.push(format!("{n} reuses {i}, which is not its input"));
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errs)
+    }
+}

@@ -1,0 +1,84 @@
+//! The default pass pipeline, with the IR verifier and a weight-store check
+//! after every pass, and the provenance of every surviving node.
+
+use crate::{dead_code, fold_batchnorm, fuse, PassStats};
+use nnc_interp::weights::check_store;
+use nnc_interp::WeightStore;
+use nnc_ir::{Graph, NodeId};
+use std::collections::HashMap;
+
+/// A pass: its name and its entry point.
+pub type Pass = (
+    &'static str,
+    fn(&mut Graph, &mut WeightStore) -> Result<PassStats, String>,
+);
+
+/// The default pipeline: dead code, batchnorm folding, fusion.
+pub const DEFAULT: &[Pass] = &[
+    ("dead_code", dead_code::run),
+    ("fold_batchnorm", fold_batchnorm::run),
+    ("fuse", fuse::run),
+];
+
+/// What the pipeline did.
+#[derive(Clone, Debug, Default)]
+pub struct PipelineReport {
+    /// Each pass's stats, in order.
+    pub stats: Vec<PassStats>,
+    /// For every surviving node: the names of the original nodes (of the
+    /// graph given to the pipeline) it stands for, its own first, then the
+    /// absorbed ones in merge order. Profiles use this to compare measured
+    /// fused nodes with per-node predictions.
+    pub origins: HashMap<NodeId, Vec<String>>,
+}
+
+/// Runs the default pipeline.
+pub fn run_default(g: &mut Graph, w: &mut WeightStore) -> Result<PipelineReport, String> {
+    run_passes(g, w, DEFAULT)
+}
+
+/// Runs the given passes in order; after each, runs the IR verifier and
+/// checks that the weight store matches the graph.
+pub fn run_passes(
+    g: &mut Graph,
+    w: &mut WeightStore,
+    passes: &[Pass],
+) -> Result<PipelineReport, String> {
+    let mut report = PipelineReport {
+        stats: Vec::new(),
+        origins: g
+            .node_ids()
+            .map(|n| (n, vec![g.node(n).name.clone()]))
+            .collect(),
+    };
+    for (name, pass) in passes {
+        let stats = pass(g, w).map_err(|e| format!("pass {name}: {e}"))?;
+        if let Err(errs) = nnc_ir::verify::verify(g) {
+            return Err(format!(
+                "the IR verifier failed after pass {name}:\n  {}",
+                errs.join("\n  ")
+            ));
+        }
+        let problems = check_store(g, w);
+        if !problems.is_empty() {
+            return Err(format!(
+                "the weights do not match the graph after pass {name}:\n  {}",
+                problems.join("\n  ")
+            ));
+        }
+        // compose provenance
+        let mut keys: Vec<&NodeId> = stats.merged.keys().collect();
+        keys.sort_unstable();
+        for &into in keys {
+            for (from, _) in &stats.merged[&into] {
+                let extra = report.origins.get(from).cloned().unwrap_or_default();
+                report.origins.entry(into).or_default().extend(extra);
+            }
+        }
+        for r in &stats.removed {
+            report.origins.remove(r);
+        }
+        report.stats.push(stats);
+    }
+    Ok(report)
+}
