@@ -1,0 +1,198 @@
+//! The delimiter pre-pass, run on the tokens before the parser.
+//!
+//! It matches `( ) [ ] { }` and string interpolations with an explicit stack
+//! (no recursion) and repairs the token stream so that the parser always sees
+//! balanced delimiters:
+//!
+//! - an unclosed opener at the end of the file gets a virtual closer there
+//!   (`E0011`, with the opener as a secondary label);
+//! - a closer that matches an opener deeper in the stack closes the openers
+//!   above it with virtual closers (`E0012`);
+//! - a closer with no opener is dropped (`E0013`);
+//! - a region nested deeper than [`MAX_NESTING`] is replaced by one
+//!   [`Token::Error`] (`E0017`), so the parser's recursion is bounded.
+//!
+//! Parser errors inside a repaired region would only repeat the delimiter
+//! error, so the region is returned for the parser to suppress them.
+
+use crate::lexer::Token;
+use nnc_diag::{Diagnostic, Span};
+
+/// The deepest delimiter nesting accepted.
+pub const MAX_NESTING: usize = 256;
+
+/// The repaired stream.
+pub struct Balanced<'s> {
+    pub tokens: Vec<(Token<'s>, Span)>,
+    pub diags: Vec<Diagnostic>,
+    /// Byte ranges in which parser errors are not reported.
+    pub suppress: Vec<Span>,
+}
+
+fn closer_of(t: Token<'_>) -> Option<Token<'static>> {
+    Some(match t {
+        Token::LParen => Token::RParen,
+        Token::LBracket => Token::RBracket,
+        Token::LBrace => Token::RBrace,
+        Token::InterpOpen => Token::InterpClose,
+        _ => return None,
+    })
+}
+
+fn is_closer(t: Token<'_>) -> bool {
+    matches!(
+        t,
+        Token::RParen | Token::RBracket | Token::RBrace | Token::InterpClose
+    )
+}
+
+fn show(t: Token<'_>) -> &'static str {
+    t.text().unwrap_or("?")
+}
+
+/// Balances `tokens`; `eof` is the length of the source.
+pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize) -> Balanced<'s> {
+    let mut out: Vec<(Token<'s>, Span)> = Vec::with_capacity(tokens.len() + 4);
+    let mut diags = Vec::new();
+    let mut suppress = Vec::new();
+    // open delimiters: (token, span)
+    let mut stack: Vec<(Token<'s>, Span)> = Vec::new();
+    let mut iter = tokens.into_iter();
+    while let Some((tok, span)) = iter.next() {
+        if closer_of(tok).is_some() {
+            if stack.len() >= MAX_NESTING {
+                // skip the whole too-deep region: up to the closer that brings
+                // the depth back, or to the end of the file
+                let mut depth = 1usize;
+                let mut end = span.end;
+                for (t, s) in iter.by_ref() {
+                    end = s.end;
+                    if closer_of(t).is_some() {
+                        depth += 1;
+                    } else if is_closer(t) {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                }
+                let region = Span::new(span.start as usize, end as usize);
+                diags.push(
+                    Diagnostic::error("E0017", "nesting too deep")
+                        .with_primary(
+                            span,
+                            format!(
+                                "this `{}` is nested more than {MAX_NESTING} levels deep",
+                                show(tok)
+                            ),
+                        )
+                        .with_note(
+                            "deeply nested input is rejected to protect the compiler's stack",
+                        )
+                        .with_help(
+                            "simplify the expression, e.g. with intermediate `let` bindings",
+                        ),
+                );
+                suppress.push(region);
+                out.push((Token::Error, region));
+                continue;
+            }
+            stack.push((tok, span));
+            out.push((tok, span));
+        } else if is_closer(tok) {
+            match stack.last() {
+                Some(&(open, _)) if closer_of(open) == Some(tok) => {
+                    stack.pop();
+                    out.push((tok, span));
+                }
+                _ => {
+                    let pos = stack
+                        .iter()
+                        .rposition(|&(open, _)| closer_of(open) == Some(tok));
+                    match pos {
+                        Some(pos) => {
+                            // close the openers above `pos` virtually
+                            let (inner_open, inner_span) = stack[stack.len() - 1];
+                            diags.push(
+                                Diagnostic::error(
+                                    "E0012",
+                                    format!("mismatched closing delimiter: `{}`", show(tok)),
+                                )
+                                .with_primary(span, "mismatched closing delimiter")
+                                .with_secondary(inner_span, "unclosed delimiter")
+                                .with_help(format!(
+                                    "close the `{}` with `{}` first",
+                                    show(inner_open),
+                                    closer_of(inner_open).map(show).unwrap_or("?")
+                                )),
+                            );
+                            suppress.push(Span::new(inner_span.start as usize, span.end as usize));
+                            while stack.len() > pos + 1 {
+                                if let Some((open, _)) = stack.pop() {
+                                    if let Some(c) = closer_of(open) {
+                                        out.push((
+                                            c,
+                                            Span::new(span.start as usize, span.start as usize),
+                                        ));
+                                    }
+                                }
+                            }
+                            stack.pop();
+                            out.push((tok, span));
+                        }
+                        None => {
+                            let mut d = Diagnostic::error(
+                                "E0013",
+                                format!("unexpected closing delimiter: `{}`", show(tok)),
+                            )
+                            .with_primary(span, "no delimiter opens this");
+                            if let Some(&(open, ospan)) = stack.last() {
+                                d = d.with_secondary(
+                                    ospan,
+                                    format!(
+                                        "the innermost open delimiter is this `{}`",
+                                        show(open)
+                                    ),
+                                );
+                            }
+                            diags.push(
+                                d.with_help("remove it, or add the missing opening delimiter"),
+                            );
+                            suppress.push(span);
+                        }
+                    }
+                }
+            }
+        } else {
+            out.push((tok, span));
+        }
+    }
+    if !stack.is_empty() {
+        let at = Span::new(eof, eof);
+        let mut d = Diagnostic::error("E0011", "this file contains an unclosed delimiter")
+            .with_primary(at, "the file ends here");
+        for &(open, ospan) in stack.iter().rev() {
+            d = d.with_secondary(ospan, format!("unclosed `{}`", show(open)));
+        }
+        if let Some(&(open, _)) = stack.last() {
+            d = d.with_help(format!(
+                "add the missing `{}`",
+                closer_of(open).map(show).unwrap_or("?")
+            ));
+        }
+        diags.push(d);
+        // errors in the text before are likely genuine: suppress only those
+        // at the virtual closers
+        suppress.push(at);
+        while let Some((open, _)) = stack.pop() {
+            if let Some(c) = closer_of(open) {
+                out.push((c, at));
+            }
+        }
+    }
+    Balanced {
+        tokens: out,
+        diags,
+        suppress,
+    }
+}
