@@ -1,1 +1,103 @@
-fn main() {}
+//! Builds the runtime (`runtime/src/lib.rs`, std only) into a static library
+//! with a plain `rustc` call, so that `nnc` can embed it
+//! (`src/runtime_lib.rs`) and link executables with nothing but `cc` at
+//! `nnc build` time. Also records the native libraries the archive needs
+//! (`rustc --print native-static-libs`).
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn rerun_for_dir(dir: &Path) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            if p.is_dir() {
+                rerun_for_dir(&p);
+            } else {
+                println!("cargo:rerun-if-changed={}", p.display());
+            }
+        }
+    }
+}
+
+/// Runs rustc on the runtime; returns rustc's stderr on success.
+fn compile(rustc: &str, lib_rs: &Path, out: &Path, lto: bool) -> Result<String, String> {
+    let mut cmd = Command::new(rustc);
+    cmd.args([
+        "--edition",
+        "2021",
+        "--crate-type",
+        "staticlib",
+        "--crate-name",
+        "nnc_runtime",
+        "-C",
+        "opt-level=3",
+        "-C",
+        "panic=abort",
+        "-C",
+        "debuginfo=0",
+        "--cfg",
+        "nnc_runtime_exe",
+        "--print",
+        "native-static-libs",
+    ]);
+    if lto {
+        // One object with only what `main` and the ABI functions reach:
+        // a 3x smaller archive and a faster link.
+        cmd.args(["-C", "lto=fat", "-C", "codegen-units=1"]);
+    }
+    if let Ok(t) = env::var("TARGET") {
+        cmd.args(["--target", &t]);
+    }
+    cmd.arg("-o").arg(out).arg(lib_rs);
+    cmd.env(
+        "NNC_RUNTIME_VERSION",
+        env::var("CARGO_PKG_VERSION").unwrap_or_else(|_| "unknown".into()),
+    );
+    let o = cmd
+        .output()
+        .map_err(|e| format!("cannot run `{rustc}`: {e}"))?;
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    if o.status.success() {
+        Ok(stderr)
+    } else {
+        Err(format!("`{rustc}` failed ({}):\n{stderr}", o.status))
+    }
+}
+
+fn main() {
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let rt_src = manifest.join("../../runtime/src");
+    let lib_rs = rt_src.join("lib.rs");
+    println!("cargo:rerun-if-changed=build.rs");
+    rerun_for_dir(&rt_src);
+    println!("cargo:rerun-if-env-changed=RUSTC");
+
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let archive = out_dir.join("libnnc_runtime.a");
+    let stderr = match compile(&rustc, &lib_rs, &archive, true) {
+        Ok(s) => s,
+        Err(lto_err) => match compile(&rustc, &lib_rs, &archive, false) {
+            Ok(s) => {
+                println!(
+                    "cargo:warning=runtime built without LTO (LTO failed: {})",
+                    lto_err.lines().next().unwrap_or("")
+                );
+                s
+            }
+            Err(e) => panic!("building the nnc runtime failed:\n{e}"),
+        },
+    };
+    let libs = stderr
+        .lines()
+        .find_map(|l| {
+            l.split_once("native-static-libs:")
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc".to_string());
+    println!("cargo:rustc-env=NNC_RUNTIME_NATIVE_LIBS={libs}");
+}
