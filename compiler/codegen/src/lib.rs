@@ -1,1 +1,162 @@
-//! nnc-codegen
+//! nnc-codegen: compiles an elaborated graph to native code with LLVM.
+//!
+//! The entry point is [`compile`]: it runs the graph passes, plans the
+//! kernels and buffers ([`plan`]), packs the weights into one blob, builds an
+//! LLVM module (one specialized function per kernel node, `nnc_model_forward`,
+//! `nnc_model_meta` — see `runtime/ABI.md`), optimizes it and writes an
+//! object file (with the weights embedded by `.incbin`), assembly or IR.
+
+pub mod kernels;
+pub mod llvm;
+pub mod plan;
+
+use inkwell::context::Context;
+use inkwell::targets::FileType;
+use nnc_ir::{Graph, NodeId};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Options of one build.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// `host` (default), `generic`, or an LLVM CPU name (`x86-64-v3`, `znver3`).
+    pub target_cpu: String,
+    /// 0..=3 (`-O0`..`-O3`).
+    pub opt_level: u8,
+    /// Predicted time per node name, written into the meta for `--profile`.
+    pub predicted_ms: HashMap<String, f64>,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            target_cpu: "host".into(),
+            opt_level: 3,
+            predicted_ms: HashMap::new(),
+        }
+    }
+}
+
+/// What [`compile`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emit {
+    /// `model.o` (kernels, forward, meta and the embedded weights).
+    Obj,
+    /// `model.s` (the weights are `.incbin`-ed from `weights.bin`).
+    Asm,
+    /// `model.ll` (the weights are referenced, not included).
+    LlvmIr,
+}
+
+/// The files [`compile`] produced.
+#[derive(Clone, Debug)]
+pub struct Artifacts {
+    /// Object files to link with the runtime (empty unless `Emit::Obj`).
+    pub objects: Vec<PathBuf>,
+    /// The assembly or IR file (for `Emit::Asm` / `Emit::LlvmIr`).
+    pub text: Option<PathBuf>,
+    /// The packed weight blob (`weights.bin`).
+    pub weights_blob: PathBuf,
+    /// Activation arena size in bytes.
+    pub arena_bytes: u64,
+    /// Number of kernel steps.
+    pub kernels: usize,
+    /// The `nnc_model_meta` text.
+    pub meta: String,
+}
+
+/// Access to weight tensors by full key (`layer1.0.conv1.weight`): shape and
+/// f32 data in PyTorch layout.
+pub trait WeightSource {
+    /// The tensor for `key`, if present.
+    fn tensor(&self, key: &str) -> Option<(&[usize], &[f32])>;
+}
+
+impl WeightSource for HashMap<String, (Vec<usize>, Vec<f32>)> {
+    fn tensor(&self, key: &str) -> Option<(&[usize], &[f32])> {
+        self.get(key).map(|(s, d)| (s.as_slice(), d.as_slice()))
+    }
+}
+
+/// Runs the backend's graph passes and returns the graph to compile and
+/// its execution order.
+pub fn prepare(graph: &Graph) -> Result<(Graph, Vec<NodeId>), String> {
+    let g = graph.clone();
+    let order = g
+        .topo_order()
+        .ok_or_else(|| "the graph has a cycle".to_string())?;
+    Ok((g, order))
+}
+
+/// Plans a graph (after [`prepare`]): kernels, buffers and packed weights.
+pub fn plan_graph(
+    graph: &Graph,
+    order: &[NodeId],
+    weights: &dyn WeightSource,
+) -> Result<plan::Plan, String> {
+    plan::build(graph, order, weights)
+}
+
+/// Compiles `graph` into `out_dir` (created if needed).
+pub fn compile(
+    graph: &Graph,
+    weights: &dyn WeightSource,
+    opts: &BuildOptions,
+    emit: Emit,
+    out_dir: &Path,
+) -> Result<Artifacts, String> {
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let (g, order) = prepare(graph)?;
+    let plan = plan_graph(&g, &order, weights)?;
+    let out_dir = out_dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let blob_path = out_dir.join("weights.bin");
+    let bytes: Vec<u8> = plan.blob.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&blob_path, bytes)
+        .map_err(|e| format!("cannot write {}: {e}", blob_path.display()))?;
+    let meta = llvm::meta_text(&graph.name, &plan, &|n| {
+        opts.predicted_ms.get(n).copied().unwrap_or(0.0)
+    });
+    let tm = llvm::target_machine(&opts.target_cpu, opts.opt_level)?;
+    let ctx = Context::create();
+    let module = llvm::build_module(
+        &ctx,
+        &plan,
+        &meta,
+        &tm,
+        &opts.target_cpu,
+        llvm::WeightsEmbed::Incbin(&blob_path),
+    )
+    .map_err(|e| e.0)?;
+    llvm::optimize(&module, &tm, opts.opt_level)?;
+    let mut art = Artifacts {
+        objects: Vec::new(),
+        text: None,
+        weights_blob: blob_path,
+        arena_bytes: plan.arena_bytes,
+        kernels: plan.steps.len(),
+        meta,
+    };
+    match emit {
+        Emit::Obj => {
+            let p = out_dir.join("model.o");
+            tm.write_to_file(&module, FileType::Object, &p)
+                .map_err(|e| e.to_string())?;
+            art.objects.push(p);
+        }
+        Emit::Asm => {
+            let p = out_dir.join("model.s");
+            tm.write_to_file(&module, FileType::Assembly, &p)
+                .map_err(|e| e.to_string())?;
+            art.text = Some(p);
+        }
+        Emit::LlvmIr => {
+            let p = out_dir.join("model.ll");
+            module.print_to_file(&p).map_err(|e| e.to_string())?;
+            art.text = Some(p);
+        }
+    }
+    Ok(art)
+}

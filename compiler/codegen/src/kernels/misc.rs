@@ -1,0 +1,348 @@
+//! Pooling, softmax and data-movement kernels.
+
+use super::elementwise::vec_range;
+use super::{Kcx, R, VW};
+use inkwell::values::{FloatValue, IntValue, PointerValue};
+use inkwell::FloatPredicate;
+
+/// Max or average pooling over `[N, C, H, W]` (PyTorch semantics, dilation 1).
+/// One work item is one output row of one channel.
+#[derive(Clone, Debug)]
+pub struct PoolPlan {
+    /// `None` for max pooling, `Some(count_pad)` for average pooling.
+    pub avg: Option<bool>,
+    /// N*C.
+    pub nc: u64,
+    pub h: u64,
+    pub w: u64,
+    pub oh: u64,
+    pub ow: u64,
+    pub kernel: [u64; 2],
+    pub stride: [u64; 2],
+    pub pad: [u64; 2],
+}
+
+impl PoolPlan {
+    /// Number of work items.
+    pub fn items(&self) -> u64 {
+        self.nc * self.oh
+    }
+
+    /// Emits items `lo..hi`.
+    pub fn emit<'ctx>(
+        &self,
+        k: &Kcx<'ctx, '_>,
+        out: PointerValue<'ctx>,
+        x: PointerValue<'ctx>,
+        lo: IntValue<'ctx>,
+        hi: IntValue<'ctx>,
+    ) -> R<()> {
+        let p = self.clone();
+        let acc = k.entry_alloca(k.f32t.into())?;
+        k.for_range(lo, hi, 1, |it| {
+            let nc = k.divc(it, p.oh as i64)?;
+            let oh = k.remc(it, p.oh as i64)?;
+            let hstart = k.sub(k.mulc(oh, p.stride[0] as i64)?, k.i64c(p.pad[0] as i64))?;
+            let hend_pad = k.smin(
+                k.addc(hstart, p.kernel[0] as i64)?,
+                k.i64c((p.h + p.pad[0]) as i64),
+            )?;
+            let hs = k.smax(hstart, k.i64c(0))?;
+            let he = k.smin(hend_pad, k.i64c(p.h as i64))?;
+            let xin = k.gep(x, k.mulc(nc, (p.h * p.w) as i64)?)?;
+            let orow = k.gep(out, k.mulc(it, p.ow as i64)?)?;
+            k.for_const(0, p.ow as i64, 1, |ow| {
+                let wstart = k.sub(k.mulc(ow, p.stride[1] as i64)?, k.i64c(p.pad[1] as i64))?;
+                let wend_pad = k.smin(
+                    k.addc(wstart, p.kernel[1] as i64)?,
+                    k.i64c((p.w + p.pad[1]) as i64),
+                )?;
+                let ws = k.smax(wstart, k.i64c(0))?;
+                let we = k.smin(wend_pad, k.i64c(p.w as i64))?;
+                let init = if p.avg.is_some() {
+                    0.0
+                } else {
+                    f32::NEG_INFINITY
+                };
+                k.b.build_store(acc, k.f32c(init))?;
+                k.for_range(hs, he, 1, |ih| {
+                    let row = k.gep(xin, k.mulc(ih, p.w as i64)?)?;
+                    k.for_range(ws, we, 1, |iw| {
+                        let v = k.load_f(k.gep(row, iw)?)?;
+                        let a = k.b.build_load(k.f32t, acc, "")?.into_float_value();
+                        let r = match p.avg {
+                            Some(_) => k.b.build_float_add(a, v, "")?,
+                            None => max_nan(k, a, v)?,
+                        };
+                        k.b.build_store(acc, r)?;
+                        Ok(())
+                    })
+                })?;
+                let a = k.b.build_load(k.f32t, acc, "")?.into_float_value();
+                let r = match p.avg {
+                    None => a,
+                    Some(count_pad) => {
+                        let (dh, dw) = if count_pad {
+                            (k.sub(hend_pad, hstart)?, k.sub(wend_pad, wstart)?)
+                        } else {
+                            (k.sub(he, hs)?, k.sub(we, ws)?)
+                        };
+                        let cnt = k.mul(dh, dw)?;
+                        let cf = k.b.build_signed_int_to_float(cnt, k.f32t, "")?;
+                        k.b.build_float_div(a, cf, "")?
+                    }
+                };
+                k.store_f(k.gep(orow, ow)?, r)
+            })
+        })
+    }
+}
+
+/// PyTorch's max: a NaN candidate wins, a NaN maximum stays.
+fn max_nan<'ctx>(
+    k: &Kcx<'ctx, '_>,
+    m: FloatValue<'ctx>,
+    v: FloatValue<'ctx>,
+) -> R<FloatValue<'ctx>> {
+    let gt = k.b.build_float_compare(FloatPredicate::OGT, v, m, "")?;
+    let nan = k.b.build_float_compare(FloatPredicate::UNO, v, v, "")?;
+    let c = k.b.build_or(gt, nan, "")?;
+    Ok(k.b.build_select(c, v, m, "")?.into_float_value())
+}
+
+/// Global average pooling: one item per (n, c).
+#[derive(Clone, Debug)]
+pub struct GlobalAvgPlan {
+    pub nc: u64,
+    pub hw: u64,
+}
+
+impl GlobalAvgPlan {
+    /// Emits items `lo..hi`.
+    pub fn emit<'ctx>(
+        &self,
+        k: &Kcx<'ctx, '_>,
+        out: PointerValue<'ctx>,
+        x: PointerValue<'ctx>,
+        lo: IntValue<'ctx>,
+        hi: IntValue<'ctx>,
+    ) -> R<()> {
+        let hw = self.hw as i64;
+        let vacc = k.entry_alloca(k.vty(VW).into())?;
+        let sacc = k.entry_alloca(k.vty(1).into())?;
+        k.for_range(lo, hi, 1, |it| {
+            let xo = k.gep(x, k.mulc(it, hw)?)?;
+            k.b.build_store(vacc, k.vconst(0.0, VW))?;
+            k.b.build_store(sacc, k.vconst(0.0, 1))?;
+            vec_range(k, k.i64c(0), k.i64c(hw), |i, w| {
+                let v = k.load_vec(k.gep(xo, i)?, w)?;
+                let ptr = if w == VW { vacc } else { sacc };
+                let a = k.b.build_load(k.vty(w), ptr, "")?.into_vector_value();
+                let s = k.b.build_float_add(a, v, "")?;
+                k.b.build_store(ptr, s)?;
+                Ok(())
+            })?;
+            let a = k.b.build_load(k.vty(VW), vacc, "")?.into_vector_value();
+            let s = k.b.build_load(k.vty(1), sacc, "")?.into_vector_value();
+            let t = k.b.build_float_add(k.hsum(a)?, k.lane(s, 0)?, "")?;
+            let r = k.b.build_float_div(t, k.f32c(self.hw as f32), "")?;
+            k.store_f(k.gep(out, it)?, r)
+        })
+    }
+}
+
+/// Softmax along an axis of `outer × n × inner`: one item per (outer, inner).
+#[derive(Clone, Debug)]
+pub struct SoftmaxPlan {
+    pub outer: u64,
+    pub n: u64,
+    pub inner: u64,
+}
+
+impl SoftmaxPlan {
+    /// Number of work items.
+    pub fn items(&self) -> u64 {
+        self.outer * self.inner
+    }
+
+    /// Emits items `lo..hi`.
+    pub fn emit<'ctx>(
+        &self,
+        k: &Kcx<'ctx, '_>,
+        out: PointerValue<'ctx>,
+        x: PointerValue<'ctx>,
+        lo: IntValue<'ctx>,
+        hi: IntValue<'ctx>,
+    ) -> R<()> {
+        let (n, inner) = (self.n as i64, self.inner as i64);
+        let acc = k.entry_alloca(k.f32t.into())?;
+        k.for_range(lo, hi, 1, |it| {
+            let o = k.divc(it, inner)?;
+            let i = k.remc(it, inner)?;
+            let base = k.add(k.mulc(o, n * inner)?, i)?;
+            let xo = k.gep(x, base)?;
+            let oo = k.gep(out, base)?;
+            k.b.build_store(acc, k.f32c(f32::NEG_INFINITY))?;
+            k.for_const(0, n, 1, |j| {
+                let v = k.load_f(k.gep(xo, k.mulc(j, inner)?)?)?;
+                let a = k.b.build_load(k.f32t, acc, "")?.into_float_value();
+                k.b.build_store(acc, max_nan(k, a, v)?)?;
+                Ok(())
+            })?;
+            let m = k.b.build_load(k.f32t, acc, "")?.into_float_value();
+            k.b.build_store(acc, k.f32c(0.0))?;
+            k.for_const(0, n, 1, |j| {
+                let off = k.mulc(j, inner)?;
+                let v = k.load_f(k.gep(xo, off)?)?;
+                let d = k.b.build_float_sub(v, m, "")?;
+                let e = k.libm1("expf", d)?;
+                k.store_f(k.gep(oo, off)?, e)?;
+                let a = k.b.build_load(k.f32t, acc, "")?.into_float_value();
+                k.b.build_store(acc, k.b.build_float_add(a, e, "")?)?;
+                Ok(())
+            })?;
+            let s = k.b.build_load(k.f32t, acc, "")?.into_float_value();
+            k.for_const(0, n, 1, |j| {
+                let p = k.gep(oo, k.mulc(j, inner)?)?;
+                let e = k.load_f(p)?;
+                k.store_f(p, k.b.build_float_div(e, s, "")?)
+            })
+        })
+    }
+}
+
+/// One strided block copy: for each outer index `o`, `len` floats from
+/// `input[src_off + o * src_stride]` to `out[dst_off + o * dst_stride]`.
+#[derive(Clone, Debug)]
+pub struct CopyPart {
+    pub input: usize,
+    pub len: u64,
+    pub src_off: u64,
+    pub src_stride: u64,
+    pub dst_off: u64,
+    pub dst_stride: u64,
+}
+
+/// Data movement as block copies: flatten, concat, split, channel shuffle.
+/// One work item per outer index; each item copies every part.
+#[derive(Clone, Debug)]
+pub struct CopyPlan {
+    pub outer: u64,
+    pub parts: Vec<CopyPart>,
+}
+
+impl CopyPlan {
+    /// Emits items `lo..hi`.
+    pub fn emit<'ctx>(
+        &self,
+        k: &Kcx<'ctx, '_>,
+        out: PointerValue<'ctx>,
+        ins: &[PointerValue<'ctx>],
+        lo: IntValue<'ctx>,
+        hi: IntValue<'ctx>,
+    ) -> R<()> {
+        k.for_range(lo, hi, 1, |o| {
+            for p in &self.parts {
+                let src = ins
+                    .get(p.input)
+                    .copied()
+                    .ok_or_else(|| super::CgError("copy: missing input".into()))?;
+                let s = k.gep(
+                    src,
+                    k.addc(k.mulc(o, p.src_stride as i64)?, p.src_off as i64)?,
+                )?;
+                let d = k.gep(
+                    out,
+                    k.addc(k.mulc(o, p.dst_stride as i64)?, p.dst_off as i64)?,
+                )?;
+                let bytes = k.i64c((p.len * 4) as i64);
+                k.b.build_memcpy(d, 4, s, 4, bytes)
+                    .map_err(|e| super::CgError(e.to_string()))?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Channel shuffle `[N, C, HW]` with `g` groups: output channel `i * g + j`
+/// is input channel `j * (C / g) + i`. One item per output (n, c).
+#[derive(Clone, Debug)]
+pub struct ShufflePlan {
+    pub n: u64,
+    pub c: u64,
+    pub g: u64,
+    pub hw: u64,
+}
+
+impl ShufflePlan {
+    /// Emits items `lo..hi`.
+    pub fn emit<'ctx>(
+        &self,
+        k: &Kcx<'ctx, '_>,
+        out: PointerValue<'ctx>,
+        x: PointerValue<'ctx>,
+        lo: IntValue<'ctx>,
+        hi: IntValue<'ctx>,
+    ) -> R<()> {
+        let (c, g, hw) = (self.c as i64, self.g as i64, self.hw as i64);
+        let cpg = c / g;
+        k.for_range(lo, hi, 1, |it| {
+            let n = k.divc(it, c)?;
+            let co = k.remc(it, c)?;
+            let i = k.divc(co, g)?;
+            let j = k.remc(co, g)?;
+            let ci = k.add(k.mulc(j, cpg)?, i)?;
+            let src = k.add(k.mulc(n, c)?, ci)?;
+            let s = k.gep(x, k.mulc(src, hw)?)?;
+            let d = k.gep(out, k.mulc(it, hw)?)?;
+            k.b.build_memcpy(d, 4, s, 4, k.i64c(hw * 4))
+                .map_err(|e| super::CgError(e.to_string()))?;
+            Ok(())
+        })
+    }
+}
+
+/// Nearest-neighbour upsampling by an integer factor: one item per output row.
+#[derive(Clone, Debug)]
+pub struct UpsamplePlan {
+    pub nc: u64,
+    pub h: u64,
+    pub w: u64,
+    pub s: u64,
+}
+
+impl UpsamplePlan {
+    /// Number of work items.
+    pub fn items(&self) -> u64 {
+        self.nc * self.h * self.s
+    }
+
+    /// Emits items `lo..hi`.
+    pub fn emit<'ctx>(
+        &self,
+        k: &Kcx<'ctx, '_>,
+        out: PointerValue<'ctx>,
+        x: PointerValue<'ctx>,
+        lo: IntValue<'ctx>,
+        hi: IntValue<'ctx>,
+    ) -> R<()> {
+        let (h, w, s) = (self.h as i64, self.w as i64, self.s as i64);
+        let oh = h * s;
+        let ow = w * s;
+        k.for_range(lo, hi, 1, |it| {
+            let nc = k.divc(it, oh)?;
+            let r = k.remc(it, oh)?;
+            let ih = k.divc(r, s)?;
+            let row = k.gep(x, k.mulc(k.add(k.mulc(nc, h)?, ih)?, w)?)?;
+            let orow = k.gep(out, k.mulc(it, ow)?)?;
+            k.for_const(0, w, 1, |iw| {
+                let v = k.load_f(k.gep(row, iw)?)?;
+                let base = k.mulc(iw, s)?;
+                for d in 0..s {
+                    k.store_f(k.gep(orow, k.addc(base, d)?)?, v)?;
+                }
+                Ok(())
+            })
+        })
+    }
+}

@@ -1,0 +1,522 @@
+//! From a (pass-processed) graph to an execution plan: one [`Step`] per
+//! kernel node in execution order, each with its kernel plan, its buffers and
+//! its packed weights in one blob.
+
+use crate::kernels::conv::{ConvPlan, ConvShape, Strides};
+use crate::kernels::elementwise::{BatchNormPlan, BinaryPlan, Chunked, UnaryPlan};
+use crate::kernels::misc::{
+    CopyPart, CopyPlan, GlobalAvgPlan, PoolPlan, ShufflePlan, SoftmaxPlan, UpsamplePlan,
+};
+use crate::WeightSource;
+use nnc_ir::{Activation, Graph, NodeId, Op};
+use std::collections::HashMap;
+
+/// Where a tensor lives at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Buf {
+    /// The caller's input buffer `i`.
+    Input(usize),
+    /// The caller's output buffer `i`.
+    Output(usize),
+    /// The activation arena at a byte offset.
+    Arena(u64),
+}
+
+/// The kernel of one step.
+#[derive(Clone, Debug)]
+pub enum KernelPlan {
+    Unary(UnaryPlan),
+    BatchNorm(BatchNormPlan),
+    Binary(BinaryPlan),
+    Conv(ConvPlan),
+    Pool(PoolPlan),
+    GlobalAvg(GlobalAvgPlan),
+    Softmax(SoftmaxPlan),
+    Copy(CopyPlan),
+    Shuffle(ShufflePlan),
+    Upsample(UpsamplePlan),
+}
+
+impl KernelPlan {
+    /// Number of work items.
+    pub fn items(&self) -> u64 {
+        match self {
+            KernelPlan::Unary(p) => p.sp.items(),
+            KernelPlan::BatchNorm(p) => p.sp.items(),
+            KernelPlan::Binary(p) => p.sp.items(),
+            KernelPlan::Conv(p) => p.items(),
+            KernelPlan::Pool(p) => p.items(),
+            KernelPlan::GlobalAvg(p) => p.nc,
+            KernelPlan::Softmax(p) => p.items(),
+            KernelPlan::Copy(p) => p.outer,
+            KernelPlan::Shuffle(p) => p.n * p.c,
+            KernelPlan::Upsample(p) => p.items(),
+        }
+    }
+
+    /// A rough cost in "element operations", to size the task split.
+    pub fn cost(&self, out_elems: u64) -> u64 {
+        match self {
+            KernelPlan::Conv(p) => p.macs(),
+            KernelPlan::Pool(p) => out_elems * p.kernel[0] * p.kernel[1],
+            KernelPlan::Unary(u) => match u.act {
+                Activation::Relu | Activation::Relu6 | Activation::LeakyRelu { .. } => out_elems,
+                _ => out_elems * 20,
+            },
+            KernelPlan::Softmax(_) => out_elems * 20,
+            _ => out_elems,
+        }
+    }
+}
+
+/// One kernel invocation.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub node: NodeId,
+    pub name: String,
+    pub op: String,
+    pub kernel: KernelPlan,
+    pub out: Buf,
+    pub ins: Vec<Buf>,
+    pub out_bytes: u64,
+    pub ntasks: u64,
+}
+
+/// The whole execution plan.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub arena_bytes: u64,
+    /// Outputs whose value is not produced into their buffer by a step:
+    /// (output index, source buffer, bytes).
+    pub copies: Vec<(usize, Buf, u64)>,
+    /// The packed weights.
+    pub blob: Vec<f32>,
+    pub input_shapes: Vec<(String, Vec<usize>)>,
+    pub output_shapes: Vec<(String, Vec<usize>)>,
+}
+
+fn numel(s: &[usize]) -> Result<u64, String> {
+    s.iter()
+        .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
+        .ok_or_else(|| "tensor size overflows".to_string())
+}
+
+fn dims4(s: &[usize], what: &str) -> Result<[u64; 4], String> {
+    match s {
+        [n, c, h, w] => Ok([*n as u64, *c as u64, *h as u64, *w as u64]),
+        _ => Err(format!("{what}: expected a 4-D tensor, found {s:?}")),
+    }
+}
+
+fn push_weights(blob: &mut Vec<f32>, data: &[f32]) -> u64 {
+    while blob.len() % 16 != 0 {
+        blob.push(0.0);
+    }
+    let off = blob.len() as u64;
+    blob.extend_from_slice(data);
+    off
+}
+
+fn get_w<'w>(ws: &'w dyn WeightSource, key: &str, expect: u64) -> Result<&'w [f32], String> {
+    let (_, d) = ws
+        .tensor(key)
+        .ok_or_else(|| format!("missing weight `{key}`"))?;
+    if d.len() as u64 != expect {
+        return Err(format!(
+            "weight `{key}` has {} elements, expected {expect}",
+            d.len()
+        ));
+    }
+    Ok(d)
+}
+
+/// Builds a conv/linear plan with packed weights for node `id`.
+#[allow(clippy::too_many_arguments)]
+fn conv_like(
+    g: &Graph,
+    id: NodeId,
+    base: &Op,
+    residual: bool,
+    act: Option<Activation>,
+    ws: &dyn WeightSource,
+    blob: &mut Vec<f32>,
+) -> Result<KernelPlan, String> {
+    let node = g.node(id);
+    let ins = g.inputs(id);
+    let x = ins.first().ok_or("conv without input")?;
+    let xs = &g.node(*x).shape;
+    let name = &node.name;
+    let (shape, bias) = match base {
+        Op::Conv2d(c) => {
+            let [n, ci, h, w] = dims4(xs, name)?;
+            let [_, co, oh, ow] = dims4(&node.shape, name)?;
+            let gr = c.groups.max(1) as u64;
+            if ci % gr != 0 || co % gr != 0 {
+                return Err(format!("{name}: channels not divisible by groups"));
+            }
+            let u = |p: [usize; 2]| [p[0] as u64, p[1] as u64];
+            (
+                ConvShape {
+                    n,
+                    groups: gr,
+                    icg: ci / gr,
+                    ocg: co / gr,
+                    h,
+                    w,
+                    oh,
+                    ow,
+                    kernel: u(c.kernel),
+                    stride: u(c.stride),
+                    pad: u(c.pad),
+                    dilation: u(c.dilation),
+                    in_s: Strides::nchw(ci, h, w),
+                    out_s: Strides::nchw(co, oh, ow),
+                },
+                c.bias,
+            )
+        }
+        Op::Linear { out_features, bias } => {
+            let (n, f) = match xs.as_slice() {
+                [n, f] => (*n as u64, *f as u64),
+                _ => return Err(format!("{name}: linear expects [N, F], found {xs:?}")),
+            };
+            let o = *out_features as u64;
+            (
+                ConvShape {
+                    n: 1,
+                    groups: 1,
+                    icg: f,
+                    ocg: o,
+                    h: 1,
+                    w: n,
+                    oh: 1,
+                    ow: n,
+                    kernel: [1, 1],
+                    stride: [1, 1],
+                    pad: [0, 0],
+                    dilation: [1, 1],
+                    in_s: Strides {
+                        n: 0,
+                        c: 1,
+                        h: 0,
+                        w: f,
+                    },
+                    out_s: Strides {
+                        n: 0,
+                        c: 1,
+                        h: 0,
+                        w: o,
+                    },
+                },
+                *bias,
+            )
+        }
+        other => return Err(format!("{name}: cannot fuse into {}", other.name())),
+    };
+    let oc = shape.groups * shape.ocg;
+    let wn = oc * shape.icg * shape.kernel[0] * shape.kernel[1];
+    let w = get_w(ws, &format!("{name}.weight"), wn)?;
+    let b = if bias {
+        Some(get_w(ws, &format!("{name}.bias"), oc)?)
+    } else {
+        None
+    };
+    let mut p = ConvPlan::new(shape, bias, residual, act);
+    let packed = p.pack(w, b)?;
+    p.w_off = push_weights(blob, &packed);
+    Ok(KernelPlan::Conv(p))
+}
+
+/// Builds the kernel plan of one node.
+fn kernel_for(
+    g: &Graph,
+    id: NodeId,
+    ws: &dyn WeightSource,
+    blob: &mut Vec<f32>,
+) -> Result<KernelPlan, String> {
+    let node = g.node(id);
+    let ins = g.inputs(id);
+    let in_shape = |i: usize| -> Result<&[usize], String> {
+        ins.get(i)
+            .map(|&n| g.node(n).shape.as_slice())
+            .ok_or_else(|| format!("{}: missing input {i}", node.name))
+    };
+    let out = &node.shape;
+    let n_out = numel(out)?;
+    let name = &node.name;
+    Ok(match &node.op {
+        Op::Input { .. } => return Err("input nodes have no kernel".into()),
+        Op::Conv2d(_) | Op::Linear { .. } => conv_like(g, id, &node.op, false, None, ws, blob)?,
+        Op::Fused {
+            base,
+            residual,
+            act,
+        } => conv_like(g, id, base, *residual, *act, ws, blob)?,
+        Op::BatchNorm { eps } => {
+            let s = in_shape(0)?;
+            if s.len() < 2 {
+                return Err(format!("{name}: batchnorm needs [N, C, ...]"));
+            }
+            let c = s[1] as u64;
+            let inner = numel(&s[2..])?;
+            let gm = get_w(ws, &format!("{name}.weight"), c)?;
+            let bt = get_w(ws, &format!("{name}.bias"), c)?;
+            let mn = get_w(ws, &format!("{name}.running_mean"), c)?;
+            let vr = get_w(ws, &format!("{name}.running_var"), c)?;
+            let mut ss = vec![0f32; 2 * c as usize];
+            for i in 0..c as usize {
+                let scale = gm[i] as f64 / (vr[i] as f64 + eps).sqrt();
+                ss[i] = scale as f32;
+                ss[c as usize + i] = (bt[i] as f64 - mn[i] as f64 * scale) as f32;
+            }
+            let w_off = push_weights(blob, &ss);
+            KernelPlan::BatchNorm(BatchNormPlan {
+                c,
+                sp: Chunked::new(s[0] as u64 * c, inner),
+                w_off,
+            })
+        }
+        Op::Act(a) => KernelPlan::Unary(UnaryPlan {
+            act: *a,
+            sp: Chunked::new(1, n_out),
+        }),
+        Op::Binary(kind) => {
+            let p = BinaryPlan::new(*kind, out, in_shape(0)?, in_shape(1)?)
+                .ok_or_else(|| format!("{name}: shapes do not broadcast"))?;
+            KernelPlan::Binary(p)
+        }
+        Op::MaxPool(p) | Op::AvgPool { pool: p, .. } => {
+            let [n, c, h, w] = dims4(in_shape(0)?, name)?;
+            let [_, _, oh, ow] = dims4(out, name)?;
+            let avg = match &node.op {
+                Op::AvgPool { count_pad, .. } => Some(*count_pad),
+                _ => None,
+            };
+            KernelPlan::Pool(PoolPlan {
+                avg,
+                nc: n * c,
+                h,
+                w,
+                oh,
+                ow,
+                kernel: [p.kernel[0] as u64, p.kernel[1] as u64],
+                stride: [p.stride[0] as u64, p.stride[1] as u64],
+                pad: [p.pad[0] as u64, p.pad[1] as u64],
+            })
+        }
+        Op::GlobalAvgPool => {
+            let [n, c, h, w] = dims4(in_shape(0)?, name)?;
+            KernelPlan::GlobalAvg(GlobalAvgPlan {
+                nc: n * c,
+                hw: h * w,
+            })
+        }
+        Op::Flatten => KernelPlan::Copy(CopyPlan {
+            outer: 1,
+            parts: vec![CopyPart {
+                input: 0,
+                len: n_out,
+                src_off: 0,
+                src_stride: 0,
+                dst_off: 0,
+                dst_stride: 0,
+            }],
+        }),
+        Op::Concat { axis } => {
+            let axis = *axis;
+            if axis >= out.len() {
+                return Err(format!("{name}: bad concat axis"));
+            }
+            let outer = numel(&out[..axis])?;
+            let inner = numel(&out[axis + 1..])?;
+            let out_row = out[axis] as u64 * inner;
+            let mut parts = Vec::new();
+            let mut acc = 0u64;
+            for i in 0..ins.len() {
+                let s = in_shape(i)?;
+                let len = *s.get(axis).ok_or("concat rank")? as u64 * inner;
+                parts.push(CopyPart {
+                    input: i,
+                    len,
+                    src_off: 0,
+                    src_stride: len,
+                    dst_off: acc,
+                    dst_stride: out_row,
+                });
+                acc += len;
+            }
+            KernelPlan::Copy(CopyPlan { outer, parts })
+        }
+        Op::Split {
+            axis, start, len, ..
+        } => {
+            let s = in_shape(0)?;
+            let axis = *axis;
+            if axis >= s.len() {
+                return Err(format!("{name}: bad split axis"));
+            }
+            let outer = numel(&s[..axis])?;
+            let inner = numel(&s[axis + 1..])?;
+            KernelPlan::Copy(CopyPlan {
+                outer,
+                parts: vec![CopyPart {
+                    input: 0,
+                    len: *len as u64 * inner,
+                    src_off: *start as u64 * inner,
+                    src_stride: s[axis] as u64 * inner,
+                    dst_off: 0,
+                    dst_stride: *len as u64 * inner,
+                }],
+            })
+        }
+        Op::ChannelShuffle { groups } => {
+            let s = in_shape(0)?;
+            if s.len() < 2 || *groups == 0 || s[1] % groups != 0 {
+                return Err(format!("{name}: bad channel_shuffle"));
+            }
+            KernelPlan::Shuffle(ShufflePlan {
+                n: s[0] as u64,
+                c: s[1] as u64,
+                g: *groups as u64,
+                hw: numel(&s[2..])?,
+            })
+        }
+        Op::Softmax { axis } => {
+            let axis = *axis;
+            if axis >= out.len() {
+                return Err(format!("{name}: bad softmax axis"));
+            }
+            KernelPlan::Softmax(SoftmaxPlan {
+                outer: numel(&out[..axis])?,
+                n: out[axis] as u64,
+                inner: numel(&out[axis + 1..])?,
+            })
+        }
+        Op::Upsample { scale } => {
+            let [n, c, h, w] = dims4(in_shape(0)?, name)?;
+            KernelPlan::Upsample(UpsamplePlan {
+                nc: n * c,
+                h,
+                w,
+                s: *scale as u64,
+            })
+        }
+    })
+}
+
+/// Task count for a step: one task for small kernels, otherwise enough to
+/// balance two-to-four threads without too much scheduling overhead.
+fn ntasks_for(cost: u64, items: u64) -> u64 {
+    let want = (cost / 60_000).clamp(1, 32);
+    want.min(items).max(1)
+}
+
+/// Builds the plan: steps in `order`, buffers by a greedy first-fit arena
+/// allocation over tensor lifetimes (64-byte aligned).
+pub fn build(g: &Graph, order: &[NodeId], ws: &dyn WeightSource) -> Result<Plan, String> {
+    let mut blob = Vec::new();
+    let mut steps = Vec::new();
+    // last use (position in `order`) of each node's value
+    let mut last_use: HashMap<NodeId, usize> = HashMap::new();
+    for (i, &n) in order.iter().enumerate() {
+        for src in g.inputs(n) {
+            last_use.insert(src, i);
+        }
+    }
+    let input_ix: HashMap<NodeId, usize> =
+        g.inputs.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    let mut out_ix: HashMap<NodeId, usize> = HashMap::new();
+    for (i, o) in g.outputs.iter().enumerate() {
+        out_ix.entry(o.node).or_insert(i);
+    }
+    let mut bufs: HashMap<NodeId, Buf> = HashMap::new();
+    // free-list allocator: live blocks (offset, size)
+    let mut live: Vec<(u64, u64, NodeId)> = Vec::new();
+    let mut arena = 0u64;
+    for (i, &id) in order.iter().enumerate() {
+        let node = g.node(id);
+        if let Op::Input { .. } = node.op {
+            let ix = *input_ix
+                .get(&id)
+                .ok_or_else(|| format!("input node {} not declared", node.name))?;
+            bufs.insert(id, Buf::Input(ix));
+            continue;
+        }
+        let kernel = kernel_for(g, id, ws, &mut blob)?;
+        let bytes = numel(&node.shape)?
+            .checked_mul(4)
+            .ok_or("tensor too large")?;
+        let out = if let Some(&o) = out_ix.get(&id) {
+            Buf::Output(o)
+        } else {
+            let size = bytes.div_ceil(64) * 64;
+            live.sort_unstable();
+            let mut off = 0u64;
+            for &(o, s, _) in &live {
+                if o >= off + size {
+                    break;
+                }
+                off = off.max(o + s);
+            }
+            live.push((off, size, id));
+            arena = arena.max(off + size);
+            Buf::Arena(off)
+        };
+        bufs.insert(id, out);
+        let ins: Vec<Buf> = g
+            .inputs(id)
+            .iter()
+            .map(|n| bufs.get(n).copied().ok_or("input used before defined"))
+            .collect::<Result<_, _>>()?;
+        let items = kernel.items();
+        let cost = kernel.cost(bytes / 4);
+        steps.push(Step {
+            node: id,
+            name: node.name.clone(),
+            op: node.op.name().to_string(),
+            kernel,
+            out,
+            ins,
+            out_bytes: bytes,
+            ntasks: ntasks_for(cost, items),
+        });
+        // free values whose last use was this step (never the step's own output)
+        live.retain(|&(_, _, n)| last_use.get(&n).is_some_and(|&u| u > i) || n == id);
+    }
+    // outputs that are not written by their own step
+    let mut copies = Vec::new();
+    for (i, o) in g.outputs.iter().enumerate() {
+        let b = *bufs
+            .get(&o.node)
+            .ok_or_else(|| format!("output {} has no value", o.name))?;
+        if b != Buf::Output(i) {
+            copies.push((i, b, numel(&g.node(o.node).shape)? * 4));
+        }
+    }
+    let input_shapes = g
+        .inputs
+        .iter()
+        .map(|&n| {
+            let nd = g.node(n);
+            let name = match &nd.op {
+                Op::Input { name } => name.clone(),
+                _ => nd.name.clone(),
+            };
+            (name, nd.shape.clone())
+        })
+        .collect();
+    let output_shapes = g
+        .outputs
+        .iter()
+        .map(|o| (o.name.clone(), g.node(o.node).shape.clone()))
+        .collect();
+    Ok(Plan {
+        steps,
+        arena_bytes: arena.max(64),
+        copies,
+        blob,
+        input_shapes,
+        output_shapes,
+    })
+}
