@@ -1,0 +1,42 @@
+//! Every example network elaborates without diagnostics and verifies.
+
+use std::path::Path;
+
+fn elaborate_file(path: &Path, network: Option<&str>) -> nnc_elab::Elaborated {
+    let src = std::fs::read_to_string(path).unwrap();
+    let (ast, diags) = nnc_syntax::parse(&src);
+    assert!(
+        diags.is_empty(),
+        "{}: parse errors {diags:#?}",
+        path.display()
+    );
+    nnc_elab::elaborate(&ast, network)
+}
+
+#[test]
+fn all_examples_elaborate() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("nn") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).unwrap();
+        let (ast, _) = nnc_syntax::parse(&src);
+        for net in nnc_elab::networks(&ast) {
+            let el = elaborate_file(&path, Some(&net.name.name));
+            assert!(
+                el.diagnostics.is_empty(),
+                "{} / {}: {:#?}",
+                path.display(),
+                net.name.name,
+                el.diagnostics
+            );
+            let g = el.graph.expect("graph");
+            assert!(nnc_ir::verify::verify(&g).is_ok());
+            n += 1;
+        }
+    }
+    assert!(n >= 10, "only {n} networks found");
+}
