@@ -6,10 +6,12 @@
 //!   saving, and the deterministic initialization;
 //! - [`npy`]: `.npy` reading and writing (`<f4`, C order only);
 //! - [`eval`]: the interpreter itself ([`run`], [`run_all`]);
-//! - [`build`]: a graph builder for tests (shapes by evaluation).
+//! - [`build`]: a graph builder for tests (shapes by evaluation);
+//! - [`fixture`]: reading the numeric fixtures of `tests/fixtures/`.
 
 pub mod build;
 pub mod eval;
+pub mod fixture;
 pub mod npy;
 pub mod tensor;
 pub mod weights;
