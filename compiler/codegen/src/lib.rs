@@ -9,10 +9,14 @@
 pub mod kernels;
 pub mod llvm;
 pub mod plan;
+#[doc(hidden)]
+pub mod testing;
 
 use inkwell::context::Context;
 use inkwell::targets::FileType;
+use nnc_interp::WeightStore;
 use nnc_ir::{Graph, NodeId};
+use nnc_passes::{MemoryPlan, PlanOptions};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -78,37 +82,59 @@ impl WeightSource for HashMap<String, (Vec<usize>, Vec<f32>)> {
     }
 }
 
-/// Runs the backend's graph passes and returns the graph to compile and
-/// its execution order.
-pub fn prepare(graph: &Graph) -> Result<(Graph, Vec<NodeId>), String> {
-    let g = graph.clone();
-    let order = g
-        .topo_order()
-        .ok_or_else(|| "the graph has a cycle".to_string())?;
-    Ok((g, order))
+impl WeightSource for WeightStore {
+    fn tensor(&self, key: &str) -> Option<(&[usize], &[f32])> {
+        self.get(key).map(|t| (t.shape(), t.data()))
+    }
 }
 
-/// Plans a graph (after [`prepare`]): kernels, buffers and packed weights.
-pub fn plan_graph(
-    graph: &Graph,
-    order: &[NodeId],
-    weights: &dyn WeightSource,
-) -> Result<plan::Plan, String> {
-    plan::build(graph, order, weights)
+/// The graph after the backend's passes, ready to plan.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The rewritten graph (batchnorm folded, epilogues fused, dead code gone).
+    pub graph: Graph,
+    /// The weights matching `graph`.
+    pub weights: WeightStore,
+    /// Execution order and arena offsets.
+    pub memory: MemoryPlan,
+    /// For each surviving node, the names of the original nodes it stands for.
+    pub origins: HashMap<NodeId, Vec<String>>,
+}
+
+/// Runs the graph passes (dead code, batchnorm folding, fusion; the IR
+/// verifier after each) and the memory planner (with in-place element-wise
+/// ops).
+pub fn prepare(graph: &Graph, weights: &WeightStore) -> Result<Prepared, String> {
+    let mut g = graph.clone();
+    let mut w = weights.clone();
+    let report = nnc_passes::run_default(&mut g, &mut w)?;
+    let memory = nnc_passes::memory_plan::plan(&g, PlanOptions { in_place: true })?;
+    nnc_passes::memory_plan::check(&g, &memory).map_err(|e| e.join("; "))?;
+    Ok(Prepared {
+        graph: g,
+        weights: w,
+        memory,
+        origins: report.origins,
+    })
+}
+
+/// Plans a prepared graph: kernels, buffers and packed weights.
+pub fn plan_graph(p: &Prepared) -> Result<plan::Plan, String> {
+    plan::build(&p.graph, &p.memory, &p.weights)
 }
 
 /// Compiles `graph` into `out_dir` (created if needed).
 pub fn compile(
     graph: &Graph,
-    weights: &dyn WeightSource,
+    weights: &WeightStore,
     opts: &BuildOptions,
     emit: Emit,
     out_dir: &Path,
 ) -> Result<Artifacts, String> {
     std::fs::create_dir_all(out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
-    let (g, order) = prepare(graph)?;
-    let plan = plan_graph(&g, &order, weights)?;
+    let prep = prepare(graph, weights)?;
+    let plan = plan_graph(&prep)?;
     let out_dir = out_dir
         .canonicalize()
         .map_err(|e| format!("{}: {e}", out_dir.display()))?;
@@ -116,9 +142,17 @@ pub fn compile(
     let bytes: Vec<u8> = plan.blob.iter().flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(&blob_path, bytes)
         .map_err(|e| format!("cannot write {}: {e}", blob_path.display()))?;
-    let meta = llvm::meta_text(&graph.name, &plan, &|n| {
-        opts.predicted_ms.get(n).copied().unwrap_or(0.0)
-    });
+    let predicted = |step: &plan::Step| -> f64 {
+        let names = prep.origins.get(&step.node);
+        match names {
+            Some(ns) => ns
+                .iter()
+                .map(|n| opts.predicted_ms.get(n).copied().unwrap_or(0.0))
+                .sum(),
+            None => opts.predicted_ms.get(&step.name).copied().unwrap_or(0.0),
+        }
+    };
+    let meta = llvm::meta_text(&graph.name, &plan, &predicted);
     let tm = llvm::target_machine(&opts.target_cpu, opts.opt_level)?;
     let ctx = Context::create();
     let module = llvm::build_module(

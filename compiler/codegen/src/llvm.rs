@@ -68,7 +68,7 @@ pub fn optimize(module: &Module, tm: &TargetMachine, opt_level: u8) -> Result<()
 }
 
 /// The meta text of runtime/ABI.md.
-pub fn meta_text(name: &str, plan: &Plan, predicted: &dyn Fn(&str) -> f64) -> String {
+pub fn meta_text(name: &str, plan: &Plan, predicted: &dyn Fn(&Step) -> f64) -> String {
     let mut s = String::from("nnc-meta 1\n");
     s.push_str(&format!("network {}\n", sanitize(name)));
     for (n, shape) in &plan.input_shapes {
@@ -91,7 +91,7 @@ pub fn meta_text(name: &str, plan: &Plan, predicted: &dyn Fn(&str) -> f64) -> St
             "node {i} {} {} {:.6}\n",
             sanitize(&st.op),
             sanitize(&st.name),
-            predicted(&st.name)
+            predicted(st)
         ));
     }
     s

@@ -9,6 +9,7 @@ use crate::kernels::misc::{
 };
 use crate::WeightSource;
 use nnc_ir::{Activation, Graph, NodeId, Op};
+use nnc_passes::MemoryPlan;
 use std::collections::HashMap;
 
 /// Where a tensor lives at run time.
@@ -412,18 +413,12 @@ fn ntasks_for(cost: u64, items: u64) -> u64 {
     want.min(items).max(1)
 }
 
-/// Builds the plan: steps in `order`, buffers by a greedy first-fit arena
-/// allocation over tensor lifetimes (64-byte aligned).
-pub fn build(g: &Graph, order: &[NodeId], ws: &dyn WeightSource) -> Result<Plan, String> {
+/// Builds the plan from the memory plan of the passes: steps in its order,
+/// arena tensors at its offsets, inputs and outputs in the caller's buffers.
+/// A `flatten` planned as a view of its input is no step at all.
+pub fn build(g: &Graph, mp: &MemoryPlan, ws: &dyn WeightSource) -> Result<Plan, String> {
     let mut blob = Vec::new();
     let mut steps = Vec::new();
-    // last use (position in `order`) of each node's value
-    let mut last_use: HashMap<NodeId, usize> = HashMap::new();
-    for (i, &n) in order.iter().enumerate() {
-        for src in g.inputs(n) {
-            last_use.insert(src, i);
-        }
-    }
     let input_ix: HashMap<NodeId, usize> =
         g.inputs.iter().enumerate().map(|(i, &n)| (n, i)).collect();
     let mut out_ix: HashMap<NodeId, usize> = HashMap::new();
@@ -431,10 +426,7 @@ pub fn build(g: &Graph, order: &[NodeId], ws: &dyn WeightSource) -> Result<Plan,
         out_ix.entry(o.node).or_insert(i);
     }
     let mut bufs: HashMap<NodeId, Buf> = HashMap::new();
-    // free-list allocator: live blocks (offset, size)
-    let mut live: Vec<(u64, u64, NodeId)> = Vec::new();
-    let mut arena = 0u64;
-    for (i, &id) in order.iter().enumerate() {
+    for &id in &mp.order {
         let node = g.node(id);
         if let Op::Input { .. } = node.op {
             let ix = *input_ix
@@ -443,25 +435,17 @@ pub fn build(g: &Graph, order: &[NodeId], ws: &dyn WeightSource) -> Result<Plan,
             bufs.insert(id, Buf::Input(ix));
             continue;
         }
-        let kernel = kernel_for(g, id, ws, &mut blob)?;
         let bytes = numel(&node.shape)?
             .checked_mul(4)
             .ok_or("tensor too large")?;
         let out = if let Some(&o) = out_ix.get(&id) {
             Buf::Output(o)
         } else {
-            let size = bytes.div_ceil(64) * 64;
-            live.sort_unstable();
-            let mut off = 0u64;
-            for &(o, s, _) in &live {
-                if o >= off + size {
-                    break;
-                }
-                off = off.max(o + s);
-            }
-            live.push((off, size, id));
-            arena = arena.max(off + size);
-            Buf::Arena(off)
+            let off = mp
+                .offsets
+                .get(&id)
+                .ok_or_else(|| format!("no arena offset for {}", node.name))?;
+            Buf::Arena(*off as u64)
         };
         bufs.insert(id, out);
         let ins: Vec<Buf> = g
@@ -469,6 +453,10 @@ pub fn build(g: &Graph, order: &[NodeId], ws: &dyn WeightSource) -> Result<Plan,
             .iter()
             .map(|n| bufs.get(n).copied().ok_or("input used before defined"))
             .collect::<Result<_, _>>()?;
+        if matches!(node.op, Op::Flatten) && ins.first() == Some(&out) {
+            continue; // a view
+        }
+        let kernel = kernel_for(g, id, ws, &mut blob)?;
         let items = kernel.items();
         let cost = kernel.cost(bytes / 4);
         steps.push(Step {
@@ -481,8 +469,6 @@ pub fn build(g: &Graph, order: &[NodeId], ws: &dyn WeightSource) -> Result<Plan,
             out_bytes: bytes,
             ntasks: ntasks_for(cost, items),
         });
-        // free values whose last use was this step (never the step's own output)
-        live.retain(|&(_, _, n)| last_use.get(&n).is_some_and(|&u| u > i) || n == id);
     }
     // outputs that are not written by their own step
     let mut copies = Vec::new();
@@ -513,7 +499,7 @@ pub fn build(g: &Graph, order: &[NodeId], ws: &dyn WeightSource) -> Result<Plan,
         .collect();
     Ok(Plan {
         steps,
-        arena_bytes: arena.max(64),
+        arena_bytes: (mp.arena_bytes as u64).max(64),
         copies,
         blob,
         input_shapes,

@@ -1,0 +1,133 @@
+//! In-process execution of compiled graphs (LLVM MCJIT), for differential
+//! tests against the reference interpreter without linking executables.
+//! The runtime's functions are provided here: `nnc_parallel_for` runs the
+//! tasks on two scoped threads (so task splitting and races are exercised),
+//! `nnc_node_begin/end` count calls.
+
+use crate::{llvm, plan, plan_graph, prepare};
+use inkwell::context::Context;
+use inkwell::OptimizationLevel;
+use nnc_interp::WeightStore;
+use nnc_ir::Graph;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+type Body = extern "C" fn(*mut u8, i64, i64);
+
+static NODE_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn test_parallel_for(body: Body, ctx: *mut u8, ntasks: i64) {
+    let next = AtomicI64::new(0);
+    let ctx_addr = ctx as usize;
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let t = next.fetch_add(1, Ordering::Relaxed);
+                if t >= ntasks {
+                    break;
+                }
+                body(ctx_addr as *mut u8, t, ntasks);
+            });
+        }
+    });
+}
+
+extern "C" fn test_node_begin(_i: i32) {
+    NODE_CALLS.fetch_add(1, Ordering::Relaxed);
+}
+
+extern "C" fn test_node_end(_i: i32) {}
+
+extern "C" {
+    fn expf(x: f32) -> f32;
+    fn tanhf(x: f32) -> f32;
+    fn erff(x: f32) -> f32;
+}
+
+/// Compiles `graph` in memory and runs it once on `inputs` (one buffer per
+/// network input, in declaration order). Returns one buffer per output.
+pub fn run_jit(
+    graph: &Graph,
+    weights: &WeightStore,
+    inputs: &[Vec<f32>],
+    target_cpu: &str,
+    opt_level: u8,
+) -> Result<Vec<Vec<f32>>, String> {
+    let prep = prepare(graph, weights)?;
+    let plan = plan_graph(&prep)?;
+    run_plan(&plan, &graph.name, inputs, target_cpu, opt_level)
+}
+
+/// Runs an already planned graph in memory.
+pub fn run_plan(
+    plan: &plan::Plan,
+    name: &str,
+    inputs: &[Vec<f32>],
+    target_cpu: &str,
+    opt_level: u8,
+) -> Result<Vec<Vec<f32>>, String> {
+    if inputs.len() != plan.input_shapes.len() {
+        return Err(format!(
+            "expected {} inputs, got {}",
+            plan.input_shapes.len(),
+            inputs.len()
+        ));
+    }
+    for ((n, s), b) in plan.input_shapes.iter().zip(inputs) {
+        if s.iter().product::<usize>() != b.len() {
+            return Err(format!("input {n}: wrong size"));
+        }
+    }
+    let meta = llvm::meta_text(name, plan, &|_| 0.0);
+    let tm = llvm::target_machine(target_cpu, opt_level)?;
+    let ctx = Context::create();
+    let module = llvm::build_module(
+        &ctx,
+        plan,
+        &meta,
+        &tm,
+        target_cpu,
+        llvm::WeightsEmbed::Constant,
+    )
+    .map_err(|e| e.0)?;
+    llvm::optimize(&module, &tm, opt_level)?;
+    let ee = module
+        .create_jit_execution_engine(OptimizationLevel::Aggressive)
+        .map_err(|e| e.to_string())?;
+    let map = |fname: &str, addr: usize| {
+        if let Some(f) = module.get_function(fname) {
+            ee.add_global_mapping(&f, addr);
+        }
+    };
+    map("nnc_parallel_for", test_parallel_for as *const () as usize);
+    map("nnc_node_begin", test_node_begin as *const () as usize);
+    map("nnc_node_end", test_node_end as *const () as usize);
+    map("expf", expf as *const () as usize);
+    map("tanhf", tanhf as *const () as usize);
+    map("erff", erff as *const () as usize);
+    let addr = ee
+        .get_function_address("nnc_model_forward")
+        .map_err(|e| e.to_string())?;
+    let fwd: extern "C" fn(*const *const f32, *const *mut f32, *mut u8) =
+        unsafe { std::mem::transmute(addr) };
+    let mut outs: Vec<Vec<f32>> = plan
+        .output_shapes
+        .iter()
+        .map(|(_, s)| vec![f32::NAN; s.iter().product()])
+        .collect();
+    let in_ptrs: Vec<*const f32> = inputs.iter().map(|b| b.as_ptr()).collect();
+    let out_ptrs: Vec<*mut f32> = outs.iter_mut().map(|b| b.as_mut_ptr()).collect();
+    let mut arena = vec![0u8; plan.arena_bytes as usize + 64];
+    let shift = arena.as_ptr().align_offset(64);
+    // poison the arena so that reads of unwritten memory show up
+    for b in arena.iter_mut() {
+        *b = 0xff;
+    }
+    let ap = unsafe { arena.as_mut_ptr().add(shift) };
+    fwd(in_ptrs.as_ptr(), out_ptrs.as_ptr(), ap);
+    Ok(outs)
+}
+
+/// Number of `nnc_node_begin` calls so far (all JIT runs of the process).
+pub fn node_calls() -> usize {
+    NODE_CALLS.load(Ordering::Relaxed)
+}
