@@ -63,6 +63,7 @@ def _network_args(network: str | None) -> list[str]:
 def _weights_of_node(node: dict) -> dict[str, list[int]]:
     """Reads a node's weights from the graph JSON. Accepted shapes of the
     field (the CLI contract only says "weight shapes if present"):
+    `"weights": [{"key": full_name, "shape": [...]}, ...]` (nnc graph's),
     `"weights": [{"name": full_or_suffix, "shape": [...]}, ...]`,
     `"weights": {suffix_or_full: [...]}`."""
     out: dict[str, list[int]] = {}
@@ -80,7 +81,10 @@ def _weights_of_node(node: dict) -> dict[str, list[int]]:
             out[full(k)] = list(shape)
     elif isinstance(w, list):
         for item in w:
-            key = item.get("name") or item.get("key") or item.get("suffix")
+            if "key" in item:  # the full weight name (nnc graph's format)
+                out[item["key"]] = list(item["shape"])
+                continue
+            key = item.get("name") or item.get("suffix")
             if key is None:
                 raise NncError(f"unreadable weight entry {item!r} in node {base}")
             out[full(key)] = list(item["shape"])
@@ -89,14 +93,20 @@ def _weights_of_node(node: dict) -> dict[str, list[int]]:
     return out
 
 
-def nnc_weights(file: Path, network: str | None = None) -> dict[str, list[int]]:
-    """Weight name -> shape, as the compiler sees the network."""
+def nnc_graph_nodes(file: Path, network: str | None = None) -> list[dict]:
+    """The node list of `nnc graph FILE --format json`."""
     proc = run_nnc(["graph", file, "--format", "json"] + _network_args(network))
     try:
         graph = json.loads(proc.stdout)
     except json.JSONDecodeError as e:
         raise NncError(f"`nnc graph --format json` did not print JSON: {e}") from e
-    nodes = graph.get("nodes", graph) if isinstance(graph, dict) else graph
+    return graph.get("nodes", []) if isinstance(graph, dict) else graph
+
+
+def nnc_weights(file: Path, network: str | None = None, nodes: list[dict] | None = None) -> dict[str, list[int]]:
+    """Weight name -> shape, as the compiler sees the network."""
+    if nodes is None:
+        nodes = nnc_graph_nodes(file, network)
     weights: dict[str, list[int]] = {}
     for node in nodes:
         for k, shape in _weights_of_node(node).items():
@@ -104,6 +114,30 @@ def nnc_weights(file: Path, network: str | None = None) -> dict[str, list[int]]:
                 raise NncError(f"weight {k} reported twice")
             weights[k] = shape
     return weights
+
+
+def nnc_layer_attrs(nodes: list[dict]) -> dict[str, dict]:
+    """Weight name of each conv2d / batchnorm node -> its attributes, read
+    from the `attrs` field of the graph JSON (the serialized IR op:
+    `{"Conv2d": {...}}`, `{"BatchNorm": {"eps": ...}}`, possibly wrapped in
+    `{"Fused": {"base": ...}}`). Nodes without `attrs` are skipped."""
+    out: dict[str, dict] = {}
+    for n in nodes:
+        a = n.get("attrs")
+        while isinstance(a, dict) and "Fused" in a:
+            a = a["Fused"].get("base")
+        if isinstance(a, dict) and "Conv2d" in a:
+            c = a["Conv2d"]
+            out[n["name"]] = {
+                "kind": "conv2d",
+                "stride": list(c["stride"]),
+                "pad": list(c["pad"]),
+                "dilation": list(c["dilation"]),
+                "groups": c["groups"],
+            }
+        elif isinstance(a, dict) and "BatchNorm" in a:
+            out[n["name"]] = {"kind": "batchnorm", "eps": float(a["BatchNorm"]["eps"])}
+    return out
 
 
 def nnc_analyze(file: Path, network: str | None = None) -> dict:

@@ -20,6 +20,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 TORCHVISION = ("resnet18", "resnet50", "mobilenet_v2", "shufflenet_v2_x1_0")
+# other torchvision models with an example (checked with --all)
+TORCHVISION_EXTRA = ("mobilenet_v3_small",)
 
 
 @dataclass
@@ -177,7 +179,7 @@ def _tv(name: str) -> Callable[[], nn.Module]:
 IMAGE = {"image": (1, 3, 224, 224)}
 
 MODELS: dict[str, ModelInfo] = {}
-for _n in TORCHVISION:
+for _n in TORCHVISION + TORCHVISION_EXTRA:
     MODELS[_n] = ModelInfo(_n, f"{_n}.nn", _tv(_n), IMAGE, ["logits"], torchvision=True)
 for _c1, _c2, _tag in ((128, 128, "1_1"), (90, 180, "1_2"), (52, 312, "1_6"), (36, 432, "1_12")):
     MODELS[f"g1_{_tag}"] = ModelInfo(
