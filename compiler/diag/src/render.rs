@@ -66,11 +66,6 @@ pub fn human(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
     for n in &d.notes {
         report = report.with_note(n);
     }
-    if let Some(lint) = d.lint {
-        if d.level != Level::Note {
-            report = report.with_note(format!("`{lint}` is {} here", lint_level_word(d.level)));
-        }
-    }
     if let Some(h) = &d.help {
         report = report.with_help(h);
     }
@@ -85,14 +80,6 @@ pub fn human(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
     {
         Ok(()) => String::from_utf8_lossy(&out).into_owned(),
         Err(_) => short(d, file),
-    }
-}
-
-fn lint_level_word(level: Level) -> &'static str {
-    match level {
-        Level::Error => "denied",
-        Level::Warning => "a warning",
-        Level::Note => "a note",
     }
 }
 

@@ -34,9 +34,17 @@ impl LevelConfig {
     /// are returned as diagnostics-to-be (the caller reports them as usage
     /// errors). The relative order of different flags is not kept by clap, so
     /// allow < warn < deny are applied in that order.
-    pub fn from_flags(allow: &[String], warn: &[String], deny: &[String]) -> Result<LevelConfig, String> {
+    pub fn from_flags(
+        allow: &[String],
+        warn: &[String],
+        deny: &[String],
+    ) -> Result<LevelConfig, String> {
         let mut overrides = Vec::new();
-        for (names, level) in [(allow, LintLevel::Allow), (warn, LintLevel::Warn), (deny, LintLevel::Deny)] {
+        for (names, level) in [
+            (allow, LintLevel::Allow),
+            (warn, LintLevel::Warn),
+            (deny, LintLevel::Deny),
+        ] {
             for n in names {
                 if !is_known(n) {
                     let all: Vec<&str> = known_names().collect();
@@ -160,7 +168,12 @@ fn body_scopes(body: &ast::Body, out: &mut Vec<AttrScope>) {
 /// The level of one finding: for each span that controls it (its own span
 /// first, then enclosing block calls), the innermost attribute scope that
 /// contains it and names the lint decides; otherwise the base level.
-pub fn effective_level(base: LintLevel, meta: &LintMeta, scopes: &[AttrScope], spans: &[Span]) -> LintLevel {
+pub fn effective_level(
+    base: LintLevel,
+    meta: &LintMeta,
+    scopes: &[AttrScope],
+    spans: &[Span],
+) -> LintLevel {
     for sp in spans {
         let best = scopes
             .iter()
@@ -183,7 +196,9 @@ pub fn check_attributes(file: &ast::File) -> Vec<Diagnostic> {
                 out.push(
                     Diagnostic::warning("W0001", format!("unknown attribute `{}`", a.name.name))
                         .with_primary(a.name.span, "not a lint level")
-                        .with_help("lint attributes are `#[allow(..)]`, `#[warn(..)]` and `#[deny(..)]`"),
+                        .with_help(
+                            "lint attributes are `#[allow(..)]`, `#[warn(..)]` and `#[deny(..)]`",
+                        ),
                 );
                 continue;
             }

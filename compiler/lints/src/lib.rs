@@ -113,6 +113,9 @@ pub fn run(cx: &LintContext, config: &LevelConfig) -> Vec<Diagnostic> {
         }
         let mut findings = Vec::new();
         lint.check(cx, &mut findings);
+        // One diagnostic per source location: an op inside a block called ten
+        // times is reported once, with the number of instances.
+        let mut kept: Vec<(Diagnostic, usize)> = Vec::new();
         for f in findings {
             let spans = finding_spans(cx.graph, &f);
             let level = levels::effective_level(base, meta, &scopes, &spans);
@@ -126,11 +129,48 @@ pub fn run(cx: &LintContext, config: &LevelConfig) -> Vec<Diagnostic> {
             d.level = diag_level;
             d.code = meta.code;
             d.lint = Some(meta.name);
+            let key = d.primary_span();
+            match kept
+                .iter_mut()
+                .find(|(k, _)| k.primary_span() == key && k.level == d.level)
+            {
+                Some((_, n)) => *n += 1,
+                None => kept.push((d, 1)),
+            }
+        }
+        for (i, (mut d, n)) in kept.into_iter().enumerate() {
+            if n > 1 {
+                d.notes.push(format!("this op has {n} instances (block calls or loop iterations); the figures are for the first"));
+            }
+            if i == 0 {
+                let why = if config.level_of(meta) == meta.default && base == meta.default {
+                    format!(
+                        "`#[{}({})]` on by default",
+                        level_word(meta.default),
+                        meta.name
+                    )
+                } else {
+                    format!(
+                        "`{}` set to {} on the command line",
+                        meta.name,
+                        level_word(base)
+                    )
+                };
+                d.notes.push(why);
+            }
             out.push(d);
         }
     }
     out.sort_by_key(|d| d.primary_span().map(|s| (s.start, s.end)).unwrap_or((0, 0)));
     out
+}
+
+fn level_word(l: LintLevel) -> &'static str {
+    match l {
+        LintLevel::Allow => "allow",
+        LintLevel::Warn => "warn",
+        LintLevel::Deny => "deny",
+    }
 }
 
 /// The spans whose attributes control a finding: its primary span, then the

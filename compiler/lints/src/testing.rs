@@ -6,7 +6,10 @@ use crate::{run, LevelConfig, LintContext};
 /// returns how many diagnostics `lint` produced (at warn or deny level).
 pub fn lint_codes(src: &str, lint: &str) -> usize {
     let (file, diags) = nnc_syntax::parse(src);
-    assert!(diags.iter().all(|d| !d.is_error()), "syntax errors: {diags:#?}");
+    assert!(
+        diags.iter().all(|d| !d.is_error()),
+        "syntax errors: {diags:#?}"
+    );
     let el = nnc_elab::elaborate(&file, None);
     assert!(
         el.diagnostics.iter().all(|d| !d.is_error()),

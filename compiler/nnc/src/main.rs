@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod frontend;
 mod output;
+mod runtime_lib;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -23,12 +24,19 @@ pub mod exit {
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal compiler error: {info}");
-        eprintln!("note: nnc {} crashed; this is a bug, please report it with the input that caused it", env!("CARGO_PKG_VERSION"));
+        eprintln!(
+            "note: nnc {} crashed; this is a bug, please report it with the input that caused it",
+            env!("CARGO_PKG_VERSION")
+        );
     }));
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }

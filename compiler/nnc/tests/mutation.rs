@@ -83,7 +83,12 @@ fn mutated_examples_never_crash() {
         for k in 1..12 {
             let at = src.len() * k / 12;
             runs += 1;
-            if let Err(e) = check(bin, &src[..at], dir.path(), &format!("{name} truncated at {at}")) {
+            if let Err(e) = check(
+                bin,
+                &src[..at],
+                dir.path(),
+                &format!("{name} truncated at {at}"),
+            ) {
                 failures.push(e);
             }
         }
@@ -96,7 +101,11 @@ fn mutated_examples_never_crash() {
                     break;
                 }
                 let at = rng.below(m.len());
-                let byte = if rng.below(4) == 0 { rng.next() as u8 } else { interesting[rng.below(interesting.len())] };
+                let byte = if rng.below(4) == 0 {
+                    rng.next() as u8
+                } else {
+                    interesting[rng.below(interesting.len())]
+                };
                 match rng.below(3) {
                     0 => m[at] = byte,
                     1 => m.insert(at, byte),
@@ -111,5 +120,10 @@ fn mutated_examples_never_crash() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {runs} mutants failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {runs} mutants failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

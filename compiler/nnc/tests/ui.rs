@@ -12,11 +12,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn cases(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for p in entries {
@@ -34,9 +39,14 @@ struct Header {
 }
 
 fn header(src: &str) -> Header {
-    let mut h = Header { exit: 1, flags: Vec::new() };
+    let mut h = Header {
+        exit: 1,
+        flags: Vec::new(),
+    };
     for line in src.lines() {
-        let Some(c) = line.trim().strip_prefix("//") else { break };
+        let Some(c) = line.trim().strip_prefix("//") else {
+            break;
+        };
         let c = c.trim();
         if c == "check-pass" {
             h.exit = 0;
@@ -98,5 +108,11 @@ fn ui() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} UI tests failed:\n\n{}", failures.len(), all.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} UI tests failed:\n\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
 }

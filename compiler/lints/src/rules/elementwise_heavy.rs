@@ -56,7 +56,10 @@ fn fusion_saving(g: &Graph, cx_cost: u64, id: NodeId) -> u64 {
             // the other operand must still be read
             match ins.iter().position(|&p| producer_fusable(p)) {
                 Some(i) => {
-                    let other = ins.get(1 - i.min(1)).map(|&o| numel(&g.node(o).shape)).unwrap_or(0);
+                    let other = ins
+                        .get(1 - i.min(1))
+                        .map(|&o| numel(&g.node(o).shape))
+                        .unwrap_or(0);
                     cx_cost.saturating_sub(other)
                 }
                 None => 0,

@@ -14,7 +14,8 @@ static META: LintMeta = LintMeta {
     code: "L0003",
     groups: &["guidelines", "perf"],
     default: LintLevel::Warn,
-    summary: "a block whose instances split into many parallel branches of small ops (ShuffleNet V2, G3)",
+    summary:
+        "a block whose instances split into many parallel branches of small ops (ShuffleNet V2, G3)",
     docs: "\
 Multi-path blocks (Inception-style cells, many small parallel branches) are
 friendly to FLOPs but not to hardware: each branch is a separate small kernel

@@ -7,9 +7,29 @@ pub struct ShadowedWeightName;
 
 /// Op and block-instance names the compiler generates: `<op>_<k>`.
 const GENERATED_PREFIXES: &[&str] = &[
-    "conv2d", "batchnorm", "linear", "relu", "relu6", "sigmoid", "tanh", "hardswish", "hardsigmoid", "silu",
-    "gelu", "leaky_relu", "maxpool", "avgpool", "global_avgpool", "flatten", "concat", "split",
-    "channel_shuffle", "softmax", "add", "mul", "upsample",
+    "conv2d",
+    "batchnorm",
+    "linear",
+    "relu",
+    "relu6",
+    "sigmoid",
+    "tanh",
+    "hardswish",
+    "hardsigmoid",
+    "silu",
+    "gelu",
+    "leaky_relu",
+    "maxpool",
+    "avgpool",
+    "global_avgpool",
+    "flatten",
+    "concat",
+    "split",
+    "channel_shuffle",
+    "softmax",
+    "add",
+    "mul",
+    "upsample",
 ];
 
 static META: LintMeta = LintMeta {
@@ -29,7 +49,9 @@ Fix: choose a descriptive name (`\"stem\"`, `\"proj\"`), or omit `name`.",
 };
 
 fn looks_generated(leaf: &str) -> bool {
-    let Some((prefix, k)) = leaf.rsplit_once('_') else { return false };
+    let Some((prefix, k)) = leaf.rsplit_once('_') else {
+        return false;
+    };
     !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) && GENERATED_PREFIXES.contains(&prefix)
 }
 

@@ -14,7 +14,8 @@ static META: LintMeta = LintMeta {
     code: "L0005",
     groups: &["perf"],
     default: LintLevel::Warn,
-    summary: "a conv or linear layer whose output width is not a multiple of the target's vector width",
+    summary:
+        "a conv or linear layer whose output width is not a multiple of the target's vector width",
     docs: "\
 Fast kernels compute 8 output channels at once on AVX2 (16 on AVX-512, 4 on
 NEON): a layer with 116 output channels computes 120 and throws 4 away. The
@@ -57,9 +58,15 @@ impl Lint for SimdWidth {
             };
             let d = Diagnostic::warning(
                 META.code,
-                format!("{} output channels waste {waste:.1}% of the {lanes}-lane vectors", width),
+                format!(
+                    "{} output channels waste {waste:.1}% of the {lanes}-lane vectors",
+                    width
+                ),
             )
-            .with_primary(g.span(id), format!("{width} channels are computed as {computed}"))
+            .with_primary(
+                g.span(id),
+                format!("{width} channels are computed as {computed}"),
+            )
             .with_help(format!("use a multiple of {lanes}: {suggestion}"));
             out.push(Finding::at_node(d, id));
         }

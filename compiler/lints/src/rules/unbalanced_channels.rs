@@ -58,7 +58,9 @@ impl Lint for UnbalancedChannels {
                 continue;
             }
             let (nb, c1, c2) = (xs[0] as u64, xs[1] as u64, n.shape[1] as u64);
-            let hw = nb.saturating_mul(n.shape[2] as u64).saturating_mul(n.shape[3] as u64);
+            let hw = nb
+                .saturating_mul(n.shape[2] as u64)
+                .saturating_mul(n.shape[3] as u64);
             if hw == 0 || c1 == 0 || c2 == 0 {
                 continue;
             }

@@ -41,9 +41,12 @@ impl Lint for UnusedBlock {
         for item in &cx.ast.items {
             if let ast::Item::Block(b) = item {
                 if !called.contains(&b.name.name) {
-                    let d = Diagnostic::warning(META.code, format!("block `{}` is never called", b.name.name))
-                        .with_primary(b.name.span, "defined here")
-                        .with_help("call it from a network, or remove it");
+                    let d = Diagnostic::warning(
+                        META.code,
+                        format!("block `{}` is never called", b.name.name),
+                    )
+                    .with_primary(b.name.span, "defined here")
+                    .with_help("call it from a network, or remove it");
                     out.push(Finding::new(d));
                 }
             }
@@ -65,7 +68,9 @@ fn visit_body(body: &ast::Body, f: &mut dyn FnMut(&str)) {
                     visit_expr(v, f)
                 }
             }
-            StmtKind::For { start, end, body, .. } => {
+            StmtKind::For {
+                start, end, body, ..
+            } => {
                 visit_expr(start, f);
                 visit_expr(end, f);
                 visit_body(body, f);
@@ -119,7 +124,11 @@ fn visit_expr(e: &Expr, f: &mut dyn FnMut(&str)) {
                 }
             }
         }
-        ExprKind::Int { .. } | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Name(_) | ExprKind::Error => {}
+        ExprKind::Int { .. }
+        | ExprKind::Float(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Name(_)
+        | ExprKind::Error => {}
     }
 }
 

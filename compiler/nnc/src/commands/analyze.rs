@@ -2,6 +2,8 @@
 
 use crate::cli::{SortArg, TableFormat};
 use crate::exit;
+use crate::output;
+use nnc_analysis::SortKey;
 use std::path::Path;
 
 pub struct Opts<'a> {
@@ -15,13 +17,79 @@ pub struct Opts<'a> {
     pub color: bool,
 }
 
+fn list_platforms() -> u8 {
+    for p in nnc_analysis::platform::builtins() {
+        println!(
+            "{:<14} {:>8.1} GFLOP/s {:>7.1} GB/s  {}",
+            p.name, p.peak_gflops, p.bandwidth_gbs, p.description
+        );
+        println!("{:<14} source: {}", "", p.source);
+    }
+    println!(
+        "{:<14} measured on this machine by `nnc calibrate` (cached)",
+        "host"
+    );
+    exit::OK
+}
+
 pub fn run(o: Opts) -> u8 {
-    let _ = (o.format, o.platform, o.plot, o.sort, o.list_platforms);
+    if o.list_platforms {
+        return list_platforms();
+    }
+    let platform = match nnc_analysis::platform::resolve(o.platform) {
+        Ok(p) => p,
+        Err(e) => {
+            output::usage_error(e);
+            return exit::USAGE;
+        }
+    };
     let compiled = match super::load_graph(o.file, o.network, o.color) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let _ = compiled;
-    eprintln!("error: analysis is not wired in yet");
-    exit::ICE
+    let Some(g) = compiled.graph.as_ref() else {
+        return exit::INPUT_ERRORS;
+    };
+    // warnings of the front end still go to stderr
+    output::emit(
+        &compiled.diagnostics,
+        &compiled.file,
+        nnc_diag::render::MessageFormat::Human,
+        o.color,
+    );
+    let analysis = match nnc_analysis::analyze(g, &platform) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: internal compiler error: {e}");
+            return exit::ICE;
+        }
+    };
+    if let Some(plot) = o.plot {
+        if let Err(e) = nnc_analysis::plot_roofline(&analysis, g, plot) {
+            output::usage_error(format!("cannot write `{}`: {e}", plot.display()));
+            return exit::USAGE;
+        }
+        eprintln!("wrote roofline chart to {}", plot.display());
+    }
+    match o.format {
+        TableFormat::Json => {
+            let v = analysis.to_json(g, &compiled.file);
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        TableFormat::Table => {
+            let sort = match o.sort {
+                SortArg::Order => SortKey::Order,
+                SortArg::Time => SortKey::Time,
+                SortArg::Mac => SortKey::Mac,
+                SortArg::Flops => SortKey::Flops,
+                SortArg::Params => SortKey::Params,
+            };
+            let color_out = o.color && std::io::IsTerminal::is_terminal(&std::io::stdout());
+            print!(
+                "{}",
+                nnc_analysis::render_table(&analysis, g, sort, color_out)
+            );
+        }
+    }
+    exit::OK
 }

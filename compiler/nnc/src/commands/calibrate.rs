@@ -3,7 +3,39 @@
 use crate::exit;
 
 pub fn run(json: bool) -> u8 {
-    let _ = json;
-    eprintln!("error: calibration is not wired in yet");
-    exit::ICE
+    eprintln!("measuring FMA throughput and memory bandwidth on all cores...");
+    let c = nnc_analysis::calibrate();
+    let cached = match nnc_analysis::calibrate::cache_path() {
+        Some(p) => match nnc_analysis::calibrate::save(&p, &c) {
+            Ok(()) => Some(p),
+            Err(e) => {
+                eprintln!("warning: could not cache the result: {e}");
+                None
+            }
+        },
+        None => {
+            eprintln!("warning: no cache directory (set XDG_CACHE_HOME or HOME) — the result is not cached");
+            None
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&c).unwrap_or_default());
+    } else {
+        println!("cpu:        {}", c.cpu);
+        println!("isa:        {}", c.isa);
+        println!("threads:    {}", c.threads);
+        println!(
+            "peak:       {:.1} GFLOP/s (fp32 FMA, all cores)",
+            c.peak_gflops
+        );
+        println!(
+            "bandwidth:  {:.1} GB/s (streaming, all cores)",
+            c.bandwidth_gbs
+        );
+        println!("took:       {:.2} s", c.seconds);
+        if let Some(p) = cached {
+            println!("cached in:  {} (used by --platform host)", p.display());
+        }
+    }
+    exit::OK
 }

@@ -16,7 +16,14 @@ pub struct Opts<'a> {
 }
 
 pub fn run(o: Opts) -> u8 {
-    let _ = (o.rebalance, o.diff, o.dry_run, o.output, o.flops_tolerance, o.simd_lanes);
+    let _ = (
+        o.rebalance,
+        o.diff,
+        o.dry_run,
+        o.output,
+        o.flops_tolerance,
+        o.simd_lanes,
+    );
     let compiled = match super::load_graph(o.file, o.network, o.color) {
         Ok(c) => c,
         Err(code) => return code,

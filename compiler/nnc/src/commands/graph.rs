@@ -27,7 +27,8 @@ pub fn run(
     let text = match format {
         GraphFormat::Dot => to_dot(g),
         GraphFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&to_json(g, &compiled.file.name)).unwrap_or_default();
+            let mut s =
+                serde_json::to_string_pretty(&to_json(g, &compiled.file.name)).unwrap_or_default();
             s.push('\n');
             s
         }
@@ -68,17 +69,26 @@ pub fn to_dot(g: &Graph) -> String {
     }
     let mut children: BTreeMap<Option<BlockId>, Vec<BlockId>> = BTreeMap::new();
     for (i, b) in g.blocks.iter().enumerate() {
-        children.entry(b.parent).or_default().push(BlockId(i as u32));
+        children
+            .entry(b.parent)
+            .or_default()
+            .push(BlockId(i as u32));
     }
     fn node_line(g: &Graph, id: NodeId, indent: &str, s: &mut String) {
         let n = g.node(id);
         let fill = match &n.op {
             nnc_ir::Op::Input { .. } => "#d0e8ff",
-            nnc_ir::Op::Conv2d(_) | nnc_ir::Op::Linear { .. } | nnc_ir::Op::Fused { .. } => "#ffe4c4",
+            nnc_ir::Op::Conv2d(_) | nnc_ir::Op::Linear { .. } | nnc_ir::Op::Fused { .. } => {
+                "#ffe4c4"
+            }
             op if op.is_elementwise() => "#e8f5e9",
             _ => "#f5f5f5",
         };
-        let shape = if g.is_output(id) { ", peripheries=2" } else { "" };
+        let shape = if g.is_output(id) {
+            ", peripheries=2"
+        } else {
+            ""
+        };
         let _ = writeln!(
             s,
             "{indent}n{} [label=\"{}\\n{}\\n{}\", fillcolor=\"{fill}\"{shape}];",
@@ -121,8 +131,16 @@ pub fn to_dot(g: &Graph) -> String {
     for id in g.node_ids() {
         for (slot, src) in g.inputs(id).into_iter().enumerate() {
             let label = shape_str(&g.node(src).shape);
-            let slot_label = if g.inputs(id).len() > 1 { format!(" #{slot}") } else { String::new() };
-            let _ = writeln!(s, "  n{} -> n{} [label=\"{}{}\"];", src.0, id.0, label, slot_label);
+            let slot_label = if g.inputs(id).len() > 1 {
+                format!(" #{slot}")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                s,
+                "  n{} -> n{} [label=\"{}{}\"];",
+                src.0, id.0, label, slot_label
+            );
         }
     }
     for (i, o) in g.outputs.iter().enumerate() {

@@ -24,7 +24,14 @@ pub fn run(cli: Cli) -> u8 {
             levels,
             message_format,
             simd,
-        } => check::run(&file, network.as_deref(), &levels, message_format, &simd, color),
+        } => check::run(
+            &file,
+            network.as_deref(),
+            &levels,
+            message_format,
+            &simd,
+            color,
+        ),
         Command::Analyze {
             file,
             network,
