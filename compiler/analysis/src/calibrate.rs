@@ -13,7 +13,11 @@
 //!   over all cores; bytes are counted as STREAM does (12 per element: two
 //!   reads and a write, write-allocate traffic not counted).
 //!
-//! Each figure is the best of several repetitions.
+//! Each figure is the best of several repetitions. Rates are computed from
+//! each thread's own CPU time (`CLOCK_THREAD_CPUTIME_ID` on Linux) and summed
+//! over threads, so a busy machine (other processes time-sharing the cores)
+//! does not make the machine look slower than it is; the plain wall-clock
+//! figures are reported beside them (`*_wall`). Elsewhere wall time is used.
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -40,8 +44,15 @@ pub struct Calibration {
     pub peak_gflops_1t: f64,
     /// fp32 GFLOP/s on all cores with 512-bit FMAs, if the CPU has AVX-512F.
     pub avx512_gflops: Option<f64>,
+    /// The same all-core compute figure from wall-clock time (lower than
+    /// `peak_gflops` when other processes share the cores).
+    pub peak_gflops_wall: f64,
     /// Triad bandwidth on all cores, GB/s (10⁹ bytes per second).
     pub bandwidth_gbs: f64,
+    /// The same all-core bandwidth figure from wall-clock time.
+    pub bandwidth_gbs_wall: f64,
+    /// How rates were timed: `thread-cpu-time` or `wall-clock`.
+    pub timing: String,
     /// Triad bandwidth on one core, GB/s.
     pub bandwidth_gbs_1t: f64,
     /// Wall time the calibration took, seconds.
@@ -58,12 +69,12 @@ pub fn calibrate() -> Calibration {
         .unwrap_or(1)
         .max(1);
     let kernel = fma_kernel();
-    // ~0.1 s per run at ~100 GFLOP/s per core.
-    let iters = 40_000_000u64;
-    let peak_1t = best_of(3, || flops_rate(kernel, 1, iters));
-    let peak = best_of(3, || flops_rate(kernel, threads, iters));
-    let avx512 = avx512_kernel().map(|k| best_of(3, || flops_rate(k, threads, iters / 2)));
-    let (bw, bw_1t) = bandwidth(threads);
+    // ~50 ms per run at ~100 GFLOP/s per core.
+    let iters = 25_000_000u64;
+    let peak_1t = best(2, || flops_rate(kernel, 1, iters)).0;
+    let (peak, peak_wall) = best(3, || flops_rate(kernel, threads, iters));
+    let avx512 = avx512_kernel().map(|k| best(2, || flops_rate(k, threads, iters / 2)).0);
+    let (bw, bw_wall, bw_1t) = bandwidth(threads);
     Calibration {
         version: CACHE_VERSION,
         cpu: cpu_name(),
@@ -71,8 +82,16 @@ pub fn calibrate() -> Calibration {
         isa: kernel.isa.to_string(),
         peak_gflops: peak,
         peak_gflops_1t: peak_1t,
+        peak_gflops_wall: peak_wall,
         avx512_gflops: avx512,
         bandwidth_gbs: bw,
+        bandwidth_gbs_wall: bw_wall,
+        timing: if thread_cpu_seconds().is_some() {
+            "thread-cpu-time"
+        } else {
+            "wall-clock"
+        }
+        .to_string(),
         bandwidth_gbs_1t: bw_1t,
         seconds: t0.elapsed().as_secs_f64(),
         timestamp: std::time::SystemTime::now()
@@ -82,8 +101,64 @@ pub fn calibrate() -> Calibration {
     }
 }
 
-fn best_of(n: usize, mut f: impl FnMut() -> f64) -> f64 {
-    (0..n).map(|_| f()).fold(0.0, f64::max)
+/// Best (largest) `(per-thread-time rate, wall rate)` of `n` runs.
+fn best(n: usize, mut f: impl FnMut() -> (f64, f64)) -> (f64, f64) {
+    (0..n)
+        .map(|_| f())
+        .fold((0.0, 0.0), |a, x| (a.0.max(x.0), a.1.max(x.1)))
+}
+
+/// CPU time consumed by the calling thread, seconds (Linux only).
+#[cfg(target_os = "linux")]
+fn thread_cpu_seconds() -> Option<f64> {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec (two 64-bit fields on
+    // 64-bit Linux, the only targets where this is compiled).
+    let r = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (r == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_cpu_seconds() -> Option<f64> {
+    None
+}
+
+/// Runs `work` on `threads` threads at once; returns `(Σ per-thread rate,
+/// wall rate)` in units of `amount` per second. A thread's rate is its
+/// amount over its own CPU time (its wall time where that is unavailable).
+fn parallel_rate(threads: usize, amount: f64, work: impl Fn(usize) + Sync) -> (f64, f64) {
+    let t = Instant::now();
+    let rates: Vec<f64> = std::thread::scope(|s| {
+        let work = &work;
+        let hs: Vec<_> = (0..threads)
+            .map(|i| {
+                s.spawn(move || {
+                    let (c0, w0) = (thread_cpu_seconds(), Instant::now());
+                    work(i);
+                    let secs = match (c0, thread_cpu_seconds()) {
+                        (Some(a), Some(b)) if b > a => b - a,
+                        _ => w0.elapsed().as_secs_f64(),
+                    };
+                    amount / secs.max(1e-9)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap_or(0.0)).collect()
+    });
+    let wall = t.elapsed().as_secs_f64().max(1e-9);
+    (rates.iter().sum(), amount * threads as f64 / wall)
 }
 
 /// One compute loop: `run(iters)` performs `iters · flops_per_iter` FLOPs.
@@ -94,17 +169,12 @@ struct Kernel {
     run: fn(u64) -> f32,
 }
 
-fn flops_rate(k: Kernel, threads: usize, iters: u64) -> f64 {
-    let t = Instant::now();
-    let sink: f32 = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..threads)
-            .map(|_| s.spawn(move || (k.run)(iters)))
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
-    });
-    std::hint::black_box(sink);
-    let secs = t.elapsed().as_secs_f64().max(1e-9);
-    (threads as u64 * iters * k.flops_per_iter) as f64 / secs / 1e9
+/// `(Σ per-thread GFLOP/s, wall GFLOP/s)` of `k` on `threads` threads.
+fn flops_rate(k: Kernel, threads: usize, iters: u64) -> (f64, f64) {
+    let flops = (iters * k.flops_per_iter) as f64 / 1e9;
+    parallel_rate(threads, flops, |_| {
+        std::hint::black_box((k.run)(iters));
+    })
 }
 
 fn fma_kernel() -> Kernel {
@@ -254,56 +324,39 @@ mod x86 {
     }
 }
 
-/// Elements per triad array (192 MiB of f32 each).
-const TRIAD_ELEMS: usize = 48 << 20;
+/// Elements per triad array (128 MiB of f32 each, 384 MiB in all).
+const TRIAD_ELEMS: usize = 32 << 20;
 
-/// `(all cores, one core)` triad bandwidth in GB/s.
-fn bandwidth(threads: usize) -> (f64, f64) {
+/// `(all cores, all cores by wall clock, one core)` triad bandwidth, GB/s.
+fn bandwidth(threads: usize) -> (f64, f64, f64) {
     let n = TRIAD_ELEMS;
-    let mut a = vec![0f32; n];
-    let mut b = vec![0f32; n];
-    let mut c = vec![0f32; n];
     let chunk = n.div_ceil(threads);
-    // First touch in parallel (pages land near the threads that use them).
-    std::thread::scope(|s| {
-        for ((a, b), c) in a
-            .chunks_mut(chunk)
-            .zip(b.chunks_mut(chunk))
-            .zip(c.chunks_mut(chunk))
-        {
-            s.spawn(move || {
-                a.fill(0.0);
-                b.fill(1.0);
-                c.fill(2.0);
-            });
-        }
+    // One (a, b, c) slice triple per thread, first touched by its thread.
+    let parts: Vec<std::sync::Mutex<(Vec<f32>, Vec<f32>, Vec<f32>)>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads)
+            .map(|i| {
+                let len = chunk.min(n - (i * chunk).min(n));
+                s.spawn(move || {
+                    std::sync::Mutex::new((vec![0f32; len], vec![1f32; len], vec![2f32; len]))
+                })
+            })
+            .collect();
+        hs.into_iter().filter_map(|h| h.join().ok()).collect()
     });
-    let all = best_of(4, || triad_rate(&mut a, &b, &c, threads));
-    let one = best_of(2, || triad_rate(&mut a, &b, &c, 1));
-    std::hint::black_box(&a);
-    (all, one)
-}
-
-fn triad_rate(a: &mut [f32], b: &[f32], c: &[f32], threads: usize) -> f64 {
-    let n = a.len();
-    let chunk = n.div_ceil(threads.max(1));
-    let s3 = std::hint::black_box(3.0f32);
-    let t = Instant::now();
-    std::thread::scope(|s| {
-        for ((a, b), c) in a
-            .chunks_mut(chunk)
-            .zip(b.chunks(chunk))
-            .zip(c.chunks(chunk))
-        {
-            s.spawn(move || {
-                for ((x, y), z) in a.iter_mut().zip(b).zip(c) {
-                    *x = y + s3 * z;
-                }
-            });
+    let triad = |i: usize| {
+        if let Some(Ok(mut g)) = parts.get(i).map(|m| m.lock()) {
+            let (a, b, c) = &mut *g;
+            let s3 = std::hint::black_box(3.0f32);
+            for ((x, y), z) in a.iter_mut().zip(b.iter()).zip(c.iter()) {
+                *x = y + s3 * z;
+            }
+            std::hint::black_box(&a);
         }
-    });
-    let secs = t.elapsed().as_secs_f64().max(1e-9);
-    (n * 12) as f64 / secs / 1e9
+    };
+    let gb = (chunk * 12) as f64 / 1e9;
+    let (all, all_wall) = best(3, || parallel_rate(threads, gb, triad));
+    let (one, _) = best(2, || parallel_rate(1, gb, triad));
+    (all, all_wall, one)
 }
 
 fn cpu_name() -> String {
@@ -382,8 +435,11 @@ mod tests {
             isa: "avx2+fma".into(),
             peak_gflops: 190.0,
             peak_gflops_1t: 95.0,
+            peak_gflops_wall: 180.0,
             avx512_gflops: None,
             bandwidth_gbs: 20.0,
+            bandwidth_gbs_wall: 18.0,
+            timing: "thread-cpu-time".into(),
             bandwidth_gbs_1t: 12.0,
             seconds: 1.5,
             timestamp: 1,
