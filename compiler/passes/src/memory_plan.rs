@@ -319,3 +319,68 @@ pub fn check(g: &Graph, plan: &MemoryPlan) -> Result<(), Vec<String>> {
         Err(errs)
     }
 }
+
+/// Executes the graph with the reference interpreter the way compiled code
+/// would under the plan: every arena tensor is written to and read from its
+/// byte range of one shared buffer (initialized to NaN), inputs and outputs
+/// live in their own buffers. A plan with a wrong overlap corrupts values, so
+/// comparing the result with [`nnc_interp::run`] tests the plan end to end.
+pub fn simulate(
+    g: &Graph,
+    w: &nnc_interp::WeightStore,
+    plan: &MemoryPlan,
+    inputs: &HashMap<String, nnc_interp::Tensor>,
+) -> Result<HashMap<String, nnc_interp::Tensor>, String> {
+    use nnc_interp::Tensor;
+    if plan.arena_bytes % 4 != 0 {
+        return Err("the arena size is not a multiple of 4".into());
+    }
+    let mut arena = vec![f32::NAN; plan.arena_bytes / 4];
+    let mut own: HashMap<NodeId, Tensor> = HashMap::new();
+    let read =
+        |own: &HashMap<NodeId, Tensor>, arena: &[f32], n: NodeId| -> Result<Tensor, String> {
+            match plan.offsets.get(&n) {
+                Some(&off) => {
+                    let len = plan.sizes.get(&n).copied().ok_or("missing size")? / 4;
+                    let s = arena
+                        .get(off / 4..off / 4 + len)
+                        .ok_or_else(|| format!("{n} lies outside the arena"))?;
+                    Tensor::new(g.node(n).shape.clone(), s.to_vec())
+                }
+                None => own
+                    .get(&n)
+                    .cloned()
+                    .ok_or_else(|| format!("{n} has no value")),
+            }
+        };
+    for &n in &plan.order {
+        let v = match &g.node(n).op {
+            Op::Input { name } => inputs
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("no value for input `{name}`"))?,
+            _ => {
+                let args = g
+                    .inputs(n)
+                    .iter()
+                    .map(|&i| read(&own, &arena, i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let refs: Vec<&Tensor> = args.iter().collect();
+                nnc_interp::eval::eval_node(g, n, w, &refs)?
+            }
+        };
+        match plan.offsets.get(&n) {
+            Some(&off) => arena
+                .get_mut(off / 4..off / 4 + v.len())
+                .ok_or_else(|| format!("{n} lies outside the arena"))?
+                .copy_from_slice(v.data()),
+            None => {
+                own.insert(n, v);
+            }
+        }
+    }
+    g.outputs
+        .iter()
+        .map(|o| Ok((o.name.clone(), read(&own, &arena, o.node)?)))
+        .collect()
+}

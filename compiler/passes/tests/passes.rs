@@ -3,7 +3,7 @@
 //! graphs (proptest: chains and diamonds of conv/bn/act/add).
 
 use nnc_interp::build::GraphBuilder;
-use nnc_interp::eval::{eval_node, run};
+use nnc_interp::eval::run;
 use nnc_interp::weights::{check_store, init_random, random_tensor};
 use nnc_interp::{Tensor, WeightStore};
 use nnc_ir::{Activation, BinaryKind, Conv2d, Graph, NodeId, Op};
@@ -274,59 +274,12 @@ fn pipeline_composes_provenance() {
     assert_eq!(rep.origins.len(), g.len());
 }
 
-/// Executes the graph the way compiled code would under the plan: arena
-/// tensors are read from and written to their byte ranges of one shared
-/// buffer. Wrong overlaps corrupt values and change the outputs.
-fn run_in_arena(
-    g: &Graph,
-    w: &WeightStore,
-    plan: &memory_plan::MemoryPlan,
-    ins: &HashMap<String, Tensor>,
-) -> HashMap<String, Tensor> {
-    let mut arena = vec![f32::NAN; plan.arena_bytes / 4];
-    let mut own: HashMap<NodeId, Tensor> = HashMap::new();
-    let read = |own: &HashMap<NodeId, Tensor>, arena: &Vec<f32>, n: NodeId| -> Tensor {
-        match plan.offsets.get(&n) {
-            Some(&off) => {
-                let len = plan.sizes[&n] / 4;
-                Tensor::new(
-                    g.node(n).shape.clone(),
-                    arena[off / 4..off / 4 + len].to_vec(),
-                )
-                .unwrap()
-            }
-            None => own[&n].clone(),
-        }
-    };
-    for &n in &plan.order {
-        let v = match &g.node(n).op {
-            Op::Input { name } => ins[name].clone(),
-            _ => {
-                let args: Vec<Tensor> =
-                    g.inputs(n).iter().map(|&i| read(&own, &arena, i)).collect();
-                let refs: Vec<&Tensor> = args.iter().collect();
-                eval_node(g, n, w, &refs).unwrap()
-            }
-        };
-        match plan.offsets.get(&n) {
-            Some(&off) => arena[off / 4..off / 4 + v.len()].copy_from_slice(v.data()),
-            None => {
-                own.insert(n, v);
-            }
-        }
-    }
-    g.outputs
-        .iter()
-        .map(|o| (o.name.clone(), read(&own, &arena, o.node)))
-        .collect()
-}
-
 fn check_plan(g: &Graph, w: &WeightStore, opts: PlanOptions) -> memory_plan::MemoryPlan {
     let plan = memory_plan::plan(g, opts).unwrap();
     memory_plan::check(g, &plan).unwrap();
     let ins = inputs_for(g, 9);
     let want = run(g, w, &ins).unwrap();
-    let got = run_in_arena(g, w, &plan, &ins);
+    let got = memory_plan::simulate(g, w, &plan, &ins).unwrap();
     assert_close(&got, &want, 0.0);
     plan
 }
