@@ -1,0 +1,801 @@
+//! Fast fp32 2-D convolution (AVX2 + FMA) on plain NCHW activations.
+//!
+//! One entry point covers every convolution: [`emit_conv`] (+ [`pack_conv_weights`],
+//! [`plan_conv`]). It picks one of three algorithms ([`ConvAlgo`]):
+//!
+//! * **`Gemm1x1`** — 1×1, stride 1, no padding: a GEMM `[Cout×Cin]·[Cin×H·W]` per image
+//!   and group, reading the activations in place (no packing). The pixel axis `H·W` is
+//!   the vector axis.
+//! * **`Direct`** — everything else (k×k, strides, dilation, padding, groups): per task
+//!   a band of output rows; the input rows it needs are copied once into a zero-padded,
+//!   *phase-split* stack buffer (`[ci][row][phase][col]`, column `c` of the padded row
+//!   stored at `phase = c % stride_w`, `index = c / stride_w`), so that for every kernel
+//!   tap the 8 output pixels of a vector read 8 *contiguous* floats — strides and
+//!   dilations become plain unaligned vector loads, and padding costs nothing in the
+//!   hot loop. The micro-kernel then runs as an implicit GEMM whose K loop is rolled
+//!   over input channels with the `kh×kw` taps unrolled (constant offsets).
+//! * **`Depthwise`** — groups = Cin = Cout: [`super::dwconv`].
+//!
+//! Register tile (`Gemm1x1`/`Direct`): `MR = 6` output channels × `NV = 2` vectors of 8
+//! output pixels = 12 ymm accumulators; per K step 2 vector loads, 6 broadcasts (from
+//! the packed weights), 12 FMAs. A vector "slot" is 8 consecutive output pixels of one
+//! output row (`Direct`) or of the flattened `H·W` plane (`Gemm1x1`); the 2 slots of a
+//! tile may lie in different rows, so narrow outputs (7×7, 14×14) waste at most the
+//! tail lanes of each row. The last slot of a row is stored with a lane mask.
+//! Output-channel remainders (`Cout/groups` not a multiple of 6) get their own
+//! narrower tile (no wasted FMAs); pixel remainders get a 1-slot tile.
+//!
+//! Bias, residual add and the activation are fused in the epilogue (one pass over the
+//! accumulators before the store).
+//!
+//! Weight packing ([`pack_conv_weights`]), PyTorch `[Cout][Cin/groups][KH][KW]` in:
+//! per group, panels of `MR` output channels (the last panel of a group may be
+//! narrower, `mr' = (Cout/groups) % MR`), each stored `[ci][kh][kw][0..mr]`; the
+//! panel of output channels `co0..co0+mr` of group `g` starts at
+//! `(g·Cout/groups + co0)·(Cin/groups)·KH·KW`.
+
+use inkwell::module::Module;
+use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
+use inkwell::IntPredicate;
+
+use super::dwconv;
+use super::gemm::{
+    emit_tile, err, i64_of, mul, unroll_for, Activation, Em, KernelError, KernelResult, TileShape,
+    MAX_ELEMS,
+};
+
+/// Output channels per register tile.
+pub const MR: usize = 6;
+/// Vectors (of 8 output pixels) per register tile.
+pub const NV: usize = 2;
+/// Budget for the per-task stack buffer (bytes) when choosing band heights.
+const SCRATCH_BUDGET: usize = 160 * 1024;
+/// Hard limit on the per-task stack buffer (bytes).
+const SCRATCH_LIMIT: usize = 1024 * 1024;
+
+/// A 2-D convolution with its fused epilogue, all sizes compile-time constants.
+///
+/// Input `[n][cin][h][w]`, output `[n][cout][oh][ow]` (NCHW, C order, f32), with
+/// `oh = (h + pad_top + pad_bottom − dil_h·(kh−1) − 1) / stride_h + 1` (same for w).
+/// `output = act(conv(input) + bias[co] + residual)`, `residual` shaped like `output`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvSpec {
+    /// Batch.
+    pub n: usize,
+    /// Input channels.
+    pub cin: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Output channels.
+    pub cout: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Strides `[h, w]`.
+    pub stride: [usize; 2],
+    /// Zero padding `[top, left, bottom, right]`.
+    pub pad: [usize; 4],
+    /// Dilations `[h, w]`.
+    pub dilation: [usize; 2],
+    /// Groups (divides `cin` and `cout`).
+    pub groups: usize,
+    /// Whether `bias[cout]` is added.
+    pub bias: bool,
+    /// Whether a residual tensor (output-shaped) is added before the activation.
+    pub residual: bool,
+    /// Activation applied last.
+    pub act: Activation,
+}
+
+impl ConvSpec {
+    /// A convolution with symmetric padding, no bias/residual/activation.
+    #[allow(clippy::too_many_arguments)]
+    pub fn simple(
+        n: usize,
+        cin: usize,
+        h: usize,
+        w: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Self {
+        ConvSpec {
+            n,
+            cin,
+            h,
+            w,
+            cout,
+            kh: k,
+            kw: k,
+            stride: [stride, stride],
+            pad: [pad; 4],
+            dilation: [1, 1],
+            groups: 1,
+            bias: false,
+            residual: false,
+            act: Activation::None,
+        }
+    }
+
+    /// Output `(oh, ow)`; errors if the window does not fit or a size is zero.
+    pub fn out_hw(&self) -> KernelResult<(usize, usize)> {
+        let dim = |i: usize, k: usize, s: usize, d: usize, p0: usize, p1: usize| {
+            if s == 0 || d == 0 || k == 0 {
+                return err("conv: zero kernel/stride/dilation");
+            }
+            let padded = i
+                .checked_add(p0)
+                .and_then(|x| x.checked_add(p1))
+                .ok_or_else(|| KernelError::new("conv: size overflow"))?;
+            let span = (k - 1)
+                .checked_mul(d)
+                .and_then(|x| x.checked_add(1))
+                .ok_or_else(|| KernelError::new("conv: size overflow"))?;
+            if padded < span {
+                return err("conv: kernel larger than padded input");
+            }
+            Ok((padded - span) / s + 1)
+        };
+        let oh = dim(
+            self.h,
+            self.kh,
+            self.stride[0],
+            self.dilation[0],
+            self.pad[0],
+            self.pad[2],
+        )?;
+        let ow = dim(
+            self.w,
+            self.kw,
+            self.stride[1],
+            self.dilation[1],
+            self.pad[1],
+            self.pad[3],
+        )?;
+        Ok((oh, ow))
+    }
+
+    /// Depthwise: `groups == cin == cout` (handled by [`super::dwconv`]).
+    pub fn is_depthwise(&self) -> bool {
+        self.groups == self.cin && self.cin == self.cout
+    }
+
+    /// Floating-point operations (2 per multiply-add) of the convolution proper.
+    pub fn flops(&self) -> KernelResult<u64> {
+        let (oh, ow) = self.out_hw()?;
+        let v = mul(&[
+            2,
+            self.n,
+            self.cout,
+            oh,
+            ow,
+            self.cin / self.groups.max(1),
+            self.kh,
+            self.kw,
+        ])?;
+        u64::try_from(v).map_err(|_| KernelError::new("flops overflow"))
+    }
+
+    /// Validates sizes (non-zero, divisible groups, bounded tensor sizes).
+    pub fn validate(&self) -> KernelResult<()> {
+        if self.n == 0 || self.cin == 0 || self.cout == 0 || self.h == 0 || self.w == 0 {
+            return err("conv: zero-sized dimension");
+        }
+        if self.groups == 0 || self.cin % self.groups != 0 || self.cout % self.groups != 0 {
+            return err("conv: groups must divide cin and cout");
+        }
+        let (oh, ow) = self.out_hw()?;
+        if mul(&[self.n, self.cin, self.h, self.w])? > MAX_ELEMS
+            || mul(&[self.n, self.cout, oh, ow])? > MAX_ELEMS
+            || mul(&[self.cout, self.cin / self.groups, self.kh, self.kw])? > MAX_ELEMS
+            || self.pad.iter().any(|&p| p > (1 << 20))
+        {
+            return err("conv: tensor too large");
+        }
+        Ok(())
+    }
+}
+
+/// Which algorithm a convolution uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvAlgo {
+    /// 1×1, stride 1, no padding: GEMM on the activations in place.
+    Gemm1x1,
+    /// Direct convolution on a padded, phase-split copy of a band of input rows.
+    Direct,
+    /// Depthwise ([`super::dwconv`]).
+    Depthwise,
+}
+
+/// The work decomposition of a convolution (derived from the spec, deterministic).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvPlan {
+    /// Algorithm.
+    pub algo: ConvAlgo,
+    /// Number of tasks: call the kernel with any split of `0..num_tasks`.
+    pub num_tasks: usize,
+    /// Length (f32 elements) of the packed weights.
+    pub packed_len: usize,
+    /// Stack bytes the kernel's frame needs (the scratch buffer).
+    pub stack_bytes: usize,
+    /// Output height.
+    pub oh: usize,
+    /// Output width.
+    pub ow: usize,
+    pub(crate) cin_g: usize,
+    pub(crate) cout_g: usize,
+    /// Vector slots per output row (`Direct`) or per plane (`Gemm1x1`).
+    pub(crate) spr: usize,
+    /// Output rows per band (`Direct`) / slots per chunk (`Gemm1x1`).
+    pub(crate) band: usize,
+    /// Bands (`Direct`) / chunks (`Gemm1x1`) per image and group.
+    pub(crate) nbands: usize,
+    /// Phase width, row stride and channel stride of the scratch (`Direct`).
+    pub(crate) pw: usize,
+    pub(crate) rs: usize,
+    pub(crate) cs: usize,
+}
+
+/// Input rows a band of `rows` output rows reads.
+pub(crate) fn rows_in(rows: usize, sh: usize, kh: usize, dh: usize) -> usize {
+    (rows - 1) * sh + (kh - 1) * dh + 1
+}
+
+/// Plans a convolution (validates the spec).
+pub fn plan_conv(spec: &ConvSpec) -> KernelResult<ConvPlan> {
+    spec.validate()?;
+    if spec.is_depthwise() {
+        return dwconv::plan_dw(spec);
+    }
+    let (oh, ow) = spec.out_hw()?;
+    let cin_g = spec.cin / spec.groups;
+    let cout_g = spec.cout / spec.groups;
+    let packed_len = mul(&[spec.cout, cin_g, spec.kh, spec.kw])?;
+    let outer = mul(&[spec.n, spec.groups])?;
+    let flat = spec.kh == 1 && spec.kw == 1 && spec.stride == [1, 1] && spec.pad == [0, 0, 0, 0];
+    if flat {
+        let p = spec.h * spec.w;
+        let spr = p.div_ceil(8);
+        // Chunk of slots per task: its B columns (cin_g × 8·chunk floats) fit the budget.
+        let by_budget = (SCRATCH_BUDGET / 2 / (cin_g * 32)).max(1);
+        let want_chunks = 8usize.div_ceil(outer);
+        let by_par = spr.div_ceil(want_chunks);
+        let mut band = by_budget.min(by_par).max(1);
+        if band >= NV {
+            band -= band % NV;
+        }
+        let nbands = spr.div_ceil(band);
+        return Ok(ConvPlan {
+            algo: ConvAlgo::Gemm1x1,
+            num_tasks: mul(&[outer, nbands])?,
+            packed_len,
+            stack_bytes: 0,
+            oh,
+            ow,
+            cin_g,
+            cout_g,
+            spr,
+            band,
+            nbands,
+            pw: 0,
+            rs: 0,
+            cs: 0,
+        });
+    }
+    let [sh, sw] = spec.stride;
+    let [dh, dw] = spec.dilation;
+    let spr = ow.div_ceil(8);
+    let pw = 8 * spr + ((spec.kw - 1) * dw) / sw;
+    let rs = sw * pw;
+    let bytes_for = |rows: usize| -> KernelResult<usize> {
+        mul(&[cin_g, rows_in(rows, sh, spec.kh, dh), rs, 4])
+    };
+    if bytes_for(1)? > SCRATCH_LIMIT {
+        return err("conv: input rows of one output row exceed the scratch limit");
+    }
+    let mut by_budget = 1;
+    while by_budget < oh && bytes_for(by_budget + 1)? <= SCRATCH_BUDGET {
+        by_budget += 1;
+    }
+    let want_bands = 8usize.div_ceil(outer);
+    let by_par = oh.div_ceil(want_bands);
+    let band = by_budget.min(by_par).max(1);
+    let nbands = oh.div_ceil(band);
+    let cs = rows_in(band, sh, spec.kh, dh) * rs;
+    let scratch = mul(&[cin_g, cs])? + 8;
+    Ok(ConvPlan {
+        algo: ConvAlgo::Direct,
+        num_tasks: mul(&[outer, nbands])?,
+        packed_len,
+        stack_bytes: scratch * 4,
+        oh,
+        ow,
+        cin_g,
+        cout_g,
+        spr,
+        band,
+        nbands,
+        pw,
+        rs,
+        cs,
+    })
+}
+
+/// Packs PyTorch conv weights `[cout][cin/groups][kh][kw]` into the layout the kernel
+/// of [`emit_conv`] reads (see the module docs; depthwise: [`super::dwconv`]).
+pub fn pack_conv_weights(w: &[f32], spec: &ConvSpec) -> KernelResult<Vec<f32>> {
+    let plan = plan_conv(spec)?;
+    if plan.algo == ConvAlgo::Depthwise {
+        return dwconv::pack_dw_weights(w, spec);
+    }
+    let k = plan.cin_g * spec.kh * spec.kw;
+    if w.len() != plan.packed_len {
+        return err("conv: weight length mismatch");
+    }
+    let taps = spec.kh * spec.kw;
+    let mut out = vec![0.0f32; plan.packed_len];
+    for g in 0..spec.groups {
+        let mut co0 = 0;
+        while co0 < plan.cout_g {
+            let mr = MR.min(plan.cout_g - co0);
+            let base = (g * plan.cout_g + co0) * k;
+            for ci in 0..plan.cin_g {
+                for t in 0..taps {
+                    for i in 0..mr {
+                        let co = g * plan.cout_g + co0 + i;
+                        out[base + (ci * taps + t) * mr + i] = w[(co * plan.cin_g + ci) * taps + t];
+                    }
+                }
+            }
+            co0 += mr;
+        }
+    }
+    Ok(out)
+}
+
+/// Emits the convolution kernel `name` into `module`:
+///
+/// ```c
+/// void name(const float *input,     // [n][cin][h][w]
+///           const float *weights,   // pack_conv_weights(..)
+///           const float *bias,      // [cout] (if spec.bias, else may be null)
+///           const float *residual,  // [n][cout][oh][ow] (if spec.residual)
+///           float *output,          // [n][cout][oh][ow]
+///           int64_t task_begin, int64_t task_end); // ⊆ 0..plan_conv(spec).num_tasks
+/// ```
+///
+/// Tasks are (image, group, band of output rows / chunk of pixels); each writes a
+/// disjoint set of output elements, so task ranges may run concurrently. The
+/// function uses `plan.stack_bytes` of stack.
+pub fn emit_conv<'ctx>(
+    module: &Module<'ctx>,
+    spec: &ConvSpec,
+    name: &str,
+) -> KernelResult<FunctionValue<'ctx>> {
+    let plan = plan_conv(spec)?;
+    match plan.algo {
+        ConvAlgo::Depthwise => dwconv::emit_dw(module, spec, &plan, name),
+        ConvAlgo::Gemm1x1 => emit_gemm1x1(module, spec, &plan, name),
+        ConvAlgo::Direct => emit_direct(module, spec, &plan, name),
+    }
+}
+
+/// Where one vector slot of a tile reads B and writes its output.
+struct Slot<'ctx> {
+    b: PointerValue<'ctx>,
+    /// Offset (f32) of the slot's first pixel inside an output channel plane.
+    out_off: IntValue<'ctx>,
+    /// Store mask (`None`: all 8 lanes).
+    mask: Option<VectorValue<'ctx>>,
+}
+
+/// Epilogue: bias, residual, activation, masked store of `acc[i][j]` to output channel
+/// `co_plane + i` (plane pointers are `out_n`/`res_n` + channel · plane).
+#[allow(clippy::too_many_arguments)]
+fn store_tile<'ctx>(
+    em: &Em<'_, 'ctx>,
+    spec_bias: bool,
+    spec_res: bool,
+    act: Activation,
+    acc: &[Vec<VectorValue<'ctx>>],
+    slots: &[Slot<'ctx>],
+    bias_ptr: PointerValue<'ctx>,
+    out_ch0: PointerValue<'ctx>,
+    res_ch0: PointerValue<'ctx>,
+    plane: i64,
+) -> KernelResult<()> {
+    for (i, row) in acc.iter().enumerate() {
+        let bv = if spec_bias {
+            Some(em.bcast(em.gepc(bias_ptr, i as i64)?)?)
+        } else {
+            None
+        };
+        let out_c = em.gepc(out_ch0, i as i64 * plane)?;
+        let res_c = em.gepc(res_ch0, i as i64 * plane)?;
+        for (j, &v) in row.iter().enumerate() {
+            let s = &slots[j];
+            let mut v = v;
+            if let Some(b) = bv {
+                v = em.fadd(v, b)?;
+            }
+            if spec_res {
+                let r = em.load_v8(em.gep(res_c, s.out_off)?, s.mask)?;
+                v = em.fadd(v, r)?;
+            }
+            v = em.act(v, act)?;
+            em.store_v8(em.gep(out_c, s.out_off)?, v, s.mask)?;
+        }
+    }
+    Ok(())
+}
+
+/// Common parameters of both GEMM-style algorithms.
+struct Ptrs<'ctx> {
+    input: PointerValue<'ctx>,
+    w: PointerValue<'ctx>,
+    bias: PointerValue<'ctx>,
+    res: PointerValue<'ctx>,
+    out: PointerValue<'ctx>,
+}
+
+fn params<'ctx>(em: &Em<'_, 'ctx>) -> KernelResult<Ptrs<'ctx>> {
+    Ok(Ptrs {
+        input: em.param_ptr(0)?,
+        w: em.param_ptr(1)?,
+        bias: em.param_ptr(2)?,
+        res: em.param_ptr(3)?,
+        out: em.param_ptr(4)?,
+    })
+}
+
+/// Runs `body(co0, mr)` for every output-channel panel of a group: a runtime loop over
+/// the full panels, then the narrower remainder panel.
+fn for_panels<'ctx>(
+    em: &Em<'_, 'ctx>,
+    cout_g: usize,
+    mut body: impl FnMut(IntValue<'ctx>, usize) -> KernelResult<()>,
+) -> KernelResult<()> {
+    let full = cout_g / MR;
+    let rem = cout_g % MR;
+    if full > 0 {
+        em.for_loop(em.c64(0), em.c64(i64_of(full)?), |p| {
+            body(em.mulc(p, MR as i64)?, MR)
+        })?;
+    }
+    if rem > 0 {
+        body(em.c64(i64_of(full * MR)?), rem)?;
+    }
+    Ok(())
+}
+
+/// Decodes task `t` into `(image, group, band)` and returns the base pointers.
+struct TaskCtx<'ctx> {
+    n: IntValue<'ctx>,
+    g: IntValue<'ctx>,
+    band: IntValue<'ctx>,
+}
+
+fn decode_task<'ctx>(
+    em: &Em<'_, 'ctx>,
+    t: IntValue<'ctx>,
+    groups: usize,
+    nbands: usize,
+) -> KernelResult<TaskCtx<'ctx>> {
+    let nb = i64_of(nbands)?;
+    let band = em.uremc(t, nb)?;
+    let ng = em.udivc(t, nb)?;
+    let g = em.uremc(ng, i64_of(groups)?)?;
+    let n = em.udivc(ng, i64_of(groups)?)?;
+    Ok(TaskCtx { n, g, band })
+}
+
+fn emit_gemm1x1<'ctx>(
+    module: &Module<'ctx>,
+    spec: &ConvSpec,
+    plan: &ConvPlan,
+    name: &str,
+) -> KernelResult<FunctionValue<'ctx>> {
+    let em = Em::new(module, name)?;
+    let p = params(&em)?;
+    let (begin, end) = em.task_range(plan.num_tasks)?;
+    let plane = i64_of(spec.h * spec.w)?;
+    let cin_g = plan.cin_g;
+    let u = unroll_for(cin_g, 4);
+    let tail = (spec.h * spec.w) % 8;
+    // Slots that can be loaded unmasked; the last one is partial when tail != 0.
+    let full_slots = i64_of(if tail == 0 { plan.spr } else { plan.spr - 1 })?;
+    let k_total = i64_of(cin_g)?;
+    em.for_loop(begin, end, |t| {
+        let tc = decode_task(&em, t, spec.groups, plan.nbands)?;
+        let s_begin = em.mulc(tc.band, i64_of(plan.band)?)?;
+        let s_end = em.min(
+            em.addc(s_begin, i64_of(plan.band)?)?,
+            em.c64(i64_of(plan.spr)?),
+        )?;
+        let s_end_full = em.min(s_end, em.c64(full_slots))?;
+        // Image/group base offsets.
+        let in_c0 = em.add(
+            em.mulc(tc.n, i64_of(spec.cin)?)?,
+            em.mulc(tc.g, i64_of(cin_g)?)?,
+        )?;
+        let in_base = em.gep(p.input, em.mulc(in_c0, plane)?)?;
+        let out_c0 = em.add(
+            em.mulc(tc.n, i64_of(spec.cout)?)?,
+            em.mulc(tc.g, i64_of(plan.cout_g)?)?,
+        )?;
+        let g_co0 = em.mulc(tc.g, i64_of(plan.cout_g)?)?;
+        let nslots_full = em.b.build_int_nsw_sub(s_end_full, s_begin, "")?;
+        let ntiles = em.udivc(nslots_full, NV as i64)?;
+        for_panels(&em, plan.cout_g, |co0, mr| {
+            let gco = em.add(g_co0, co0)?;
+            let a_base = em.gep(p.w, em.mulc(gco, k_total)?)?;
+            let bias_ptr = em.gep(p.bias, gco)?;
+            let ch = em.mul(em.add(out_c0, co0)?, em.c64(plane))?;
+            let out_ch0 = em.gep(p.out, ch)?;
+            let res_ch0 = em.gep(p.res, ch)?;
+            let run =
+                |s0: IntValue<'ctx>, nv: usize, last_mask: Option<usize>| -> KernelResult<()> {
+                    let mut slots = Vec::with_capacity(nv);
+                    for j in 0..nv {
+                        let s = em.addc(s0, j as i64)?;
+                        let off = em.mulc(s, 8)?;
+                        slots.push(Slot {
+                            b: em.gep(in_base, off)?,
+                            out_off: off,
+                            mask: last_mask.map(|c| em.const_mask(c)),
+                        });
+                    }
+                    let shape = TileShape {
+                        mr,
+                        nv,
+                        a_row_stride: 1,
+                        a_k_stride: i64_of(u * mr)?,
+                        b_k_stride: u as i64 * plane,
+                        taps: (0..u)
+                            .map(|q| ((q * mr) as i64, q as i64 * plane))
+                            .collect(),
+                        iters: (cin_g / u) as u64,
+                        b_masks: slots.iter().map(|s| s.mask).collect(),
+                    };
+                    let bases: Vec<PointerValue<'ctx>> = slots.iter().map(|s| s.b).collect();
+                    let acc = emit_tile(&em, &shape, a_base, &bases)?;
+                    store_tile(
+                        &em,
+                        spec.bias,
+                        spec.residual,
+                        spec.act,
+                        &acc,
+                        &slots,
+                        bias_ptr,
+                        out_ch0,
+                        res_ch0,
+                        plane,
+                    )
+                };
+            em.for_loop(em.c64(0), ntiles, |tile| {
+                run(em.add(s_begin, em.mulc(tile, NV as i64)?)?, NV, None)
+            })?;
+            let rem_start = em.add(s_begin, em.mulc(ntiles, NV as i64)?)?;
+            em.for_loop(rem_start, s_end_full, |s| run(s, 1, None))?;
+            if tail != 0 {
+                let last = em.c64(full_slots);
+                let is_last = em.icmp(IntPredicate::EQ, s_end, em.c64(i64_of(plan.spr)?))?;
+                em.if_then(is_last, || run(last, 1, Some(tail)))?;
+            }
+            Ok(())
+        })
+    })?;
+    em.ret()?;
+    Ok(em.func)
+}
+
+/// Geometry of the padded, phase-split copy of input rows (shared with depthwise).
+pub(crate) struct PackGeom {
+    /// Input height/width.
+    pub h: usize,
+    pub w: usize,
+    /// Left padding and column stride.
+    pub pl: usize,
+    pub sw: usize,
+    /// Phase width and row stride (f32) in the scratch.
+    pub pw: usize,
+    pub rs: usize,
+}
+
+/// Copies rows `ih_base .. ih_base + nrows` of one input channel plane (`src`, `h×w`)
+/// into `dst` (row `r` at `dst + r·rs`), skipping rows outside the input. The scratch
+/// must have been zeroed (padding stays 0).
+pub(crate) fn emit_pack_rows<'ctx>(
+    em: &Em<'_, 'ctx>,
+    g: &PackGeom,
+    src: PointerValue<'ctx>,
+    dst: PointerValue<'ctx>,
+    ih_base: IntValue<'ctx>,
+    nrows: IntValue<'ctx>,
+) -> KernelResult<()> {
+    // r in max(0, -ih_base) .. min(nrows, h - ih_base)
+    let zero = em.c64(0);
+    let neg = em.b.build_int_nsw_sub(zero, ih_base, "")?;
+    let lt = em.icmp(IntPredicate::SLT, neg, zero)?;
+    let r_lo = em.b.build_select(lt, zero, neg, "")?.into_int_value();
+    let hmax = em.b.build_int_nsw_sub(em.c64(i64_of(g.h)?), ih_base, "")?;
+    let r_hi = em.min(nrows, hmax)?;
+    let w = g.w;
+    em.for_loop(r_lo, r_hi, |r| {
+        let ih = em.add(ih_base, r)?;
+        let src_row = em.gep(src, em.mulc(ih, i64_of(w)?)?)?;
+        let dst_row = em.gep(dst, em.mulc(r, i64_of(g.rs)?)?)?;
+        if g.sw == 1 {
+            let n = w.min(g.rs.saturating_sub(g.pl));
+            if n > 0 {
+                let d = em.gepc(dst_row, i64_of(g.pl)?)?;
+                let bytes = em.c64(i64_of(n * 4)?);
+                em.b.build_memcpy(d, 4, src_row, 4, bytes)?;
+            }
+        } else {
+            for phase in 0..g.sw {
+                let iw0 = (phase + g.sw - g.pl % g.sw) % g.sw;
+                if iw0 >= w {
+                    continue;
+                }
+                let idx0 = (iw0 + g.pl) / g.sw;
+                if idx0 >= g.pw {
+                    continue;
+                }
+                let cnt = (w - iw0).div_ceil(g.sw).min(g.pw - idx0);
+                let d = em.gepc(dst_row, i64_of(phase * g.pw + idx0)?)?;
+                let s = em.gepc(src_row, i64_of(iw0)?)?;
+                em.for_loop(em.c64(0), em.c64(i64_of(cnt)?), |j| {
+                    let x = em.load_f32(em.gep(s, em.mulc(j, i64_of(g.sw)?)?)?)?;
+                    em.store_f32(em.gep(d, j)?, x)
+                })?;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn emit_direct<'ctx>(
+    module: &Module<'ctx>,
+    spec: &ConvSpec,
+    plan: &ConvPlan,
+    name: &str,
+) -> KernelResult<FunctionValue<'ctx>> {
+    let em = Em::new(module, name)?;
+    let p = params(&em)?;
+    let (begin, end) = em.task_range(plan.num_tasks)?;
+    let [sh, sw] = spec.stride;
+    let [dh, dw] = spec.dilation;
+    let (kh, kw) = (spec.kh, spec.kw);
+    let cin_g = plan.cin_g;
+    let scratch_len = cin_g * plan.cs + 8;
+    let scratch = em.scratch(scratch_len)?;
+    let plane_in = i64_of(spec.h * spec.w)?;
+    let plane_out = i64_of(plan.oh * plan.ow)?;
+    let ow = plan.ow;
+    let spr = i64_of(plan.spr)?;
+    let taps = kh * kw;
+    let u = unroll_for(cin_g, (8 / taps).max(1));
+    let k_total = i64_of(cin_g * taps)?;
+    let geom = PackGeom {
+        h: spec.h,
+        w: spec.w,
+        pl: spec.pad[1],
+        sw,
+        pw: plan.pw,
+        rs: plan.rs,
+    };
+    let last_cnt = ow - 8 * (plan.spr - 1);
+    em.for_loop(begin, end, |t| {
+        let tc = decode_task(&em, t, spec.groups, plan.nbands)?;
+        let oh0 = em.mulc(tc.band, i64_of(plan.band)?)?;
+        let rows = em.min(
+            em.c64(i64_of(plan.band)?),
+            em.b.build_int_nsw_sub(em.c64(i64_of(plan.oh)?), oh0, "")?,
+        )?;
+        // Pack the input rows of this band.
+        let bytes = em.c64(i64_of(scratch_len * 4)?);
+        em.b.build_memset(scratch, 32, em.ctx.i8_type().const_zero(), bytes)?;
+        let ih_base =
+            em.b.build_int_nsw_sub(em.mulc(oh0, i64_of(sh)?)?, em.c64(i64_of(spec.pad[0])?), "")?;
+        let nrows = em.addc(
+            em.mulc(em.addc(rows, -1)?, i64_of(sh)?)?,
+            i64_of((kh - 1) * dh + 1)?,
+        )?;
+        let in_c0 = em.add(
+            em.mulc(tc.n, i64_of(spec.cin)?)?,
+            em.mulc(tc.g, i64_of(cin_g)?)?,
+        )?;
+        em.for_loop(em.c64(0), em.c64(i64_of(cin_g)?), |ci| {
+            let src = em.gep(p.input, em.mulc(em.add(in_c0, ci)?, plane_in)?)?;
+            let dst = em.gep(scratch, em.mulc(ci, i64_of(plan.cs)?)?)?;
+            emit_pack_rows(&em, &geom, src, dst, ih_base, nrows)
+        })?;
+        // Compute.
+        let out_c0 = em.add(
+            em.mulc(tc.n, i64_of(spec.cout)?)?,
+            em.mulc(tc.g, i64_of(plan.cout_g)?)?,
+        )?;
+        let g_co0 = em.mulc(tc.g, i64_of(plan.cout_g)?)?;
+        let nslots = em.mulc(rows, spr)?;
+        let ntiles = em.udivc(nslots, NV as i64)?;
+        let oh0_off = em.mulc(oh0, i64_of(ow)?)?;
+        for_panels(&em, plan.cout_g, |co0, mr| {
+            let gco = em.add(g_co0, co0)?;
+            let a_base = em.gep(p.w, em.mulc(gco, k_total)?)?;
+            let bias_ptr = em.gep(p.bias, gco)?;
+            let ch = em.mul(em.add(out_c0, co0)?, em.c64(plane_out))?;
+            let out_ch0 = em.gep(p.out, ch)?;
+            let res_ch0 = em.gep(p.res, ch)?;
+            let run = |s0: IntValue<'ctx>, nv: usize| -> KernelResult<()> {
+                let mut slots = Vec::with_capacity(nv);
+                for j in 0..nv {
+                    let s = em.addc(s0, j as i64)?;
+                    let r = em.udivc(s, spr)?;
+                    let jj = em.uremc(s, spr)?;
+                    let b_off = em.add(em.mulc(r, i64_of(sh * plan.rs)?)?, em.mulc(jj, 8)?)?;
+                    let out_off =
+                        em.add(em.add(oh0_off, em.mulc(r, i64_of(ow)?)?)?, em.mulc(jj, 8)?)?;
+                    let mask = if last_cnt != 8 {
+                        let is_last = em.icmp(IntPredicate::EQ, jj, em.c64(spr - 1))?;
+                        let cnt =
+                            em.b.build_select(is_last, em.c64(i64_of(last_cnt)?), em.c64(8), "")?
+                                .into_int_value();
+                        Some(em.runtime_mask(cnt)?)
+                    } else {
+                        None
+                    };
+                    slots.push(Slot {
+                        b: em.gep(scratch, b_off)?,
+                        out_off,
+                        mask,
+                    });
+                }
+                let mut tap_offs = Vec::with_capacity(u * taps);
+                for q in 0..u {
+                    for y in 0..kh {
+                        for x in 0..kw {
+                            let a_off = ((q * taps + y * kw + x) * mr) as i64;
+                            let col = x * dw;
+                            let b_off =
+                                q * plan.cs + y * dh * plan.rs + (col % sw) * plan.pw + col / sw;
+                            tap_offs.push((a_off, i64_of(b_off)?));
+                        }
+                    }
+                }
+                let shape = TileShape {
+                    mr,
+                    nv,
+                    a_row_stride: 1,
+                    a_k_stride: i64_of(u * taps * mr)?,
+                    b_k_stride: i64_of(u * plan.cs)?,
+                    taps: tap_offs,
+                    iters: (cin_g / u) as u64,
+                    b_masks: vec![None; nv],
+                };
+                let bases: Vec<PointerValue<'ctx>> = slots.iter().map(|s| s.b).collect();
+                let acc = emit_tile(&em, &shape, a_base, &bases)?;
+                store_tile(
+                    &em,
+                    spec.bias,
+                    spec.residual,
+                    spec.act,
+                    &acc,
+                    &slots,
+                    bias_ptr,
+                    out_ch0,
+                    res_ch0,
+                    plane_out,
+                )
+            };
+            em.for_loop(em.c64(0), ntiles, |tile| run(em.mulc(tile, NV as i64)?, NV))?;
+            em.for_loop(em.mulc(ntiles, NV as i64)?, nslots, |s| run(s, 1))
+        })
+    })?;
+    em.ret()?;
+    Ok(em.func)
+}

@@ -1,0 +1,286 @@
+//! Shared helpers of the `kernels_*` tests: JIT compilation of emitted kernels,
+//! random data and naive reference implementations.
+//!
+//! The kernel sources are included by path so that these tests depend only on the
+//! kernel modules (and inkwell), not on the rest of the crate.
+#![allow(dead_code)]
+
+#[path = "../../src/kernels/conv_fast.rs"]
+pub mod conv_fast;
+#[path = "../../src/kernels/dwconv.rs"]
+pub mod dwconv;
+#[path = "../../src/kernels/gemm.rs"]
+pub mod gemm;
+
+/// The kernel modules under the names the crate gives them.
+pub mod kernels {
+    #[allow(unused_imports)]
+    pub use super::{conv_fast, dwconv, gemm};
+}
+
+use inkwell::context::Context;
+use inkwell::module::Module;
+use inkwell::passes::PassBuilderOptions;
+use inkwell::targets::{
+    CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine,
+};
+use inkwell::values::FunctionValue;
+use inkwell::OptimizationLevel;
+
+use kernels::conv_fast::ConvSpec;
+use kernels::gemm::{Activation, KernelResult, LinearSpec};
+
+/// The common kernel signature.
+pub type KernelFn =
+    unsafe extern "C" fn(*const f32, *const f32, *const f32, *const f32, *mut f32, i64, i64);
+
+fn target_machine() -> TargetMachine {
+    Target::initialize_native(&InitializationConfig::default()).expect("native target");
+    let triple = TargetMachine::get_default_triple();
+    let target = Target::from_triple(&triple).expect("target");
+    target
+        .create_target_machine(
+            &triple,
+            TargetMachine::get_host_cpu_name()
+                .to_str()
+                .unwrap_or("generic"),
+            TargetMachine::get_host_cpu_features()
+                .to_str()
+                .unwrap_or(""),
+            OptimizationLevel::Aggressive,
+            RelocMode::PIC,
+            CodeModel::Default,
+        )
+        .expect("target machine")
+}
+
+fn prepare<'ctx>(module: &Module<'ctx>, tm: &TargetMachine) {
+    module.set_triple(&tm.get_triple());
+    module.set_data_layout(&tm.get_target_data().get_data_layout());
+    if let Err(e) = module.verify() {
+        panic!("invalid module: {}\n{}", e, module.print_to_string());
+    }
+    module
+        .run_passes("default<O3>", tm, PassBuilderOptions::create())
+        .expect("passes");
+}
+
+/// Emits one kernel with `emit`, optimizes it at O3, JITs it and hands the function
+/// pointer to `run`.
+pub fn with_kernel<T>(
+    emit: impl for<'ctx> FnOnce(&Module<'ctx>) -> KernelResult<FunctionValue<'ctx>>,
+    run: impl FnOnce(KernelFn) -> T,
+) -> T {
+    let ctx = Context::create();
+    let module = ctx.create_module("k");
+    let tm = target_machine();
+    let f = emit(&module).expect("emit");
+    let name = f.get_name().to_str().expect("name").to_string();
+    prepare(&module, &tm);
+    let ee = module
+        .create_jit_execution_engine(OptimizationLevel::Aggressive)
+        .expect("jit");
+    let addr = ee.get_function_address(&name).expect("function address");
+    // SAFETY: the emitted function has exactly the `KernelFn` signature.
+    let kf: KernelFn = unsafe { std::mem::transmute::<usize, KernelFn>(addr) };
+    run(kf)
+}
+
+/// Emits one kernel and returns the optimized assembly of the module.
+pub fn assembly(
+    emit: impl for<'ctx> FnOnce(&Module<'ctx>) -> KernelResult<FunctionValue<'ctx>>,
+) -> String {
+    let ctx = Context::create();
+    let module = ctx.create_module("k");
+    let tm = target_machine();
+    emit(&module).expect("emit");
+    prepare(&module, &tm);
+    let buf = tm
+        .write_to_memory_buffer(&module, FileType::Assembly)
+        .expect("asm");
+    String::from_utf8_lossy(buf.as_slice()).into_owned()
+}
+
+/// xorshift64* generator (deterministic test data).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+    }
+    /// Uniform f32 in [-1, 1).
+    pub fn f32(&mut self) -> f32 {
+        ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    pub fn vec(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.f32()).collect()
+    }
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.range(0, xs.len() - 1)]
+    }
+}
+
+/// Naive convolution (f64 accumulation) with the fused epilogue.
+pub fn conv_ref(s: &ConvSpec, x: &[f32], w: &[f32], bias: &[f32], res: &[f32]) -> Vec<f32> {
+    let (oh, ow) = s.out_hw().expect("shape");
+    let cin_g = s.cin / s.groups;
+    let cout_g = s.cout / s.groups;
+    let mut y = vec![0.0f32; s.n * s.cout * oh * ow];
+    for n in 0..s.n {
+        for co in 0..s.cout {
+            let g = co / cout_g;
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut acc = 0.0f64;
+                    for ci in 0..cin_g {
+                        let c = g * cin_g + ci;
+                        for ky in 0..s.kh {
+                            let iy = (oy * s.stride[0] + ky * s.dilation[0]) as isize
+                                - s.pad[0] as isize;
+                            if iy < 0 || iy >= s.h as isize {
+                                continue;
+                            }
+                            for kx in 0..s.kw {
+                                let ix = (ox * s.stride[1] + kx * s.dilation[1]) as isize
+                                    - s.pad[1] as isize;
+                                if ix < 0 || ix >= s.w as isize {
+                                    continue;
+                                }
+                                let xv = x
+                                    [((n * s.cin + c) * s.h + iy as usize) * s.w + ix as usize]
+                                    as f64;
+                                let wv = w[((co * cin_g + ci) * s.kh + ky) * s.kw + kx] as f64;
+                                acc += xv * wv;
+                            }
+                        }
+                    }
+                    let o = ((n * s.cout + co) * oh + oy) * ow + ox;
+                    if s.bias {
+                        acc += bias[co] as f64;
+                    }
+                    if s.residual {
+                        acc += res[o] as f64;
+                    }
+                    y[o] = s.act.apply(acc as f32);
+                }
+            }
+        }
+    }
+    y
+}
+
+/// Naive linear layer.
+pub fn linear_ref(s: &LinearSpec, x: &[f32], w: &[f32], bias: &[f32], res: &[f32]) -> Vec<f32> {
+    let mut y = vec![0.0f32; s.m * s.n];
+    for m in 0..s.m {
+        for n in 0..s.n {
+            let mut acc = 0.0f64;
+            for k in 0..s.k {
+                acc += x[m * s.k + k] as f64 * w[n * s.k + k] as f64;
+            }
+            if s.bias {
+                acc += bias[n] as f64;
+            }
+            if s.residual {
+                acc += res[m * s.n + n] as f64;
+            }
+            y[m * s.n + n] = s.act.apply(acc as f32);
+        }
+    }
+    y
+}
+
+/// max|got − want| / max|want| (∞ when a value is NaN / unwritten).
+pub fn rel_err(got: &[f32], want: &[f32]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    let mut maxd = 0.0f64;
+    let mut maxr = 0.0f64;
+    for (g, w) in got.iter().zip(want) {
+        if g.is_nan() != w.is_nan() {
+            return f64::INFINITY;
+        }
+        maxd = maxd.max((*g as f64 - *w as f64).abs());
+        maxr = maxr.max((*w as f64).abs());
+    }
+    if maxr == 0.0 {
+        maxd
+    } else {
+        maxd / maxr
+    }
+}
+
+/// Random activation.
+pub fn random_act(r: &mut Rng) -> Activation {
+    r.pick(&[
+        Activation::None,
+        Activation::Relu,
+        Activation::Relu6,
+        Activation::Clip {
+            min: -0.5,
+            max: 0.75,
+        },
+    ])
+}
+
+/// Runs a conv kernel on random data (split into two task ranges at a random point,
+/// optionally with the residual in place) and returns the relative error.
+pub fn check_conv(s: &ConvSpec, seed: u64) -> f64 {
+    use kernels::conv_fast::{emit_conv, pack_conv_weights, plan_conv};
+    let mut r = Rng::new(seed);
+    let (oh, ow) = s.out_hw().expect("shape");
+    let x = r.vec(s.n * s.cin * s.h * s.w);
+    let w = r.vec(s.cout * (s.cin / s.groups) * s.kh * s.kw);
+    let bias = r.vec(s.cout);
+    let res = r.vec(s.n * s.cout * oh * ow);
+    let want = conv_ref(s, &x, &w, &bias, &res);
+    let packed = pack_conv_weights(&w, s).expect("pack");
+    let plan = plan_conv(s).expect("plan");
+    let nt = plan.num_tasks as i64;
+    let split = r.range(0, plan.num_tasks) as i64;
+    let in_place = s.residual && r.range(0, 1) == 1;
+    let mut y = if in_place {
+        res.clone()
+    } else {
+        vec![f32::NAN; want.len()]
+    };
+    with_kernel(
+        |m| emit_conv(m, s, "conv"),
+        |f| {
+            let resp = if in_place { y.as_ptr() } else { res.as_ptr() };
+            // SAFETY: buffers have the sizes the spec implies.
+            unsafe {
+                f(
+                    x.as_ptr(),
+                    packed.as_ptr(),
+                    bias.as_ptr(),
+                    resp,
+                    y.as_mut_ptr(),
+                    0,
+                    split,
+                );
+                f(
+                    x.as_ptr(),
+                    packed.as_ptr(),
+                    bias.as_ptr(),
+                    resp,
+                    y.as_mut_ptr(),
+                    split,
+                    nt,
+                );
+            }
+        },
+    );
+    rel_err(&y, &want)
+}
