@@ -70,7 +70,7 @@ fn fold(
     }
     let wkey = format!("{pname}.weight");
     let weight = get(w, &wkey)?.clone();
-    if out == 0 || weight.len() % out != 0 {
+    if out == 0 || !weight.len().is_multiple_of(out) {
         return Err(format!("fold_batchnorm: `{wkey}` does not have {out} rows"));
     }
     let per = weight.len() / out;

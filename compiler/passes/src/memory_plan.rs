@@ -263,7 +263,7 @@ pub fn check(g: &Graph, plan: &MemoryPlan) -> Result<(), Vec<String>> {
                 continue;
             }
         };
-        if off % ALIGN != 0 {
+        if !off.is_multiple_of(ALIGN) {
             errs.push(format!("{n}: offset {off} is not {ALIGN}-byte aligned"));
         }
         if off.checked_add(size).is_none_or(|e| e > plan.arena_bytes) {
@@ -332,7 +332,7 @@ pub fn simulate(
     inputs: &HashMap<String, nnc_interp::Tensor>,
 ) -> Result<HashMap<String, nnc_interp::Tensor>, String> {
     use nnc_interp::Tensor;
-    if plan.arena_bytes % 4 != 0 {
+    if !plan.arena_bytes.is_multiple_of(4) {
         return Err("the arena size is not a multiple of 4".into());
     }
     let mut arena = vec![f32::NAN; plan.arena_bytes / 4];
