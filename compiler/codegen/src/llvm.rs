@@ -62,8 +62,13 @@ pub fn target_machine(target_cpu: &str, opt_level: u8) -> Result<TargetMachine, 
 /// Runs the optimization pipeline for `-O<opt_level>`.
 pub fn optimize(module: &Module, tm: &TargetMachine, opt_level: u8) -> Result<(), String> {
     let pipeline = format!("default<O{}>", opt_level.min(3));
+    let opts = inkwell::passes::PassBuilderOptions::create();
+    // Kernels unroll their register tiles explicitly; LLVM's unroller would
+    // also unroll the rolled tap loops and then share loads between taps,
+    // which spills accumulators (and costs compile time).
+    opts.set_loop_unrolling(false);
     module
-        .run_passes(&pipeline, tm, inkwell::passes::PassBuilderOptions::create())
+        .run_passes(&pipeline, tm, opts)
         .map_err(|e| e.to_string())
 }
 

@@ -83,12 +83,11 @@ impl ConvPlan {
     /// Chooses the register tile for a shape.
     pub fn new(s: ConvShape, bias: bool, residual: bool, act: Option<Activation>) -> ConvPlan {
         let nb = s.ocg.div_ceil(VW as u64).max(1);
+        // ≤ 12 accumulators + tb weight vectors + 1 broadcast ≤ 16 ymm
         let (mut tb, mut pw) = match nb {
             1 => (1, 8),
-            2 => (2, 6),
             3 => (3, 4),
-            _ if nb % 3 == 0 && nb % 4 != 0 => (3, 4),
-            _ => (4, 3),
+            _ => (2, 6),
         };
         if s.ow < pw {
             pw = s.ow.max(1);
@@ -407,23 +406,26 @@ impl ConvPlan {
                 let ih = k.add(c.ih0, k.mulc(y, s.dilation[0] as i64)?)?;
                 let xr = k.gep(xc, k.mulc(ih, s.in_s.h as i64)?)?;
                 let wr = k.gep(wc, k.mulc(y, kw * tb as i64 * v)?)?;
-                let mut av: Vec<VectorValue> = Vec::with_capacity((np * tb) as usize);
-                for p in 0..np {
-                    for j in 0..tb {
-                        av.push(
-                            k.b.build_load(k.vty(VW), acc(p, j), "")?
-                                .into_vector_value(),
-                        );
+                // a rolled loop over kernel columns: unrolling it lets LLVM
+                // share broadcasts between taps, which costs registers
+                k.for_const(0, kw, 1, |x| {
+                    let mut av: Vec<VectorValue> = Vec::with_capacity((np * tb) as usize);
+                    for p in 0..np {
+                        for j in 0..tb {
+                            av.push(
+                                k.b.build_load(k.vty(VW), acc(p, j), "")?
+                                    .into_vector_value(),
+                            );
+                        }
                     }
-                }
-                for x in 0..kw {
+                    let wx = k.gep(wr, k.mulc(x, tb as i64 * v)?)?;
                     let mut wv = Vec::with_capacity(tb as usize);
                     for j in 0..tb as i64 {
-                        let p = k.gepc(wr, (x * tb as i64 + j) * v)?;
-                        wv.push(k.load_vec_aligned(p, VW, 32)?);
+                        wv.push(k.load_vec_aligned(k.gepc(wx, j * v)?, VW, 32)?);
                     }
+                    let xoff = k.add(iw0, k.mulc(x, s.dilation[1] as i64)?)?;
                     for p in 0..np as i64 {
-                        let iw = k.addc(iw0, p * s.stride[1] as i64 + x * s.dilation[1] as i64)?;
+                        let iw = k.addc(xoff, p * s.stride[1] as i64)?;
                         let xv = if checked {
                             let ge = k.icmp(IntPredicate::SGE, iw, k.i64c(0))?;
                             let lt = k.icmp(IntPredicate::SLT, iw, k.i64c(s.w as i64))?;
@@ -441,13 +443,13 @@ impl ConvPlan {
                             av[i] = k.fma(xs, wv[j], av[i])?;
                         }
                     }
-                }
-                for p in 0..np {
-                    for j in 0..tb {
-                        k.b.build_store(acc(p, j), av[(p * tb + j) as usize])?;
+                    for p in 0..np {
+                        for j in 0..tb {
+                            k.b.build_store(acc(p, j), av[(p * tb + j) as usize])?;
+                        }
                     }
-                }
-                Ok(())
+                    Ok(())
+                })
             })
         })?;
         // epilogue

@@ -1,0 +1,47 @@
+//! Checks the generated assembly of a 3×3 convolution: the hot loop uses
+//! `vfmadd231ps` on ymm registers.
+
+use nnc_codegen::{compile, BuildOptions, Emit};
+use nnc_interp::build::GraphBuilder;
+use nnc_interp::weights::init_random;
+use nnc_ir::{Conv2d, Op};
+
+#[test]
+fn conv_hot_loop_uses_ymm_fma() {
+    let mut b = GraphBuilder::new("t");
+    let x = b.input("x", &[1, 64, 14, 14]);
+    let c = b
+        .op(
+            Op::Conv2d(Conv2d {
+                out_channels: 64,
+                kernel: [3, 3],
+                stride: [1, 1],
+                pad: [1, 1],
+                dilation: [1, 1],
+                groups: 1,
+                bias: false,
+            }),
+            &[x],
+        )
+        .unwrap();
+    b.output("y", c);
+    let g = b.finish();
+    let w = init_random(&g, 1);
+    let dir = std::env::temp_dir().join(format!("nnc-codegen-asm-{}", std::process::id()));
+    let opts = BuildOptions {
+        target_cpu: "x86-64-v3".into(),
+        ..BuildOptions::default()
+    };
+    let art = compile(&g, &w, &opts, Emit::Asm, &dir).unwrap();
+    let text = std::fs::read_to_string(art.text.unwrap()).unwrap();
+    let fmas = text
+        .lines()
+        .filter(|l| l.contains("vfmadd") && l.contains("ymm"))
+        .count();
+    assert!(fmas >= 12, "expected ymm FMAs, found {fmas}");
+    if std::env::var_os("NNC_KEEP_ASM").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!("asm kept in {}", dir.display());
+    }
+}
