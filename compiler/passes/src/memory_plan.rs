@@ -78,7 +78,25 @@ fn last_uses(g: &Graph, order: &[NodeId]) -> HashMap<NodeId, usize> {
 }
 
 /// Plans the arena of the graph (in its deterministic topological order).
+///
+/// With [`PlanOptions::in_place`], the plan is made both with and without
+/// buffer reuse, and the one with the smaller arena is returned (the
+/// in-place one on a tie): joining buffers lengthens lifetimes, which can
+/// make the greedy placement worse.
 pub fn plan(g: &Graph, opts: PlanOptions) -> Result<MemoryPlan, String> {
+    let plain = plan_with(g, false)?;
+    if !opts.in_place {
+        return Ok(plain);
+    }
+    let reuse = plan_with(g, true)?;
+    Ok(if reuse.arena_bytes <= plain.arena_bytes {
+        reuse
+    } else {
+        plain
+    })
+}
+
+fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, String> {
     let order = g.topo_order().ok_or("the graph has a cycle")?;
     let pos: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
     let last = last_uses(g, &order);
@@ -106,7 +124,7 @@ pub fn plan(g: &Graph, opts: PlanOptions) -> Result<MemoryPlan, String> {
         let size = sizes[&n];
         let p = pos[&n];
         let mut joined = None;
-        if opts.in_place {
+        if in_place_reuse {
             let node = g.node(n);
             let ins = g.inputs(n);
             let candidates: Vec<NodeId> = match &node.op {
