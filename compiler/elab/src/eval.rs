@@ -14,6 +14,26 @@ use std::fmt::Write;
 use std::rc::Rc;
 use std::sync::Arc;
 
+/// "Did you mean": the shared edit-distance suggestion, or else a
+/// candidate that differs by one swap of adjacent characters (`imgae`).
+pub(crate) fn suggest<'c>(name: &str, candidates: &[&'c str]) -> Option<&'c str> {
+    if let Some(s) = did_you_mean(name, candidates.iter().copied()) {
+        return Some(s);
+    }
+    let n: Vec<char> = name.chars().collect();
+    candidates.iter().copied().find(|c| {
+        let c: Vec<char> = c.chars().collect();
+        if c.len() != n.len() || c == n {
+            return false;
+        }
+        let diff: Vec<usize> = (0..n.len()).filter(|&i| n[i] != c[i]).collect();
+        diff.len() == 2
+            && diff[1] == diff[0] + 1
+            && n[diff[0]] == c[diff[1]]
+            && n[diff[1]] == c[diff[0]]
+    })
+}
+
 /// Diagnostics beyond this many are dropped (the run is hopeless anyway).
 const MAX_DIAGNOSTICS: usize = 500;
 
@@ -444,7 +464,7 @@ impl<'a> Elab<'a> {
                         format!("cannot assign to `{}`: it is not bound", name.name),
                     )
                     .with_primary(name.span, "not bound here");
-                    d = match did_you_mean(&name.name, env.names()) {
+                    d = match suggest(&name.name, &env.names()) {
                         Some(s) => d.with_help(format!("did you mean `{s}`?")),
                         None => d.with_help(format!(
                             "use `let {} = ...;` to create a binding",
@@ -460,6 +480,7 @@ impl<'a> Elab<'a> {
             }
             StmtKind::Return { value } => {
                 if !self.in_block() {
+                    self.saw_output = true; // no extra "no outputs" error
                     self.report(
                         Diagnostic::error(codes::RETURN_OUTSIDE_BLOCK, "`return` outside a block")
                             .with_primary(s.span, "a network cannot return")
@@ -803,7 +824,7 @@ impl<'a> Elab<'a> {
         }
         let mut d = Diagnostic::error(codes::UNKNOWN_NAME, format!("unknown name `{}`", id.name))
             .with_primary(id.span, "not found in this scope");
-        if let Some(s) = did_you_mean(&id.name, env.names()) {
+        if let Some(s) = suggest(&id.name, &env.names()) {
             d = d.with_help(format!("did you mean `{s}`?"));
         }
         if self.in_block() {
@@ -1224,7 +1245,7 @@ impl<'a> Elab<'a> {
         }
         candidates.extend(self.blocks.keys().copied());
         candidates.extend(env.names());
-        if let Some(s) = did_you_mean(&callee.name, candidates.iter().copied()) {
+        if let Some(s) = suggest(&callee.name, &candidates) {
             d = d.with_help(format!("did you mean `{s}`?"));
         }
         if env.lookup(&callee.name).is_some() {
@@ -1310,7 +1331,7 @@ impl<'a> Elab<'a> {
                             if allow_name {
                                 cands.push("name");
                             }
-                            d = match did_you_mean(&kw.name, cands.iter().copied()) {
+                            d = match suggest(&kw.name, &cands) {
                                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                                 None => d.with_help(format!(
                                     "the parameters are: {}",
@@ -1553,7 +1574,7 @@ impl<'a> Elab<'a> {
             Ok(s) => s,
             Err((e, ins)) => {
                 let mut d = Diagnostic::error(codes::SHAPE, e.message)
-                    .with_primary(span, format!("`{}` on input shape {ins}", op.name()));
+                    .with_primary(span, format!("`{}` on input {ins}", op.name()));
                 if let Some(h) = e.help {
                     d = d.with_help(h);
                 }

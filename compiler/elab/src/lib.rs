@@ -20,7 +20,6 @@ mod value;
 pub use builtins::builtin_names;
 pub use value::{IntProv, OpProvenance, ProvArg, Provenance};
 
-use nnc_diag::suggest::did_you_mean;
 use nnc_diag::{Diagnostic, Span};
 use nnc_ir::Graph;
 use nnc_syntax::ast;
@@ -127,7 +126,8 @@ pub fn select_network<'a>(
                 format!("no network named `{want}` in this file"),
             )
             .with_note(format!("the networks are: {}", list()));
-            if let Some(s) = did_you_mean(want, nets.iter().map(|n| n.name.name.as_str())) {
+            let names: Vec<&str> = nets.iter().map(|n| n.name.name.as_str()).collect();
+            if let Some(s) = eval::suggest(want, &names) {
                 d = d.with_help(format!("did you mean `--network {s}`?"));
             }
             Err(d)

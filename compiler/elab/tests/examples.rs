@@ -40,3 +40,48 @@ fn all_examples_elaborate() {
     }
     assert!(n >= 10, "only {n} networks found");
 }
+
+/// Every `tests/ui/elab/CODE_*.nn` produces its code (the UI harness checks
+/// the full rendered output; this checks the elaborator alone).
+#[test]
+fn ui_cases_produce_their_code() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui/elab");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_str().unwrap().to_string();
+        if !file.ends_with(".nn") {
+            continue;
+        }
+        let code = &file[..5];
+        let src = std::fs::read_to_string(&path).unwrap();
+        let network = src
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// compile-flags: --network"))
+            .map(str::trim);
+        let (ast, diags) = nnc_syntax::parse(&src);
+        assert!(diags.is_empty(), "{file}: {diags:#?}");
+        let el = nnc_elab::elaborate(&ast, network);
+        assert!(
+            el.diagnostics.iter().any(|d| d.code == code),
+            "{file}: {:#?}",
+            el.diagnostics
+        );
+        assert!(
+            nnc_diag::codes::lookup(code).is_some(),
+            "{code} not in the table"
+        );
+        n += 1;
+    }
+    assert!(n >= 40);
+}
+
+/// Every code the elaborator declares is in the `nnc explain` table.
+#[test]
+fn every_code_is_explained() {
+    for code in nnc_elab::codes::ALL {
+        let info = nnc_diag::codes::lookup(code).unwrap_or_else(|| panic!("{code}"));
+        assert!(info.explanation.contains("Fix:"), "{code}");
+    }
+}
