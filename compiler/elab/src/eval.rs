@@ -44,7 +44,7 @@ pub(crate) fn run(file: &ast::File, network: Option<&str>, limits: &Limits) -> E
     let net = match crate::select_network(file, network) {
         Ok(n) => n,
         Err(d) => {
-            e.diags.push(d);
+            e.diags.push(*d);
             return e.finish(None);
         }
     };

@@ -94,7 +94,7 @@ pub fn networks(file: &ast::File) -> Vec<&ast::Network> {
 pub fn select_network<'a>(
     file: &'a ast::File,
     name: Option<&str>,
-) -> Result<&'a ast::Network, Diagnostic> {
+) -> Result<&'a ast::Network, Box<Diagnostic>> {
     let nets = networks(file);
     let list = || {
         nets.iter()
@@ -105,7 +105,7 @@ pub fn select_network<'a>(
     if nets.is_empty() {
         let d = Diagnostic::error(codes::NO_NETWORK, "this file defines no network")
             .with_help("add `network NAME { input x: [...]; ... output y = ...; }`");
-        return Err(match file.items.first() {
+        return Err(Box::new(match file.items.first() {
             Some(item) => d.with_primary(
                 Span::new(0, 0),
                 format!(
@@ -114,7 +114,7 @@ pub fn select_network<'a>(
                 ),
             ),
             None => d,
-        });
+        }));
     }
     match name {
         Some(want) => {
@@ -130,7 +130,7 @@ pub fn select_network<'a>(
             if let Some(s) = eval::suggest(want, &names) {
                 d = d.with_help(format!("did you mean `--network {s}`?"));
             }
-            Err(d)
+            Err(Box::new(d))
         }
         None if nets.len() == 1 => Ok(nets[0]),
         None => {
@@ -148,9 +148,10 @@ pub fn select_network<'a>(
                     d.with_secondary(n.name.span, "network defined here")
                 };
             }
-            Err(d
-                .with_note(format!("the networks are: {}", list()))
-                .with_help(format!("pass `--network {}`", nets[0].name.name)))
+            Err(Box::new(
+                d.with_note(format!("the networks are: {}", list()))
+                    .with_help(format!("pass `--network {}`", nets[0].name.name)),
+            ))
         }
     }
 }
