@@ -118,9 +118,18 @@ pub fn prepare(graph: &Graph, weights: &WeightStore) -> Result<Prepared, String>
     })
 }
 
-/// Plans a prepared graph: kernels, buffers and packed weights.
-pub fn plan_graph(p: &Prepared) -> Result<plan::Plan, String> {
-    plan::build(&p.graph, &p.memory, &p.weights)
+/// Plans a prepared graph: kernels, buffers and packed weights. With
+/// `fast`, convolutions and linear layers use the fast micro-kernels
+/// (`kernels::conv_fast`, `dwconv`, `gemm`) where they apply, otherwise the
+/// general direct convolution (`kernels::conv`).
+pub fn plan_graph(p: &Prepared, fast: bool) -> Result<plan::Plan, String> {
+    plan::build(&p.graph, &p.memory, &p.weights, fast)
+}
+
+/// Whether [`compile`] uses the fast kernels: yes unless the environment
+/// variable `NNC_FAST_KERNELS` is `0` (a debugging switch).
+pub fn fast_kernels_enabled() -> bool {
+    std::env::var("NNC_FAST_KERNELS").map_or(true, |v| v != "0")
 }
 
 /// Compiles `graph` into `out_dir` (created if needed).
@@ -134,7 +143,7 @@ pub fn compile(
     std::fs::create_dir_all(out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let prep = prepare(graph, weights)?;
-    let plan = plan_graph(&prep)?;
+    let plan = plan_graph(&prep, fast_kernels_enabled())?;
     let out_dir = out_dir
         .canonicalize()
         .map_err(|e| format!("{}: {e}", out_dir.display()))?;

@@ -213,6 +213,8 @@ pub fn build_module<'ctx>(
         weights,
         func,
         fn_attrs: &fn_attrs,
+        cpu: &cpu,
+        features: &features,
     };
 
     // kernels first (each with its own builder position)
@@ -358,6 +360,15 @@ fn emit_kernel_fn<'ctx, 'a>(
             p.emit(&k, out, in0()?, b, lo, hi)?
         }
         KernelPlan::Conv(p) => p.emit(&k, out, in0()?, ins.get(1).copied(), lo, hi)?,
+        KernelPlan::Fast(p) => p.emit(
+            &k,
+            &format!("nk{i}_fast"),
+            out,
+            in0()?,
+            ins.get(1).copied(),
+            lo,
+            hi,
+        )?,
         KernelPlan::Pool(p) => p.emit(&k, out, in0()?, lo, hi)?,
         KernelPlan::GlobalAvg(p) => p.emit(&k, out, in0()?, lo, hi)?,
         KernelPlan::Softmax(p) => p.emit(&k, out, in0()?, lo, hi)?,

@@ -3,7 +3,10 @@
 //! its packed weights in one blob.
 
 use crate::kernels::conv::{ConvPlan, ConvShape, Strides};
+use crate::kernels::conv_fast::ConvSpec;
 use crate::kernels::elementwise::{BatchNormPlan, BinaryPlan, Chunked, UnaryPlan};
+use crate::kernels::fast::{fast_act, FastPlan};
+use crate::kernels::gemm::LinearSpec;
 use crate::kernels::misc::{
     CopyPart, CopyPlan, GlobalAvgPlan, PoolPlan, ShufflePlan, SoftmaxPlan, UpsamplePlan,
 };
@@ -30,6 +33,7 @@ pub enum KernelPlan {
     BatchNorm(BatchNormPlan),
     Binary(BinaryPlan),
     Conv(ConvPlan),
+    Fast(FastPlan),
     Pool(PoolPlan),
     GlobalAvg(GlobalAvgPlan),
     Softmax(SoftmaxPlan),
@@ -46,6 +50,7 @@ impl KernelPlan {
             KernelPlan::BatchNorm(p) => p.sp.items(),
             KernelPlan::Binary(p) => p.sp.items(),
             KernelPlan::Conv(p) => p.items(),
+            KernelPlan::Fast(p) => p.num_tasks,
             KernelPlan::Pool(p) => p.items(),
             KernelPlan::GlobalAvg(p) => p.nc,
             KernelPlan::Softmax(p) => p.items(),
@@ -59,6 +64,7 @@ impl KernelPlan {
     pub fn cost(&self, out_elems: u64) -> u64 {
         match self {
             KernelPlan::Conv(p) => p.macs(),
+            KernelPlan::Fast(p) => p.macs,
             KernelPlan::Pool(p) => out_elems * p.kernel[0] * p.kernel[1],
             KernelPlan::Unary(u) => match u.act {
                 Activation::Relu | Activation::Relu6 | Activation::LeakyRelu { .. } => out_elems,
@@ -142,6 +148,7 @@ fn conv_like(
     act: Option<Activation>,
     ws: &dyn WeightSource,
     blob: &mut Vec<f32>,
+    fast: bool,
 ) -> Result<KernelPlan, String> {
     let node = g.node(id);
     let ins = g.inputs(id);
@@ -223,10 +230,60 @@ fn conv_like(
     } else {
         None
     };
+    if fast {
+        if let Some(fp) = fast_plan(base, &shape, bias, residual, act) {
+            let mut fp = fp;
+            let packed = fp.pack(w)?;
+            fp.w_off = push_weights(blob, &packed);
+            if let Some(b) = b {
+                fp.b_off = Some(push_weights(blob, b));
+            }
+            return Ok(KernelPlan::Fast(fp));
+        }
+    }
     let mut p = ConvPlan::new(shape, bias, residual, act);
     let packed = p.pack(w, b)?;
     p.w_off = push_weights(blob, &packed);
     Ok(KernelPlan::Conv(p))
+}
+
+/// The fast-kernel plan of a conv/linear, if the fast kernels take it.
+fn fast_plan(
+    base: &Op,
+    s: &ConvShape,
+    bias: bool,
+    residual: bool,
+    act: Option<Activation>,
+) -> Option<FastPlan> {
+    let act = fast_act(act)?;
+    let us = |v: u64| usize::try_from(v).ok();
+    match base {
+        Op::Conv2d(_) => FastPlan::conv(ConvSpec {
+            n: us(s.n)?,
+            cin: us(s.icg * s.groups)?,
+            h: us(s.h)?,
+            w: us(s.w)?,
+            cout: us(s.ocg * s.groups)?,
+            kh: us(s.kernel[0])?,
+            kw: us(s.kernel[1])?,
+            stride: [us(s.stride[0])?, us(s.stride[1])?],
+            pad: [us(s.pad[0])?, us(s.pad[1])?, us(s.pad[0])?, us(s.pad[1])?],
+            dilation: [us(s.dilation[0])?, us(s.dilation[1])?],
+            groups: us(s.groups)?,
+            bias,
+            residual,
+            act,
+        }),
+        Op::Linear { .. } => FastPlan::linear(LinearSpec {
+            m: us(s.w)?,
+            k: us(s.icg)?,
+            n: us(s.ocg)?,
+            bias,
+            residual,
+            act,
+        }),
+        _ => None,
+    }
 }
 
 /// Builds the kernel plan of one node.
@@ -235,6 +292,7 @@ fn kernel_for(
     id: NodeId,
     ws: &dyn WeightSource,
     blob: &mut Vec<f32>,
+    fast: bool,
 ) -> Result<KernelPlan, String> {
     let node = g.node(id);
     let ins = g.inputs(id);
@@ -248,12 +306,14 @@ fn kernel_for(
     let name = &node.name;
     Ok(match &node.op {
         Op::Input { .. } => return Err("input nodes have no kernel".into()),
-        Op::Conv2d(_) | Op::Linear { .. } => conv_like(g, id, &node.op, false, None, ws, blob)?,
+        Op::Conv2d(_) | Op::Linear { .. } => {
+            conv_like(g, id, &node.op, false, None, ws, blob, fast)?
+        }
         Op::Fused {
             base,
             residual,
             act,
-        } => conv_like(g, id, base, *residual, *act, ws, blob)?,
+        } => conv_like(g, id, base, *residual, *act, ws, blob, fast)?,
         Op::BatchNorm { eps } => {
             let s = in_shape(0)?;
             if s.len() < 2 {
@@ -416,7 +476,12 @@ fn ntasks_for(cost: u64, items: u64) -> u64 {
 /// Builds the plan from the memory plan of the passes: steps in its order,
 /// arena tensors at its offsets, inputs and outputs in the caller's buffers.
 /// A `flatten` planned as a view of its input is no step at all.
-pub fn build(g: &Graph, mp: &MemoryPlan, ws: &dyn WeightSource) -> Result<Plan, String> {
+pub fn build(
+    g: &Graph,
+    mp: &MemoryPlan,
+    ws: &dyn WeightSource,
+    fast: bool,
+) -> Result<Plan, String> {
     let mut blob = Vec::new();
     let mut steps = Vec::new();
     let input_ix: HashMap<NodeId, usize> =
@@ -456,7 +521,7 @@ pub fn build(g: &Graph, mp: &MemoryPlan, ws: &dyn WeightSource) -> Result<Plan, 
         if matches!(node.op, Op::Flatten) && ins.first() == Some(&out) {
             continue; // a view
         }
-        let kernel = kernel_for(g, id, ws, &mut blob)?;
+        let kernel = kernel_for(g, id, ws, &mut blob, fast)?;
         let items = kernel.items();
         let cost = kernel.cost(bytes / 4);
         steps.push(Step {

@@ -52,8 +52,28 @@ pub fn run_jit(
     target_cpu: &str,
     opt_level: u8,
 ) -> Result<Vec<Vec<f32>>, String> {
+    run_jit_with(
+        graph,
+        weights,
+        inputs,
+        target_cpu,
+        opt_level,
+        crate::fast_kernels_enabled(),
+    )
+}
+
+/// [`run_jit`] choosing the fast kernels (`fast`) or the general direct
+/// convolution for conv/linear nodes.
+pub fn run_jit_with(
+    graph: &Graph,
+    weights: &WeightStore,
+    inputs: &[Vec<f32>],
+    target_cpu: &str,
+    opt_level: u8,
+    fast: bool,
+) -> Result<Vec<Vec<f32>>, String> {
     let prep = prepare(graph, weights)?;
-    let plan = plan_graph(&prep)?;
+    let plan = plan_graph(&prep, fast)?;
     run_plan(&plan, &graph.name, inputs, target_cpu, opt_level)
 }
 

@@ -45,7 +45,11 @@ use inkwell::values::{
 use inkwell::{FloatPredicate, IntPredicate};
 
 pub mod conv;
+pub mod conv_fast;
+pub mod dwconv;
 pub mod elementwise;
+pub mod fast;
+pub mod gemm;
 pub mod misc;
 
 /// An error while emitting code (always a compiler bug or an unsupported
@@ -99,6 +103,9 @@ pub struct Kcx<'ctx, 'a> {
     pub func: FunctionValue<'ctx>,
     /// Attributes to put on every function (target-cpu, target-features, ...).
     pub fn_attrs: &'a [Attribute],
+    /// The target CPU name and feature string (for functions made elsewhere).
+    pub cpu: &'a str,
+    pub features: &'a str,
 }
 
 impl<'ctx, 'a> Kcx<'ctx, 'a> {

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use nnc_codegen::testing::run_jit;
+use nnc_codegen::testing::run_jit_with;
 use nnc_interp::weights::{init_random, random_tensor};
 use nnc_interp::{Tensor, WeightStore};
 use nnc_ir::Graph;
@@ -56,20 +56,23 @@ pub fn random_inputs(g: &Graph, seed: u64) -> (Vec<Vec<f32>>, HashMap<String, Te
 pub fn check_with(g: &Graph, w: &WeightStore, seed: u64) -> Result<f64, String> {
     let (bufs, map) = random_inputs(g, seed);
     let want = nnc_interp::run(g, w, &map)?;
-    let got = run_jit(g, w, &bufs, "host", 3)?;
     let mut worst = 0f64;
-    for (o, buf) in g.outputs.iter().zip(&got) {
-        let r = &want[&o.name];
-        let e = rel_err(buf, r.data());
-        if !(e <= TOL) {
-            return Err(format!(
-                "output {} differs: rel err {e:e} (got {:?}.. want {:?}..)",
-                o.name,
-                &buf[..buf.len().min(8)],
-                &r.data()[..r.data().len().min(8)]
-            ));
+    // both the fast micro-kernels and the general direct convolution
+    for fast in [true, false] {
+        let got = run_jit_with(g, w, &bufs, "host", 3, fast)?;
+        for (o, buf) in g.outputs.iter().zip(&got) {
+            let r = &want[&o.name];
+            let e = rel_err(buf, r.data());
+            if !(e <= TOL) {
+                return Err(format!(
+                    "output {} differs (fast kernels: {fast}): rel err {e:e} (got {:?}.. want {:?}..)",
+                    o.name,
+                    &buf[..buf.len().min(8)],
+                    &r.data()[..r.data().len().min(8)]
+                ));
+            }
+            worst = worst.max(e);
         }
-        worst = worst.max(e);
     }
     Ok(worst)
 }

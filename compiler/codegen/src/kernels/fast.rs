@@ -1,0 +1,134 @@
+//! Integration of the fast micro-kernels of [`super::conv_fast`],
+//! [`super::dwconv`] and [`super::gemm`]: they are emitted as separate
+//! functions with the signature `(input, weights, bias, residual, output,
+//! task_begin, task_end)` and called from the node's kernel function.
+
+use super::conv_fast::{emit_conv, pack_conv_weights, plan_conv, ConvSpec};
+use super::gemm::{
+    emit_linear, pack_linear_weights, set_target_attrs, Activation as FastAct, LinearSpec,
+};
+use super::{CgError, Kcx, R};
+use inkwell::module::Linkage;
+use inkwell::values::{IntValue, PointerValue};
+use nnc_ir::Activation;
+
+/// What the fast kernel computes.
+#[derive(Clone, Debug)]
+pub enum FastKind {
+    Conv(ConvSpec),
+    Linear(LinearSpec),
+}
+
+/// A convolution or linear layer on a fast kernel.
+#[derive(Clone, Debug)]
+pub struct FastPlan {
+    pub kind: FastKind,
+    pub num_tasks: u64,
+    /// Packed weights and bias (f32 offsets in the blob).
+    pub w_off: u64,
+    pub b_off: Option<u64>,
+    pub macs: u64,
+}
+
+/// The fast kernels' epilogue activation, if they have it.
+pub fn fast_act(a: Option<Activation>) -> Option<FastAct> {
+    match a {
+        None => Some(FastAct::None),
+        Some(Activation::Relu) => Some(FastAct::Relu),
+        Some(Activation::Relu6) => Some(FastAct::Relu6),
+        _ => None,
+    }
+}
+
+impl FastPlan {
+    /// Plans a conv; `None` when the fast kernels do not take it.
+    pub fn conv(spec: ConvSpec) -> Option<FastPlan> {
+        let plan = plan_conv(&spec).ok()?;
+        let (oh, ow) = (plan.oh as u64, plan.ow as u64);
+        let macs = (spec.n * spec.cout) as u64
+            * oh
+            * ow
+            * (spec.cin / spec.groups.max(1) * spec.kh * spec.kw) as u64;
+        Some(FastPlan {
+            kind: FastKind::Conv(spec),
+            num_tasks: plan.num_tasks as u64,
+            w_off: 0,
+            b_off: None,
+            macs,
+        })
+    }
+
+    /// Plans a linear layer; `None` when the fast kernels do not take it.
+    pub fn linear(spec: LinearSpec) -> Option<FastPlan> {
+        let plan = spec.plan().ok()?;
+        let macs = (spec.m * spec.n * spec.k) as u64;
+        Some(FastPlan {
+            kind: FastKind::Linear(spec),
+            num_tasks: plan.num_tasks as u64,
+            w_off: 0,
+            b_off: None,
+            macs,
+        })
+    }
+
+    /// Packs PyTorch-layout weights.
+    pub fn pack(&self, w: &[f32]) -> Result<Vec<f32>, String> {
+        match &self.kind {
+            FastKind::Conv(s) => pack_conv_weights(w, s).map_err(|e| e.message),
+            FastKind::Linear(s) => pack_linear_weights(w, s).map_err(|e| e.message),
+        }
+    }
+
+    fn residual(&self) -> bool {
+        match &self.kind {
+            FastKind::Conv(s) => s.residual,
+            FastKind::Linear(s) => s.residual,
+        }
+    }
+
+    /// Emits the fast kernel function and a call of it for tasks `lo..hi`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn emit<'ctx>(
+        &self,
+        k: &Kcx<'ctx, '_>,
+        name: &str,
+        out: PointerValue<'ctx>,
+        x: PointerValue<'ctx>,
+        res: Option<PointerValue<'ctx>>,
+        lo: IntValue<'ctx>,
+        hi: IntValue<'ctx>,
+    ) -> R<()> {
+        let f = match &self.kind {
+            FastKind::Conv(s) => emit_conv(k.module, s, name),
+            FastKind::Linear(s) => emit_linear(k.module, s, name),
+        }
+        .map_err(|e| CgError(format!("{name}: {}", e.message)))?;
+        f.set_linkage(Linkage::Internal);
+        set_target_attrs(f, k.cpu, k.features);
+        let null = k.ptrt.const_null();
+        let res = match (self.residual(), res) {
+            (true, Some(r)) => r,
+            (true, None) => return Err(CgError(format!("{name}: residual input missing"))),
+            (false, _) => null,
+        };
+        let w = k.wptr(self.w_off)?;
+        let b = match self.b_off {
+            Some(o) => k.wptr(o)?,
+            None => null,
+        };
+        k.b.build_call(
+            f,
+            &[
+                x.into(),
+                w.into(),
+                b.into(),
+                res.into(),
+                out.into(),
+                lo.into(),
+                hi.into(),
+            ],
+            "",
+        )?;
+        Ok(())
+    }
+}
