@@ -3,7 +3,7 @@
 
 use crate::codes;
 use crate::eval::{ArgV, Elab};
-use crate::value::{OpProvenance, ProvArg, Value};
+use crate::value::{OpProvenance, ProvArg, Seq, Value};
 use nnc_diag::{Diagnostic, Span};
 use nnc_ir::shape::{self, fmt_shape};
 use nnc_ir::{Activation, BinaryKind, Conv2d, NodeId, Op, Pair, Pool};
@@ -428,7 +428,7 @@ impl<'a> Elab<'a> {
                         for d in &s {
                             vs.push(Value::opaque_int(i64::try_from(*d).ok()?));
                         }
-                        return Some(Value::List(Rc::new(vs)));
+                        return Some(Value::List(Seq::new(vs)));
                     }
                 };
                 if s.len() < need {
@@ -565,7 +565,7 @@ impl<'a> Elab<'a> {
             let id = self.push_node(o, s, &[x], format!("{base}.{i}"), span)?;
             out.push(Value::Tensor(id));
         }
-        Some(Value::Tuple(Rc::new(out)))
+        Some(Value::Tuple(Seq::new(out)))
     }
 
     fn invalid(&mut self, span: Span, msg: String) {
@@ -584,7 +584,7 @@ impl<'a> Elab<'a> {
     /// An int or `[h, w]` pair with every element `>= min`.
     fn pair(&mut self, a: &ArgV<'a>, what: &str, min: i64) -> Option<Pair> {
         let vals: Vec<i64> = match &a.value {
-            Value::Int(n, _) => vec![*n, *n],
+            Value::Int(n, ..) => vec![*n, *n],
             Value::List(xs) | Value::Tuple(xs) => {
                 if xs.len() != 2 {
                     self.invalid(

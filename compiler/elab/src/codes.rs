@@ -92,7 +92,7 @@ pub const LIMIT_TENSOR: &str = "E0182";
 pub const LIMIT_CALL_DEPTH: &str = "E0183";
 /// E0184: expression or statement nested too deeply.
 pub const LIMIT_DEPTH: &str = "E0184";
-/// E0185: a list is too long.
+/// E0185: a list is too long or nested too deeply.
 pub const LIMIT_LIST: &str = "E0185";
 /// E0186: a string is too long.
 pub const LIMIT_STRING: &str = "E0186";

@@ -2,7 +2,7 @@
 
 use crate::builtins;
 use crate::codes;
-use crate::value::{IntProv, OpProvenance, Provenance, Value};
+use crate::value::{IntProv, OpProvenance, Provenance, Seq, Value, MAX_NESTING};
 use crate::{Elaborated, Limits};
 use nnc_diag::suggest::did_you_mean;
 use nnc_diag::{Diagnostic, Span};
@@ -726,6 +726,7 @@ impl<'a> Elab<'a> {
                     span: e.span,
                     value: *v,
                 }),
+                1,
             ),
             ExprKind::Int { value: None } => self.err(
                 codes::INT_OVERFLOW,
@@ -751,10 +752,20 @@ impl<'a> Elab<'a> {
                 for x in items {
                     vs.push(self.eval(env, x));
                 }
+                let seq = Seq::new(vs);
+                if seq.depth > MAX_NESTING {
+                    self.limit(
+                        codes::LIMIT_LIST,
+                        e.span,
+                        format!("lists or tuples nested more than {MAX_NESTING} levels deep"),
+                        "nested too deeply",
+                    );
+                    return Value::Error;
+                }
                 if matches!(e.kind, ExprKind::List(_)) {
-                    Value::List(Rc::new(vs))
+                    Value::List(seq)
                 } else {
-                    Value::Tuple(Rc::new(vs))
+                    Value::Tuple(seq)
                 }
             }
             ExprKind::Index { base, index } => self.eval_index(env, base, index),
@@ -844,7 +855,7 @@ impl<'a> Elab<'a> {
                 StrPart::Interp(x) => {
                     let v = self.eval(env, x);
                     match v {
-                        Value::Int(n, _) => {
+                        Value::Int(n, ..) => {
                             let _ = write!(s, "{n}");
                         }
                         Value::Float(f) => {
@@ -931,8 +942,8 @@ impl<'a> Elab<'a> {
     fn unary(&mut self, op: UnaryOp, span: Span, operand: Span, v: Value) -> Value {
         match (op, v) {
             (_, Value::Error) => Value::Error,
-            (UnaryOp::Neg, Value::Int(n, p)) => match n.checked_neg() {
-                Some(m) => Value::Int(m, Arc::new(IntProv::Neg(p))),
+            (UnaryOp::Neg, Value::Int(n, p, d)) => match n.checked_neg() {
+                Some(m) => Value::derived_int(m, IntProv::Neg(p), &[d]),
                 None => self.err(
                     codes::INT_OVERFLOW,
                     span,
@@ -1016,7 +1027,7 @@ impl<'a> Elab<'a> {
                 );
                 Error
             }
-            (Int(a, pa), Int(b, pb)) => {
+            (Int(a, pa, da), Int(b, pb, db)) => {
                 let res = match op {
                     BinOp::Add => a.checked_add(b),
                     BinOp::Sub => a.checked_sub(b),
@@ -1059,7 +1070,7 @@ impl<'a> Elab<'a> {
                     _ => IntProv::Rem(pa, pb),
                 };
                 match res {
-                    Some(v) => Int(v, Arc::new(prov)),
+                    Some(v) => Value::derived_int(v, prov, &[da, db]),
                     None => self.err(
                         codes::INT_OVERFLOW,
                         span,
@@ -1070,7 +1081,7 @@ impl<'a> Elab<'a> {
             }
             (l @ (Int(..) | Float(_)), r @ (Int(..) | Float(_))) => {
                 let f = |v: &Value| match v {
-                    Int(n, _) => *n as f64,
+                    Int(n, ..) => *n as f64,
                     Float(x) => *x,
                     _ => 0.0,
                 };
@@ -1133,7 +1144,7 @@ impl<'a> Elab<'a> {
                 let mut v = Vec::with_capacity(a.len() + b.len());
                 v.extend(a.iter().cloned());
                 v.extend(b.iter().cloned());
-                List(Rc::new(v))
+                List(Seq::new(v))
             }
             (l, r) => {
                 self.report(
@@ -1726,7 +1737,7 @@ impl<'a> Elab<'a> {
         what: &str,
     ) -> Option<(i64, Arc<IntProv>)> {
         match v {
-            Value::Int(n, p) => Some((*n, p.clone())),
+            Value::Int(n, p, _) => Some((*n, p.clone())),
             Value::Error | Value::Unit { .. } => None,
             Value::Tensor(_) => {
                 self.value_is_tensor(span, what, "an int");
@@ -1759,7 +1770,7 @@ impl<'a> Elab<'a> {
     pub(crate) fn expect_float(&mut self, v: &Value, span: Span, what: &str) -> Option<f64> {
         match v {
             Value::Float(f) => Some(*f),
-            Value::Int(n, _) => Some(*n as f64),
+            Value::Int(n, ..) => Some(*n as f64),
             Value::Error | Value::Unit { .. } => None,
             Value::Tensor(_) => {
                 self.value_is_tensor(span, what, "a number");

@@ -123,15 +123,46 @@ impl Provenance {
     }
 }
 
+/// Provenance trees deeper than this collapse to [`IntProv::Opaque`]: it keeps
+/// them cheap, and their (recursive) drop and comparison shallow.
+pub(crate) const MAX_PROV_DEPTH: u16 = 64;
+
+/// Lists and tuples nested deeper than this are an error (E0185): it keeps
+/// their (recursive) drop shallow.
+pub(crate) const MAX_NESTING: u32 = 256;
+
+/// The elements of a list or tuple, with the nesting depth of the value.
+#[derive(Debug)]
+pub(crate) struct Seq {
+    items: Vec<Value>,
+    pub(crate) depth: u32,
+}
+
+impl Seq {
+    /// A shared sequence; its depth is one more than its deepest element.
+    pub(crate) fn new(items: Vec<Value>) -> Rc<Seq> {
+        let depth = 1 + items.iter().map(Value::nesting).max().unwrap_or(0);
+        Rc::new(Seq { items, depth })
+    }
+}
+
+impl std::ops::Deref for Seq {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.items
+    }
+}
+
 /// A compile-time value or a tensor, during elaboration.
 #[derive(Clone, Debug)]
 pub(crate) enum Value {
-    Int(i64, Arc<IntProv>),
+    /// An int, its provenance and the depth of that provenance tree.
+    Int(i64, Arc<IntProv>, u16),
     Float(f64),
     Bool(bool),
     Str(Rc<str>),
-    List(Rc<Vec<Value>>),
-    Tuple(Rc<Vec<Value>>),
+    List(Rc<Seq>),
+    Tuple(Rc<Seq>),
     Tensor(NodeId),
     /// The "result" of a block that has no `return`: an error when used.
     Unit {
@@ -160,14 +191,33 @@ impl Value {
     }
 
     pub(crate) fn opaque_int(v: i64) -> Value {
-        Value::Int(v, Arc::new(IntProv::Opaque))
+        Value::Int(v, Arc::new(IntProv::Opaque), 1)
+    }
+
+    /// An int computed from operands of provenance depths `depths`: the
+    /// tree `prov`, or Opaque when it would be too deep.
+    pub(crate) fn derived_int(v: i64, prov: IntProv, depths: &[u16]) -> Value {
+        let d = depths.iter().copied().max().unwrap_or(0).saturating_add(1);
+        if d > MAX_PROV_DEPTH {
+            Value::opaque_int(v)
+        } else {
+            Value::Int(v, Arc::new(prov), d)
+        }
+    }
+
+    /// Nesting depth of lists/tuples (0 for other values).
+    pub(crate) fn nesting(&self) -> u32 {
+        match self {
+            Value::List(s) | Value::Tuple(s) => s.depth,
+            _ => 0,
+        }
     }
 
     /// A short rendering of a compile-time value for messages (lists are
     /// cut after a few elements).
     pub(crate) fn describe(&self) -> String {
         match self {
-            Value::Int(v, _) => format!("int `{v}`"),
+            Value::Int(v, ..) => format!("int `{v}`"),
             Value::Float(f) => format!("float `{f}`"),
             Value::Bool(b) => format!("bool `{b}`"),
             Value::Str(s) => {

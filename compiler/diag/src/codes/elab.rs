@@ -236,8 +236,8 @@ pub(super) static CODES: &[CodeInfo] = &[
     },
     CodeInfo {
         code: "E0185",
-        title: "a list is too long",
-        explanation: "Compile-time lists are limited in length (default 1,000,000 elements).\n\nExample:\n\n    let xs = ys + ys + ys + ...;\n\nFix: Use shorter lists.",
+        title: "a list is too long or nested too deeply",
+        explanation: "Compile-time lists are limited in length (default 1,000,000 elements), and lists and tuples may nest at most 256 levels deep.\n\nExample:\n\n    let xs = ys + ys + ys + ...;\n\nFix: Use shorter lists.",
     },
     CodeInfo {
         code: "E0186",
