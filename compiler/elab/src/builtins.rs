@@ -8,7 +8,6 @@ use nnc_diag::{Diagnostic, Span};
 use nnc_ir::shape::{self, fmt_shape};
 use nnc_ir::{Activation, BinaryKind, Conv2d, NodeId, Op, Pair, Pool};
 use nnc_syntax::ast::{Expr, Ident};
-use std::rc::Rc;
 
 /// What a built-in does.
 #[derive(Clone, Copy, Debug, PartialEq)]
