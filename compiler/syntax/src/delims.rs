@@ -55,7 +55,16 @@ fn show(t: Token<'_>) -> &'static str {
 }
 
 /// Balances `tokens`; `eof` is the length of the source.
-pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize) -> Balanced<'s> {
+///
+/// `swallowed`: regions eaten by an unterminated string or comment (already
+/// reported); a delimiter left open across one is not reported again, since
+/// its closer was most likely swallowed.
+pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize, swallowed: &[Span]) -> Balanced<'s> {
+    let across = |from: Span, to: usize| {
+        swallowed
+            .iter()
+            .any(|r| from.start <= r.start && r.start as usize <= to)
+    };
     let mut out: Vec<(Token<'s>, Span)> = Vec::with_capacity(tokens.len() + 4);
     let mut diags = Vec::new();
     let mut suppress = Vec::new();
@@ -117,7 +126,8 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize) -> Balanced<'s> {
                         Some(pos) => {
                             // close the openers above `pos` virtually
                             let (inner_open, inner_span) = stack[stack.len() - 1];
-                            diags.push(
+                            let mut diags_here = Vec::new();
+                            diags_here.push(
                                 Diagnostic::error(
                                     "E0012",
                                     format!("mismatched closing delimiter: `{}`", show(tok)),
@@ -130,6 +140,9 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize) -> Balanced<'s> {
                                     closer_of(inner_open).map(show).unwrap_or("?")
                                 )),
                             );
+                            if !across(inner_span, span.start as usize) {
+                                diags.append(&mut diags_here);
+                            }
                             suppress.push(Span::new(inner_span.start as usize, span.end as usize));
                             while stack.len() > pos + 1 {
                                 if let Some((open, _)) = stack.pop() {
@@ -152,7 +165,8 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize) -> Balanced<'s> {
                             // `f(a, b]`: most likely the wrong closer was typed
                             let (open, ospan) = stack[stack.len() - 1];
                             let want = closer_of(open).unwrap_or(tok);
-                            diags.push(
+                            let mut diags_here = Vec::new();
+                            diags_here.push(
                                 Diagnostic::error(
                                     "E0012",
                                     format!("mismatched closing delimiter: `{}`", show(tok)),
@@ -172,6 +186,9 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize) -> Balanced<'s> {
                                     applicability: Applicability::MaybeIncorrect,
                                 }),
                             );
+                            if !across(ospan, span.start as usize) {
+                                diags.append(&mut diags_here);
+                            }
                             suppress.push(span);
                             stack.pop();
                             out.push((want, span));
@@ -206,7 +223,9 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize) -> Balanced<'s> {
             let at = Span::new(span.start as usize, span.start as usize);
             let mut closers = String::new();
             let mut d: Option<Diagnostic> = None;
+            let mut swallowed_closer = false;
             while let Some(&(open, ospan)) = stack.last() {
+                swallowed_closer |= across(ospan, span.start as usize);
                 if !matches!(open, Token::LParen | Token::LBracket) {
                     break;
                 }
@@ -225,7 +244,7 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize) -> Balanced<'s> {
                     ),
                 });
             }
-            if let Some(d) = d {
+            if let (Some(d), false) = (d, swallowed_closer) {
                 diags.push(
                     d.with_secondary(span, format!("expected `{closers}` before this `;`"))
                         .with_suggestion(Suggestion {
@@ -243,6 +262,7 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize) -> Balanced<'s> {
     }
     if !stack.is_empty() {
         let at = Span::new(eof, eof);
+        let report = !stack.iter().any(|&(_, ospan)| across(ospan, eof));
         let mut d = Diagnostic::error("E0011", "this file contains an unclosed delimiter")
             .with_primary(at, "the file ends here");
         for &(open, ospan) in stack.iter().rev() {
@@ -254,7 +274,9 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize) -> Balanced<'s> {
                 closer_of(open).map(show).unwrap_or("?")
             ));
         }
-        diags.push(d);
+        if report {
+            diags.push(d);
+        }
         // errors in the text before are likely genuine: suppress only those
         // at the virtual closers
         suppress.push(at);

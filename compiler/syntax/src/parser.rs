@@ -34,7 +34,7 @@ fn sp(s: CSpan) -> Span {
 pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
     let lexed = lexer::lex(src);
     let mut diags = lexed.diags;
-    let mut bal = delims::balance(lexed.tokens, src.len());
+    let mut bal = delims::balance(lexed.tokens, src.len(), &lexed.suppress);
     diags.extend(bal.diags);
     bal.suppress.extend(lexed.suppress);
     let tokens: Vec<(Token<'_>, CSpan)> = bal
