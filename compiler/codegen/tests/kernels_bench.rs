@@ -1,0 +1,212 @@
+//! Single-thread speed of the kernels on ResNet-18 / MobileNetV2 layer shapes, and the
+//! assembly of the hot loops. Ignored by default; run with
+//! `cargo test --release -p nnc-codegen --test kernels_bench -- --ignored --nocapture`.
+
+mod kernels_util;
+
+#[repr(C)]
+struct Timespec {
+    sec: i64,
+    nsec: i64,
+}
+
+extern "C" {
+    fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+}
+
+/// CPU time of the calling thread in seconds (`CLOCK_THREAD_CPUTIME_ID`): robust to
+/// the machine being shared (time while descheduled is not counted).
+fn thread_cpu() -> f64 {
+    let mut t = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: valid out-pointer; clock id 3 = CLOCK_THREAD_CPUTIME_ID on Linux.
+    unsafe { clock_gettime(3, &mut t) };
+    t.sec as f64 + t.nsec as f64 * 1e-9
+}
+
+/// Times `f` (median over `reps` runs after 2 warm-ups) in thread CPU seconds.
+fn median_time(reps: usize, mut f: impl FnMut()) -> f64 {
+    let mut ts = Vec::with_capacity(reps);
+    for i in 0..reps + 2 {
+        let t0 = thread_cpu();
+        f();
+        if i >= 2 {
+            ts.push(thread_cpu() - t0);
+        }
+    }
+    ts.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    ts[ts.len() / 2]
+}
+
+use kernels_util::kernels::conv_fast::{emit_conv, pack_conv_weights, plan_conv, ConvSpec};
+use kernels_util::kernels::gemm::{emit_linear, pack_linear_weights, Activation, LinearSpec};
+use kernels_util::{assembly, with_kernel, Rng};
+
+const PEAK: f64 = 97.0;
+
+fn conv(cin: usize, hw: usize, cout: usize, k: usize, stride: usize, groups: usize) -> ConvSpec {
+    let mut s = ConvSpec::simple(1, cin, hw, hw, cout, k, stride, k / 2);
+    s.groups = groups;
+    s.bias = true;
+    s.act = Activation::Relu;
+    s
+}
+
+/// Median seconds of `reps` runs of all tasks (after a warm-up).
+fn time_conv(s: &ConvSpec) -> f64 {
+    let mut r = Rng::new(1);
+    let (oh, ow) = s.out_hw().unwrap();
+    let x = r.vec(s.n * s.cin * s.h * s.w);
+    let w = r.vec(s.cout * (s.cin / s.groups) * s.kh * s.kw);
+    let bias = r.vec(s.cout);
+    let packed = pack_conv_weights(&w, s).unwrap();
+    let nt = plan_conv(s).unwrap().num_tasks as i64;
+    let mut y = vec![0.0f32; s.n * s.cout * oh * ow];
+    let flops = s.flops().unwrap() as f64;
+    let reps = ((1e9 / flops) as usize).clamp(5, 200);
+    with_kernel(
+        |m| emit_conv(m, s, "conv"),
+        |f| {
+            median_time(reps, || unsafe {
+                f(
+                    x.as_ptr(),
+                    packed.as_ptr(),
+                    bias.as_ptr(),
+                    std::ptr::null(),
+                    y.as_mut_ptr(),
+                    0,
+                    nt,
+                )
+            })
+        },
+    )
+}
+
+fn report(name: &str, s: &ConvSpec) {
+    let t = time_conv(s);
+    let gf = s.flops().unwrap() as f64 / t / 1e9;
+    let algo = plan_conv(s).unwrap().algo;
+    println!(
+        "{name:<34} {algo:>9?} {:>9.3} ms {gf:>7.1} GFLOP/s {:>5.1}% of peak",
+        t * 1e3,
+        100.0 * gf / PEAK
+    );
+}
+
+#[test]
+#[ignore]
+fn bench_resnet18_convs() {
+    report("stem 3->64 7x7/2 @224", &conv(3, 224, 64, 7, 2, 1));
+    report("3x3 64->64 @56", &conv(64, 56, 64, 3, 1, 1));
+    report("3x3 64->128 /2 @56", &conv(64, 56, 128, 3, 2, 1));
+    report("3x3 128->128 @28", &conv(128, 28, 128, 3, 1, 1));
+    report("3x3 256->256 @14", &conv(256, 14, 256, 3, 1, 1));
+    report("3x3 512->512 @7", &conv(512, 7, 512, 3, 1, 1));
+    report(
+        "1x1 64->128 /2 @56 (downsample)",
+        &conv(64, 56, 128, 1, 2, 1),
+    );
+}
+
+#[test]
+#[ignore]
+fn bench_mobilenetv2_convs() {
+    for (cin, hw, cout) in [
+        (32, 112, 16),
+        (16, 112, 96),
+        (24, 56, 144),
+        (144, 56, 24),
+        (32, 28, 192),
+        (192, 28, 32),
+        (64, 14, 384),
+        (384, 14, 64),
+        (96, 14, 576),
+        (576, 14, 96),
+        (160, 7, 960),
+        (960, 7, 160),
+        (320, 7, 1280),
+    ] {
+        report(
+            &format!("1x1 {cin}->{cout} @{hw}"),
+            &conv(cin, hw, cout, 1, 1, 1),
+        );
+    }
+    for (c, hw, stride) in [
+        (32, 112, 1),
+        (96, 112, 2),
+        (144, 56, 1),
+        (144, 56, 2),
+        (192, 28, 1),
+        (384, 14, 1),
+        (576, 14, 2),
+        (960, 7, 1),
+    ] {
+        let mut s = conv(c, hw, c, 3, stride, c);
+        s.act = Activation::Relu6;
+        report(&format!("dw3x3 {c} /{stride} @{hw}"), &s);
+    }
+}
+
+#[test]
+#[ignore]
+fn bench_linear() {
+    let s = LinearSpec {
+        m: 1,
+        k: 512,
+        n: 1000,
+        bias: true,
+        residual: false,
+        act: Activation::None,
+    };
+    let mut r = Rng::new(3);
+    let x = r.vec(s.m * s.k);
+    let w = r.vec(s.n * s.k);
+    let b = r.vec(s.n);
+    let p = pack_linear_weights(&w, &s).unwrap();
+    let nt = s.plan().unwrap().num_tasks as i64;
+    let mut y = vec![0.0; s.m * s.n];
+    let t = with_kernel(
+        |m| emit_linear(m, &s, "lin"),
+        |f| {
+            median_time(200, || unsafe {
+                f(
+                    x.as_ptr(),
+                    p.as_ptr(),
+                    b.as_ptr(),
+                    std::ptr::null(),
+                    y.as_mut_ptr(),
+                    0,
+                    nt,
+                )
+            })
+        },
+    );
+    let gf = 2.0 * (s.m * s.k * s.n) as f64 / t / 1e9;
+    println!("linear 512->1000 (m=1)  {:.3} ms {gf:.1} GFLOP/s", t * 1e3);
+}
+
+/// Writes the assembly of representative kernels to `$KERNELS_ASM_DIR` (default
+/// `/tmp`) and checks the hot loops use `vfmadd231ps ymm` and do not spill.
+#[test]
+#[ignore]
+fn dump_assembly() {
+    let dir = std::env::var("KERNELS_ASM_DIR").unwrap_or_else(|_| "/tmp".into());
+    let cases = [
+        ("conv3x3_64", conv(64, 56, 64, 3, 1, 1)),
+        ("conv1x1_24_144", conv(24, 56, 144, 1, 1, 1)),
+        ("dw3x3_144", {
+            let mut s = conv(144, 56, 144, 3, 1, 144);
+            s.act = Activation::Relu6;
+            s
+        }),
+    ];
+    for (name, s) in cases {
+        let asm = assembly(|m| emit_conv(m, &s, name));
+        let path = format!("{dir}/kernel_{name}.s");
+        std::fs::write(&path, &asm).unwrap();
+        let fmas = asm.matches("vfmadd231ps\t%ymm").count()
+            + asm.matches("vfmadd231ps\t(").count()
+            + asm.matches("vfmadd213ps").count();
+        println!("{name}: {fmas} ymm FMAs, asm in {path}");
+        assert!(fmas > 0);
+    }
+}
