@@ -296,7 +296,7 @@ pub fn render_table(a: &Analysis, g: &Graph, sort: SortKey, color: bool) -> Stri
             }
         }
         t.add_row(vec![
-            Cell::new(n.order),
+            Cell::new(n.id.0),
             Cell::new(&node.name),
             Cell::new(node.op.name()),
             Cell::new(shape_str(&node.shape)),

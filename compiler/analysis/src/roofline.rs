@@ -9,6 +9,7 @@
 use crate::{Analysis, Bound, NodeAnalysis};
 use nnc_ir::Graph;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
 /// Writes the roofline chart of `a` as an SVG file.
@@ -139,7 +140,7 @@ pub fn roofline_svg(a: &Analysis, g: &Graph) -> Result<String, String> {
         chart
             .draw_series(std::iter::once(Text::new(
                 format!("{:.1} GB/s", p.bandwidth_gbs),
-                (xm * 0.8, p.attainable_gflops(xm) * 1.6),
+                (xm * 0.3, p.attainable_gflops(xm) * 1.5),
                 ("sans-serif", 14).into_font().color(&roof_color),
             )))
             .map_err(err)?;
@@ -162,25 +163,43 @@ pub fn roofline_svg(a: &Analysis, g: &Graph) -> Result<String, String> {
             }))
             .map_err(err)?;
 
-        // Labels: the heaviest ops by time, and the intensity extremes.
-        let mut labelled: Vec<&NodeAnalysis> = sorted.iter().take(6).copied().collect();
-        let by_i = |x: &&NodeAnalysis, y: &&NodeAnalysis| {
-            x.cost.intensity().total_cmp(&y.cost.intensity())
-        };
-        if let Some(n) = pts.iter().copied().min_by(by_i) {
-            labelled.push(n);
+        // Labels go to clusters of points at (almost) the same intensity,
+        // named after their heaviest op: the heaviest clusters by time and
+        // the two intensity extremes.
+        let clusters = cluster(&pts, &share);
+        let mut picked: Vec<usize> = (0..clusters.len()).collect();
+        picked.sort_by(|&x, &y| clusters[y].share.total_cmp(&clusters[x].share));
+        picked.truncate(6);
+        if !clusters.is_empty() {
+            picked.push(0);
+            picked.push(clusters.len() - 1);
         }
-        if let Some(n) = pts.iter().copied().max_by(by_i) {
-            labelled.push(n);
-        }
-        labelled.sort_by(by_i);
-        labelled.dedup_by_key(|n| n.id);
-        for (k, n) in labelled.iter().enumerate() {
-            let i = n.cost.intensity();
+        picked.sort_unstable();
+        picked.dedup();
+        // Greedy placement: each label takes the first of 5 rows below the
+        // roof where its estimated extent (log10 x, ~7 px per char) is free.
+        let decades = (x1 / x0).log10().max(1e-9);
+        let px_per_decade = 880.0 / decades;
+        let mut rows: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 5];
+        for &ci in &picked {
+            let c = &clusters[ci];
+            let i = c.intensity;
             let y = p.attainable_gflops(i);
-            // Alternate below/further below the roof to limit overlaps.
-            let f = [0.55, 0.36, 0.24][k % 3];
-            let label = format!("{} {:.0}%", g.node(n.id).name, share(n) * 100.0);
+            let name = &g.node(c.heaviest).name;
+            let label = if c.count > 1 {
+                format!("{name} (+{} alike) {:.0}%", c.count - 1, c.share * 100.0)
+            } else {
+                format!("{name} {:.0}%", c.share * 100.0)
+            };
+            let right = i > x1 / 20.0;
+            let w = (label.chars().count() as f64 * 7.0 + 8.0) / px_per_decade;
+            let lx = i.log10();
+            let ext = if right { (lx - w, lx) } else { (lx, lx + w) };
+            let level = (0..rows.len())
+                .find(|&r| rows[r].iter().all(|&(a, b)| ext.1 < a || ext.0 > b))
+                .unwrap_or(rows.len() - 1);
+            rows[level].push(ext);
+            let f = [0.55, 0.36, 0.24, 0.16, 0.105][level];
             chart
                 .draw_series(std::iter::once(PathElement::new(
                     vec![(i, y), (i, y * f * 1.1)],
@@ -191,7 +210,11 @@ pub fn roofline_svg(a: &Analysis, g: &Graph) -> Result<String, String> {
                 .draw_series(std::iter::once(Text::new(
                     label,
                     (i, y * f),
-                    ("sans-serif", 12).into_font().color(&BLACK),
+                    ("sans-serif", 12).into_font().color(&BLACK).pos(Pos::new(
+                        // Near the right edge, end the label at the point.
+                        if right { HPos::Right } else { HPos::Left },
+                        VPos::Top,
+                    )),
                 )))
                 .map_err(err)?;
         }
@@ -231,4 +254,42 @@ pub fn roofline_svg(a: &Analysis, g: &Graph) -> Result<String, String> {
         root.present().map_err(err)?;
     }
     Ok(out)
+}
+
+/// Points at nearly the same intensity (within 3%), in intensity order.
+struct Cluster {
+    intensity: f64,
+    share: f64,
+    count: usize,
+    heaviest: nnc_ir::NodeId,
+}
+
+fn cluster(pts: &[&NodeAnalysis], share: &dyn Fn(&NodeAnalysis) -> f64) -> Vec<Cluster> {
+    let mut sorted: Vec<&NodeAnalysis> = pts.to_vec();
+    sorted.sort_by(|x, y| x.cost.intensity().total_cmp(&y.cost.intensity()));
+    let mut out: Vec<(Cluster, f64)> = Vec::new();
+    for n in sorted {
+        let i = n.cost.intensity();
+        let s = share(n);
+        match out.last_mut() {
+            Some((c, best)) if i <= c.intensity * 1.03 => {
+                c.share += s;
+                c.count += 1;
+                if n.predicted_ms > *best {
+                    *best = n.predicted_ms;
+                    c.heaviest = n.id;
+                }
+            }
+            _ => out.push((
+                Cluster {
+                    intensity: i,
+                    share: s,
+                    count: 1,
+                    heaviest: n.id,
+                },
+                n.predicted_ms,
+            )),
+        }
+    }
+    out.into_iter().map(|(c, _)| c).collect()
 }
