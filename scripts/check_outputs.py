@@ -31,7 +31,7 @@ def main() -> int:
     ap.add_argument("models", nargs="*", help="default: every model in the manifest")
     ap.add_argument("--build", action="store_true", help="compile with nnc build instead of nnc run")
     ap.add_argument("--tol", type=float, default=1e-4)
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()
     manifest = json.loads((args.export_dir / "manifest.json").read_text())
     names = args.models or list(manifest)
     bad = 0

@@ -98,7 +98,7 @@ def main() -> int:
     ap.add_argument("models", nargs="*")
     ap.add_argument("--all", action="store_true")
     ap.add_argument("--limit", type=int, default=40, help="differences printed per model")
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()
     names = list(MODELS) if args.all else (args.models or list(TORCHVISION))
     unknown = [n for n in names if n not in MODELS]
     if unknown:

@@ -97,7 +97,7 @@ def main() -> int:
     ap.add_argument("models", nargs="*", help=f"models to export (known: {', '.join(MODELS)})")
     ap.add_argument("--all", action="store_true", help="export every known model")
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()
 
     names = list(MODELS) if args.all else (args.models or list(TORCHVISION))
     unknown = [n for n in names if n not in MODELS]

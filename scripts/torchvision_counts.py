@@ -75,7 +75,7 @@ def main() -> int:
     ap.add_argument("--all", action="store_true", help="every model of torch_models.py")
     ap.add_argument("--no-nnc", action="store_true", help="only print PyTorch's figures")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()
     names = list(MODELS) if args.all else (args.models or list(TORCHVISION))
 
     bad = False
