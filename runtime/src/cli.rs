@@ -394,29 +394,49 @@ Exit status: 0 success, 2 bad usage or an unreadable input, 101 internal error.
     s
 }
 
-/// Runs the model once. The buffers must match the meta.
+/// Runs the model; the buffers match the meta and stay alive (and unmoved)
+/// while the runner exists.
 struct Runner<'a> {
     forward: ForwardFn,
-    inputs: &'a [AlignedBuf],
-    outputs: &'a mut [AlignedBuf],
-    arena: &'a mut AlignedBuf,
+    outputs: &'a [AlignedBuf],
+    ins: Vec<*const f32>,
+    outs: Vec<*mut f32>,
+    arena: *mut u8,
 }
 
-impl Runner<'_> {
-    fn run(&mut self) {
-        let ins: Vec<*const f32> = self
-            .inputs
-            .iter()
-            .map(|b| b.as_ptr() as *const f32)
-            .collect();
-        let outs: Vec<*mut f32> = self
-            .outputs
+impl<'a> Runner<'a> {
+    fn new(
+        forward: ForwardFn,
+        inputs: &'a [AlignedBuf],
+        outputs: &'a mut [AlignedBuf],
+        arena: &'a mut AlignedBuf,
+    ) -> Runner<'a> {
+        let ins = inputs.iter().map(|b| b.as_ptr() as *const f32).collect();
+        let outs = outputs
             .iter_mut()
             .map(|b| b.as_mut_ptr() as *mut f32)
             .collect();
+        let arena = arena.as_mut_ptr();
+        Runner {
+            forward,
+            outputs,
+            ins,
+            outs,
+            arena,
+        }
+    }
+
+    fn run(&mut self) {
         // SAFETY: the buffers have the sizes of the meta, are 64-byte
-        // aligned, and live for the call (ABI.md).
-        unsafe { (self.forward)(ins.as_ptr(), outs.as_ptr(), self.arena.as_mut_ptr()) };
+        // aligned, and are borrowed for the runner's lifetime (ABI.md).
+        unsafe { (self.forward)(self.ins.as_ptr(), self.outs.as_ptr(), self.arena) };
+    }
+
+    /// The output `i` after the last run.
+    fn output(&self, i: usize) -> &[f32] {
+        // The buffer was reborrowed as a raw pointer for the generated code;
+        // reading it between runs is fine.
+        self.outputs[i].as_f32()
     }
 
     /// Runs `n` times, returning each run's wall time in ms.
@@ -768,12 +788,7 @@ fn run_inner(
         );
     }
 
-    let mut runner = Runner {
-        forward,
-        inputs: &inputs,
-        outputs: &mut outputs,
-        arena: &mut arena,
-    };
+    let mut runner = Runner::new(forward, &inputs, &mut outputs, &mut arena);
     runner.run();
 
     // Results of the first run.
@@ -783,7 +798,7 @@ fn run_inner(
         let mut failure: Option<String> = None;
         for (i, (t, file)) in meta.outputs.iter().zip(&plan.output_files).enumerate() {
             let Some(path) = file else { continue };
-            let bytes = npy::encode(&t.shape, runner.outputs[i].as_f32());
+            let bytes = npy::encode(&t.shape, runner.output(i));
             match npy::write_temp(path, &bytes) {
                 Ok(tmp) => temps.push((tmp, path.clone(), i)),
                 Err(e) => {
@@ -817,7 +832,7 @@ fn run_inner(
         }
     } else {
         for (i, t) in meta.outputs.iter().enumerate() {
-            let _ = write!(out, "{}", summary(t, runner.outputs[i].as_f32()));
+            let _ = write!(out, "{}", summary(t, runner.output(i)));
         }
     }
 

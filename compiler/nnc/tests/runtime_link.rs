@@ -70,7 +70,7 @@ fn link_and_run_affine_model() {
     let obj = dir.path().join("affine.o");
     cc_c(&model_source(), &obj);
     let exe = dir.path().join("affine");
-    runtime_lib::link(&[obj.clone()], &exe).expect("link");
+    runtime_lib::link(std::slice::from_ref(&obj), &exe).expect("link");
 
     // Needs nothing but the C library.
     if let Ok(o) = Command::new("ldd").arg(&exe).output() {
