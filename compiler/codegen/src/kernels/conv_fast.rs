@@ -35,6 +35,7 @@
 //! `(g·Cout/groups + co0)·(Cin/groups)·KH·KW`.
 
 use inkwell::module::Module;
+use inkwell::types::VectorType;
 use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::IntPredicate;
 
@@ -234,10 +235,22 @@ pub struct ConvPlan {
     pub(crate) band: usize,
     /// Bands (`Direct`) / chunks (`Gemm1x1`) per image and group.
     pub(crate) nbands: usize,
+    /// Output-channel chunks per (image, group, band) and panels per chunk.
+    pub(crate) cchunks: usize,
+    pub(crate) ppc: usize,
     /// Phase width, row stride and channel stride of the scratch (`Direct`).
     pub(crate) pw: usize,
     pub(crate) rs: usize,
     pub(crate) cs: usize,
+}
+
+/// Splits the output-channel panels of a group into chunks when there are fewer than
+/// 8 spatial tasks (small outputs, many channels), so that threads stay busy.
+fn channel_chunks(cout_g: usize, spatial_tasks: usize) -> (usize, usize) {
+    let npanels = cout_g.div_ceil(MR);
+    let want = 8usize.div_ceil(spatial_tasks.max(1)).min(npanels).max(1);
+    let ppc = npanels.div_ceil(want);
+    (npanels.div_ceil(ppc), ppc)
 }
 
 /// Input rows a band of `rows` output rows reads.
@@ -264,14 +277,17 @@ pub fn plan_conv(spec: &ConvSpec) -> KernelResult<ConvPlan> {
         let by_budget = (SCRATCH_BUDGET / 2 / (cin_g * 32)).max(1);
         let want_chunks = 8usize.div_ceil(outer);
         let by_par = spr.div_ceil(want_chunks);
-        let mut band = by_budget.min(by_par).max(1);
+        let mut band = by_budget.min(by_par.max(2 * NV)).max(1);
         if band >= NV {
             band -= band % NV;
         }
         let nbands = spr.div_ceil(band);
+        let (cchunks, ppc) = channel_chunks(cout_g, mul(&[outer, nbands])?);
         return Ok(ConvPlan {
             algo: ConvAlgo::Gemm1x1,
-            num_tasks: mul(&[outer, nbands])?,
+            num_tasks: mul(&[outer, nbands, cchunks])?,
+            cchunks,
+            ppc,
             packed_len,
             stack_bytes: 0,
             oh,
@@ -303,13 +319,18 @@ pub fn plan_conv(spec: &ConvSpec) -> KernelResult<ConvPlan> {
     }
     let want_bands = 8usize.div_ceil(outer);
     let by_par = oh.div_ceil(want_bands);
-    let band = by_budget.min(by_par).max(1);
+    // At least two full register tiles per band when the output allows it.
+    let min_rows = (2 * NV).div_ceil(spr);
+    let band = by_budget.min(by_par.max(min_rows)).min(oh).max(1);
     let nbands = oh.div_ceil(band);
+    let (cchunks, ppc) = channel_chunks(cout_g, mul(&[outer, nbands])?);
     let cs = rows_in(band, sh, spec.kh, dh) * rs;
     let scratch = mul(&[cin_g, cs])? + 8;
     Ok(ConvPlan {
         algo: ConvAlgo::Direct,
-        num_tasks: mul(&[outer, nbands])?,
+        num_tasks: mul(&[outer, nbands, cchunks])?,
+        cchunks,
+        ppc,
         packed_len,
         stack_bytes: scratch * 4,
         oh,
@@ -456,24 +477,29 @@ fn params<'ctx>(em: &Em<'_, 'ctx>) -> KernelResult<Ptrs<'ctx>> {
 /// the full panels, then the narrower remainder panel.
 fn for_panels<'ctx>(
     em: &Em<'_, 'ctx>,
-    cout_g: usize,
+    plan: &ConvPlan,
+    cc: IntValue<'ctx>,
     mut body: impl FnMut(IntValue<'ctx>, usize) -> KernelResult<()>,
 ) -> KernelResult<()> {
-    let full = cout_g / MR;
-    let rem = cout_g % MR;
+    let full = plan.cout_g / MR;
+    let rem = plan.cout_g % MR;
+    let npanels = i64_of(plan.cout_g.div_ceil(MR))?;
+    let p_lo = em.mulc(cc, i64_of(plan.ppc)?)?;
+    let p_hi = em.min(em.addc(p_lo, i64_of(plan.ppc)?)?, em.c64(npanels))?;
     if full > 0 {
-        em.for_loop(em.c64(0), em.c64(i64_of(full)?), |p| {
-            body(em.mulc(p, MR as i64)?, MR)
-        })?;
+        let full_hi = em.min(p_hi, em.c64(i64_of(full)?))?;
+        em.for_loop(p_lo, full_hi, |p| body(em.mulc(p, MR as i64)?, MR))?;
     }
     if rem > 0 {
-        body(em.c64(i64_of(full * MR)?), rem)?;
+        let has = em.icmp(IntPredicate::EQ, p_hi, em.c64(npanels))?;
+        em.if_then(has, || body(em.c64(i64_of(full * MR)?), rem))?;
     }
     Ok(())
 }
 
 /// Decodes task `t` into `(image, group, band)` and returns the base pointers.
 struct TaskCtx<'ctx> {
+    cc: IntValue<'ctx>,
     n: IntValue<'ctx>,
     g: IntValue<'ctx>,
     band: IntValue<'ctx>,
@@ -483,14 +509,17 @@ fn decode_task<'ctx>(
     em: &Em<'_, 'ctx>,
     t: IntValue<'ctx>,
     groups: usize,
-    nbands: usize,
+    plan: &ConvPlan,
 ) -> KernelResult<TaskCtx<'ctx>> {
-    let nb = i64_of(nbands)?;
+    let ncc = i64_of(plan.cchunks)?;
+    let cc = em.uremc(t, ncc)?;
+    let t = em.udivc(t, ncc)?;
+    let nb = i64_of(plan.nbands)?;
     let band = em.uremc(t, nb)?;
     let ng = em.udivc(t, nb)?;
     let g = em.uremc(ng, i64_of(groups)?)?;
     let n = em.udivc(ng, i64_of(groups)?)?;
-    Ok(TaskCtx { n, g, band })
+    Ok(TaskCtx { cc, n, g, band })
 }
 
 fn emit_gemm1x1<'ctx>(
@@ -510,7 +539,7 @@ fn emit_gemm1x1<'ctx>(
     let full_slots = i64_of(if tail == 0 { plan.spr } else { plan.spr - 1 })?;
     let k_total = i64_of(cin_g)?;
     em.for_loop(begin, end, |t| {
-        let tc = decode_task(&em, t, spec.groups, plan.nbands)?;
+        let tc = decode_task(&em, t, spec.groups, plan)?;
         let s_begin = em.mulc(tc.band, i64_of(plan.band)?)?;
         let s_end = em.min(
             em.addc(s_begin, i64_of(plan.band)?)?,
@@ -530,7 +559,7 @@ fn emit_gemm1x1<'ctx>(
         let g_co0 = em.mulc(tc.g, i64_of(plan.cout_g)?)?;
         let nslots_full = em.b.build_int_nsw_sub(s_end_full, s_begin, "")?;
         let ntiles = em.udivc(nslots_full, NV as i64)?;
-        for_panels(&em, plan.cout_g, |co0, mr| {
+        for_panels(&em, plan, tc.cc, |co0, mr| {
             let gco = em.add(g_co0, co0)?;
             let a_base = em.gep(p.w, em.mulc(gco, k_total)?)?;
             let bias_ptr = em.gep(p.bias, gco)?;
@@ -606,9 +635,38 @@ pub(crate) struct PackGeom {
     pub rs: usize,
 }
 
-/// Copies rows `ih_base .. ih_base + nrows` of one input channel plane (`src`, `h×w`)
-/// into `dst` (row `r` at `dst + r·rs`), skipping rows outside the input. The scratch
-/// must have been zeroed (padding stays 0).
+/// Scratch columns of a row (start, len) that no input column is copied to.
+fn pad_ranges(g: &PackGeom) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut push = |a: usize, b: usize| {
+        if b > a {
+            out.push((a, b - a));
+        }
+    };
+    if g.sw == 1 {
+        let lo = g.pl.min(g.rs);
+        let n = g.w.min(g.rs - lo);
+        push(0, lo);
+        push(lo + n, g.rs);
+    } else {
+        for phase in 0..g.sw {
+            let iw0 = (phase + g.sw - g.pl % g.sw) % g.sw;
+            let idx0 = ((iw0 + g.pl) / g.sw).min(g.pw);
+            let cnt = if iw0 >= g.w {
+                0
+            } else {
+                (g.w - iw0).div_ceil(g.sw).min(g.pw - idx0)
+            };
+            push(phase * g.pw, phase * g.pw + idx0);
+            push(phase * g.pw + idx0 + cnt, (phase + 1) * g.pw);
+        }
+    }
+    out
+}
+
+/// Fills rows `0 .. nrows` of the scratch `dst` (row `r` at `dst + r·rs`) with input
+/// rows `ih_base + r` of one channel plane (`src`, `h×w`) in the padded, phase-split
+/// layout; rows and columns outside the input are written as zeros.
 pub(crate) fn emit_pack_rows<'ctx>(
     em: &Em<'_, 'ctx>,
     g: &PackGeom,
@@ -623,12 +681,28 @@ pub(crate) fn emit_pack_rows<'ctx>(
     let lt = em.icmp(IntPredicate::SLT, neg, zero)?;
     let r_lo = em.b.build_select(lt, zero, neg, "")?.into_int_value();
     let hmax = em.b.build_int_nsw_sub(em.c64(i64_of(g.h)?), ih_base, "")?;
+    let r_lo = em.min(r_lo, nrows)?;
     let r_hi = em.min(nrows, hmax)?;
+    let lt = em.icmp(IntPredicate::SLT, r_hi, r_lo)?;
+    let r_hi = em.b.build_select(lt, r_lo, r_hi, "")?.into_int_value();
     let w = g.w;
+    let row_bytes = em.c64(i64_of(g.rs * 4)?);
+    let zero8 = em.ctx.i8_type().const_zero();
+    // Rows outside the input: all zero.
+    em.b.build_memset(dst, 4, zero8, em.mul(r_lo, row_bytes)?)?;
+    let tail_rows = em.b.build_int_nsw_sub(nrows, r_hi, "")?;
+    let tail = em.gep(dst, em.mulc(r_hi, i64_of(g.rs)?)?)?;
+    em.b.build_memset(tail, 4, zero8, em.mul(tail_rows, row_bytes)?)?;
+    let pads = pad_ranges(g);
     em.for_loop(r_lo, r_hi, |r| {
         let ih = em.add(ih_base, r)?;
         let src_row = em.gep(src, em.mulc(ih, i64_of(w)?)?)?;
         let dst_row = em.gep(dst, em.mulc(r, i64_of(g.rs)?)?)?;
+        // Padding columns of an input row: zero.
+        for &(start, len) in &pads {
+            let d = em.gepc(dst_row, i64_of(start)?)?;
+            em.b.build_memset(d, 4, zero8, em.c64(i64_of(len * 4)?))?;
+        }
         if g.sw == 1 {
             let n = w.min(g.rs.saturating_sub(g.pl));
             if n > 0 {
@@ -637,6 +711,36 @@ pub(crate) fn emit_pack_rows<'ctx>(
                 em.b.build_memcpy(d, 4, src_row, 4, bytes)?;
             }
         } else {
+            // Stride 2: de-interleave 16 input columns per step with two shuffles.
+            let mut j_start = 0usize;
+            if g.sw == 2 {
+                let (pe, ie) = (g.pl % 2, g.pl / 2);
+                let (po, io) = ((g.pl + 1) % 2, (g.pl + 1) / 2);
+                let q_max = (w / 16)
+                    .min(g.pw.saturating_sub(ie) / 8)
+                    .min(g.pw.saturating_sub(io) / 8);
+                if q_max > 0 {
+                    let de = em.gepc(dst_row, i64_of(pe * g.pw + ie)?)?;
+                    let dodd = em.gepc(dst_row, i64_of(po * g.pw + io)?)?;
+                    let i32t = em.i32t;
+                    let sel = |odd: u64| {
+                        let lanes: Vec<IntValue<'ctx>> =
+                            (0..8).map(|l| i32t.const_int(2 * l + odd, false)).collect();
+                        VectorType::const_vector(&lanes)
+                    };
+                    em.for_loop(em.c64(0), em.c64(i64_of(q_max)?), |q| {
+                        let s0 = em.gep(src_row, em.mulc(q, 16)?)?;
+                        let v0 = em.load_v8(s0, None)?;
+                        let v1 = em.load_v8(em.gepc(s0, 8)?, None)?;
+                        let ev = em.b.build_shuffle_vector(v0, v1, sel(0), "")?;
+                        let od = em.b.build_shuffle_vector(v0, v1, sel(1), "")?;
+                        let o = em.mulc(q, 8)?;
+                        em.store_v8(em.gep(de, o)?, ev, None)?;
+                        em.store_v8(em.gep(dodd, o)?, od, None)
+                    })?;
+                    j_start = 8 * q_max;
+                }
+            }
             for phase in 0..g.sw {
                 let iw0 = (phase + g.sw - g.pl % g.sw) % g.sw;
                 if iw0 >= w {
@@ -647,9 +751,13 @@ pub(crate) fn emit_pack_rows<'ctx>(
                     continue;
                 }
                 let cnt = (w - iw0).div_ceil(g.sw).min(g.pw - idx0);
+                if cnt <= j_start {
+                    continue;
+                }
                 let d = em.gepc(dst_row, i64_of(phase * g.pw + idx0)?)?;
                 let s = em.gepc(src_row, i64_of(iw0)?)?;
-                em.for_loop(em.c64(0), em.c64(i64_of(cnt)?), |j| {
+                let (j0, j1) = (em.c64(i64_of(j_start)?), em.c64(i64_of(cnt)?));
+                em.for_loop(j0, j1, |j| {
                     let x = em.load_f32(em.gep(s, em.mulc(j, i64_of(g.sw)?)?)?)?;
                     em.store_f32(em.gep(d, j)?, x)
                 })?;
@@ -691,15 +799,13 @@ fn emit_direct<'ctx>(
     };
     let last_cnt = ow - 8 * (plan.spr - 1);
     em.for_loop(begin, end, |t| {
-        let tc = decode_task(&em, t, spec.groups, plan.nbands)?;
+        let tc = decode_task(&em, t, spec.groups, plan)?;
         let oh0 = em.mulc(tc.band, i64_of(plan.band)?)?;
         let rows = em.min(
             em.c64(i64_of(plan.band)?),
             em.b.build_int_nsw_sub(em.c64(i64_of(plan.oh)?), oh0, "")?,
         )?;
         // Pack the input rows of this band.
-        let bytes = em.c64(i64_of(scratch_len * 4)?);
-        em.b.build_memset(scratch, 32, em.ctx.i8_type().const_zero(), bytes)?;
         let ih_base =
             em.b.build_int_nsw_sub(em.mulc(oh0, i64_of(sh)?)?, em.c64(i64_of(spec.pad[0])?), "")?;
         let nrows = em.addc(
@@ -724,7 +830,7 @@ fn emit_direct<'ctx>(
         let nslots = em.mulc(rows, spr)?;
         let ntiles = em.udivc(nslots, NV as i64)?;
         let oh0_off = em.mulc(oh0, i64_of(ow)?)?;
-        for_panels(&em, plan.cout_g, |co0, mr| {
+        for_panels(&em, plan, tc.cc, |co0, mr| {
             let gco = em.add(g_co0, co0)?;
             let a_base = em.gep(p.w, em.mulc(gco, k_total)?)?;
             let bias_ptr = em.gep(p.bias, gco)?;

@@ -58,6 +58,8 @@ pub fn plan_dw(spec: &ConvSpec) -> KernelResult<ConvPlan> {
         ow,
         cin_g: 1,
         cout_g: 1,
+        cchunks: 1,
+        ppc: 1,
         spr,
         band,
         nbands,
@@ -129,8 +131,6 @@ pub fn emit_dw<'ctx>(
             em.c64(i64_of(plan.band)?),
             em.b.build_int_nsw_sub(em.c64(i64_of(plan.oh)?), oh0, "")?,
         )?;
-        let bytes = em.c64(i64_of(scratch_len * 4)?);
-        em.b.build_memset(scratch, 32, em.ctx.i8_type().const_zero(), bytes)?;
         let ih_base =
             em.b.build_int_nsw_sub(em.mulc(oh0, i64_of(sh)?)?, em.c64(i64_of(spec.pad[0])?), "")?;
         let nrows = em.addc(

@@ -36,7 +36,7 @@ use inkwell::context::ContextRef;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::module::Module;
 use inkwell::targets::TargetMachine;
-use inkwell::types::{FloatType, IntType, PointerType, VectorType};
+use inkwell::types::{FloatType, IntType, VectorType};
 use inkwell::values::{
     BasicValue, BasicValueEnum, FloatValue, FunctionValue, IntValue, PointerValue, VectorValue,
 };
@@ -175,6 +175,8 @@ fn enum_attr(ctx: ContextRef<'_>, name: &str) -> Attribute {
 /// Emission context: one kernel function being built.
 pub(crate) struct Em<'a, 'ctx> {
     pub ctx: ContextRef<'ctx>,
+    /// The module being emitted into (for emitters that declare helpers).
+    #[allow(dead_code)]
     pub module: &'a Module<'ctx>,
     pub b: Builder<'ctx>,
     pub func: FunctionValue<'ctx>,
@@ -182,7 +184,6 @@ pub(crate) struct Em<'a, 'ctx> {
     pub i32t: IntType<'ctx>,
     pub f32t: FloatType<'ctx>,
     pub v8: VectorType<'ctx>,
-    pub ptr: PointerType<'ctx>,
     fma: FunctionValue<'ctx>,
     mload: FunctionValue<'ctx>,
     mstore: FunctionValue<'ctx>,
@@ -244,7 +245,6 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
             i32t: ctx.i32_type(),
             f32t,
             v8,
-            ptr,
             fma,
             mload,
             mstore,
