@@ -46,12 +46,17 @@ DEFAULT_MODELS = [
     "mobilenet_v2",
     "shufflenet_v2_x1_0",
     "resnet50",
+    "mobilenet_v3_small",
     "g1_1_1",
     "g1_1_2",
     "g1_1_6",
     "g1_1_12",
+    "g1_1_6_stem",
     "mlp",
     "small_cnn",
+    "unet_tiny",
+    "teacher",
+    "student",
 ]
 
 

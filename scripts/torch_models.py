@@ -164,6 +164,88 @@ class SmallCNN(nn.Module):
         return logits, torch.softmax(logits, dim=-1)
 
 
+# ---------------------------------------------------------------- U-Net
+
+
+class UNetTiny(nn.Module):
+    """examples/unet_tiny.nn: 3 levels (16, 32, 64), 128 in the middle,
+    nearest upsampling, 1x1 reduce, concat [skip, up], sigmoid mask."""
+
+    def __init__(self):
+        super().__init__()
+
+        def double_conv(prefix, cin, cout):
+            _put(self, f"{prefix}.conv1", nn.Conv2d(cin, cout, 3, padding=1, bias=False))
+            _put(self, f"{prefix}.bn1", nn.BatchNorm2d(cout))
+            _put(self, f"{prefix}.conv2", nn.Conv2d(cout, cout, 3, padding=1, bias=False))
+            _put(self, f"{prefix}.bn2", nn.BatchNorm2d(cout))
+
+        double_conv("down1.conv", 3, 16)
+        double_conv("down2.conv", 16, 32)
+        double_conv("down3.conv", 32, 64)
+        double_conv("mid", 64, 128)
+        for lvl, cin, cout in ((3, 128, 64), (2, 64, 32), (1, 32, 16)):
+            _put(self, f"up{lvl}.reduce", nn.Conv2d(cin, cout, 1))
+            double_conv(f"up{lvl}.conv", 2 * cout, cout)
+        self.head = nn.Conv2d(16, 1, 1)
+
+    def dc(self, prefix, x):
+        g = lambda n: _get(self, f"{prefix}.{n}")  # noqa: E731
+        x = F.relu(g("bn1")(g("conv1")(x)))
+        return F.relu(g("bn2")(g("conv2")(x)))
+
+    def forward(self, image):
+        s1 = self.dc("down1.conv", image)
+        s2 = self.dc("down2.conv", F.max_pool2d(s1, 2))
+        s3 = self.dc("down3.conv", F.max_pool2d(s2, 2))
+        x = self.dc("mid", F.max_pool2d(s3, 2))
+        for lvl, skip in ((3, s3), (2, s2), (1, s1)):
+            y = F.interpolate(x, scale_factor=2, mode="nearest")
+            y = _get(self, f"up{lvl}.reduce")(y)
+            x = self.dc(f"up{lvl}.conv", torch.cat([skip, y], dim=1))
+        return torch.sigmoid(self.head(x))
+
+
+# ---------------------------------------------------------------- teacher / student
+
+
+class ResClassifier(nn.Module):
+    """examples/teacher_student.nn: stem, stages of residual units, fc;
+    everything under the scope `net`."""
+
+    def __init__(self, widths, depths, classes=10):
+        super().__init__()
+        self.widths, self.depths = widths, depths
+        _put(self, "net.stem", nn.Conv2d(3, widths[0], 3, padding=1, bias=False))
+        _put(self, "net.stem_bn", nn.BatchNorm2d(widths[0]))
+        cin = widths[0]
+        for s, (w, d) in enumerate(zip(widths, depths)):
+            for i in range(d):
+                stride = (1 if s == 0 else 2) if i == 0 else 1
+                p = f"net.stage{s}.{i}"
+                _put(self, f"{p}.conv1", nn.Conv2d(cin, w, 3, stride=stride, padding=1, bias=False))
+                _put(self, f"{p}.bn1", nn.BatchNorm2d(w))
+                _put(self, f"{p}.conv2", nn.Conv2d(w, w, 3, padding=1, bias=False))
+                _put(self, f"{p}.bn2", nn.BatchNorm2d(w))
+                if stride != 1 or cin != w:
+                    _put(self, f"{p}.proj", nn.Conv2d(cin, w, 1, stride=stride, bias=False))
+                    _put(self, f"{p}.proj_bn", nn.BatchNorm2d(w))
+                cin = w
+        _put(self, "net.fc", nn.Linear(cin, classes))
+
+    def forward(self, image):
+        g = lambda n: _get(self, n)  # noqa: E731
+        x = F.relu(g("net.stem_bn")(g("net.stem")(image)))
+        for s, d in enumerate(self.depths):
+            for i in range(d):
+                p = f"net.stage{s}.{i}"
+                y = F.relu(g(f"{p}.bn1")(g(f"{p}.conv1")(x)))
+                y = g(f"{p}.bn2")(g(f"{p}.conv2")(y))
+                sc = g(f"{p}.proj_bn")(g(f"{p}.proj")(x)) if hasattr(g(p), "proj") else x
+                x = F.relu(y + sc)
+        return g("net.fc")(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 # ---------------------------------------------------------------- registry
 
 
@@ -191,6 +273,15 @@ MODELS["g1_1_6_stem"] = ModelInfo(
     {"image": (1, 3, 56, 56)}, ["features"], tags=["g1"],
 )
 MODELS["mlp"] = ModelInfo("mlp", "mlp.nn", MLP, {"pixels": (8, 784)}, ["logits", "probs"])
+MODELS["unet_tiny"] = ModelInfo("unet_tiny", "unet_tiny.nn", UNetTiny, {"image": (1, 3, 64, 64)}, ["mask"])
+MODELS["teacher"] = ModelInfo(
+    "teacher", "teacher_student.nn", lambda: ResClassifier([64, 128, 256], [3, 3, 3]),
+    {"image": (1, 3, 32, 32)}, ["logits"], network="teacher",
+)
+MODELS["student"] = ModelInfo(
+    "student", "teacher_student.nn", lambda: ResClassifier([16, 32, 64], [1, 1, 1]),
+    {"image": (1, 3, 32, 32)}, ["logits"], network="student",
+)
 MODELS["small_cnn"] = ModelInfo("small_cnn", "small_cnn.nn", SmallCNN, {"image": (1, 3, 32, 32)}, ["logits", "probs"])
 
 
