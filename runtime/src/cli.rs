@@ -795,10 +795,19 @@ fn run_inner(
     let any_output = plan.output_files.iter().any(|f| f.is_some());
     if any_output {
         let mut temps: Vec<(PathBuf, PathBuf, usize)> = Vec::new();
+        let mut direct: Vec<(PathBuf, Vec<u8>, usize)> = Vec::new();
         let mut failure: Option<String> = None;
         for (i, (t, file)) in meta.outputs.iter().zip(&plan.output_files).enumerate() {
             let Some(path) = file else { continue };
             let bytes = npy::encode(&t.shape, runner.output(i));
+            let special = std::fs::metadata(path)
+                .map(|m| !m.is_file())
+                .unwrap_or(false);
+            if special {
+                // A pipe or device (`/dev/stdout`): written directly, last.
+                direct.push((path.clone(), bytes, i));
+                continue;
+            }
             match npy::write_temp(path, &bytes) {
                 Ok(tmp) => temps.push((tmp, path.clone(), i)),
                 Err(e) => {
@@ -814,6 +823,22 @@ fn run_inner(
         if failure.is_none() {
             for (tmp, path, i) in &temps {
                 if let Err(e) = npy::commit_temp(tmp, path) {
+                    failure = Some(format!(
+                        "cannot write output `{}` to `{}`: {e}",
+                        meta.outputs[*i].name,
+                        path.display()
+                    ));
+                    break;
+                }
+            }
+        }
+        if failure.is_none() {
+            for (path, bytes, i) in &direct {
+                let res = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .and_then(|mut f| f.write_all(bytes).and_then(|_| f.flush()));
+                if let Err(e) = res {
                     failure = Some(format!(
                         "cannot write output `{}` to `{}`: {e}",
                         meta.outputs[*i].name,

@@ -535,17 +535,35 @@ fn fill_f32(out: &mut [f32], data: &[u8]) {
 }
 
 /// Reads a `.npy` file of exactly `expected_shape` into `out` (which has
-/// the shape's element count), without reading more than the header and the
-/// data it needs (a huge wrong file is rejected from its size).
+/// the shape's element count). A regular file is checked against its size
+/// first (a huge wrong file is rejected without reading it); a pipe is read
+/// up to the largest valid size.
 pub fn read_into(path: &Path, expected_shape: &[usize], out: &mut [f32]) -> Result<(), NpyError> {
     let mut f = File::open(path).map_err(|e| NpyError::Io(format!("cannot open: {e}")))?;
-    let file_len = f
+    let md = f
         .metadata()
-        .map_err(|e| NpyError::Io(format!("cannot read: {e}")))?
-        .len();
-    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        .map_err(|e| NpyError::Io(format!("cannot read: {e}")))?;
+    if md.is_dir() {
         return Err(NpyError::Io("is a directory".into()));
     }
+    if !md.is_file() {
+        // A pipe or device (`/dev/stdin`): no size to check up front; read
+        // at most what a valid file could hold, plus one byte.
+        let limit = (out.len() as u64)
+            .saturating_mul(4)
+            .saturating_add(MAX_HEADER as u64 + 13);
+        let mut buf = Vec::new();
+        f.take(limit)
+            .read_to_end(&mut buf)
+            .map_err(|e| NpyError::Io(format!("cannot read: {e}")))?;
+        let v = decode(&buf, expected_shape)?;
+        if v.len() != out.len() {
+            return Err(NpyError::Io("internal: buffer size mismatch".into()));
+        }
+        out.copy_from_slice(&v);
+        return Ok(());
+    }
+    let file_len = md.len();
     // Read the preamble, then as much of the header as it announces.
     let mut prefix = Vec::new();
     read_up_to(&mut f, &mut prefix, 12usize.min(file_len as usize))?;

@@ -251,3 +251,43 @@ fn help_version_and_only_libc() {
         }
     }
 }
+
+#[test]
+fn input_from_a_pipe() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(exe())
+        .args(["--input", "/dev/stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let bytes = npy::encode(&[1, 4], &[1.0, 2.0, 3.0, 4.0]);
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&bytes)
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("values: 3, 5, 7, 9\n"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn output_to_a_pipe() {
+    let d = tmp("pipe-out");
+    let x = d.join("x.npy");
+    std::fs::write(&x, npy::encode(&[1, 4], &[1.0, 2.0, 3.0, 4.0])).unwrap();
+    let o = run(&["--input", x.to_str().unwrap(), "--output", "y=/dev/stdout"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        npy::decode(&o.stdout, &[1, 4]).expect("npy on stdout"),
+        vec![3.0, 5.0, 7.0, 9.0]
+    );
+}
