@@ -21,7 +21,18 @@ pub mod exit {
     pub const ICE: u8 = 101;
 }
 
+extern "C" {
+    fn signal(signum: i32, handler: usize) -> usize;
+}
+
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when stdout is a closed pipe
+    // (`nnc analyze x.nn | head`) instead of failing to print.
+    // SAFETY: SIGPIPE (13) back to its default action (SIG_DFL = 0) before any
+    // thread starts.
+    unsafe {
+        signal(13, 0);
+    }
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal compiler error: {info}");
         eprintln!(

@@ -1,7 +1,15 @@
-//! `nnc fix`: machine-applicable lint fixes, and `--rebalance`.
+//! `nnc fix`: `--rebalance` rewrites channel widths to cut memory access cost
+//! at equal mult-adds; without it, the machine-applicable suggestions of the
+//! lints are applied.
 
 use crate::exit;
+use crate::frontend;
+use crate::output;
+use nnc_diag::render::MessageFormat;
+use nnc_diag::{Applicability, Span};
+use nnc_rebalance::diff;
 use std::path::Path;
+use std::time::Duration;
 
 pub struct Opts<'a> {
     pub file: &'a Path,
@@ -15,20 +23,245 @@ pub struct Opts<'a> {
     pub color: bool,
 }
 
+/// `5%`, `0.05` → 0.05.
+fn parse_tolerance(s: &str) -> Option<f64> {
+    let v = match s.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().ok()? / 100.0,
+        None => s.trim().parse::<f64>().ok()?,
+    };
+    (v.is_finite() && (0.0..1.0).contains(&v)).then_some(v)
+}
+
+fn fmt_count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn pct(a: f64, b: f64) -> String {
+    if a == 0.0 {
+        "—".into()
+    } else {
+        format!("{:+.1}%", (b / a - 1.0) * 100.0)
+    }
+}
+
+/// Writes the result (in place, to `-o`, or nowhere with `--dry-run`).
+fn write_result(o: &Opts, new: &str) -> Result<Option<std::path::PathBuf>, u8> {
+    if o.dry_run {
+        return Ok(None);
+    }
+    let target = o.output.unwrap_or(o.file).to_path_buf();
+    if let Err(e) = output::write_atomic(&target, new.as_bytes()) {
+        output::usage_error(format!("cannot write `{}`: {e}", target.display()));
+        return Err(exit::USAGE);
+    }
+    Ok(Some(target))
+}
+
 pub fn run(o: Opts) -> u8 {
-    let _ = (
-        o.rebalance,
-        o.diff,
-        o.dry_run,
-        o.output,
-        o.flops_tolerance,
-        o.simd_lanes,
-    );
+    if o.simd_lanes == 0 || o.simd_lanes > 64 {
+        output::usage_error("--simd-lanes must be between 1 and 64");
+        return exit::USAGE;
+    }
+    let Some(tolerance) = parse_tolerance(o.flops_tolerance) else {
+        output::usage_error(format!(
+            "invalid --flops-tolerance `{}` (expected a percentage like 5% or a fraction like 0.05)",
+            o.flops_tolerance
+        ));
+        return exit::USAGE;
+    };
     let compiled = match super::load_graph(o.file, o.network, o.color) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let _ = compiled;
-    eprintln!("error: fixes are not wired in yet");
-    exit::ICE
+    let name = compiled.file.name.clone();
+    let text = compiled.file.text.clone();
+    if o.rebalance {
+        rebalance(&o, &name, &text, tolerance)
+    } else {
+        apply_suggestions(&o, &compiled, &name, &text)
+    }
+}
+
+fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
+    let platform = nnc_analysis::platform::builtin("zen3-2c")
+        .or_else(|| nnc_analysis::platform::builtins().into_iter().next());
+    let Some(platform) = platform else {
+        eprintln!("error: internal compiler error: no platform profile");
+        return exit::ICE;
+    };
+    let opts = nnc_rebalance::Options {
+        network: o.network.map(String::from),
+        tolerance,
+        lanes: o.simd_lanes,
+        max_evals: 4000,
+        max_time: Duration::from_secs(60),
+        platform,
+    };
+    let out = match nnc_rebalance::rebalance(name, text, &opts) {
+        Ok(r) => r,
+        Err(nnc_rebalance::SourceErrors(d)) => {
+            output::emit(
+                &d,
+                &nnc_diag::SourceFile::new(name, text),
+                MessageFormat::Human,
+                o.color,
+            );
+            return exit::INPUT_ERRORS;
+        }
+    };
+    let (b, a) = (out.before, out.after);
+    println!(
+        "rebalancing `{}` (mult-adds within ±{:.1}%, widths multiples of {}):",
+        out.network,
+        tolerance * 100.0,
+        o.simd_lanes
+    );
+    println!();
+    println!(
+        "{:<26} {:>18} {:>18} {:>9}",
+        "", "before", "after", "change"
+    );
+    println!(
+        "{:<26} {:>18} {:>18} {:>9}",
+        "mult-adds",
+        fmt_count(b.mult_adds),
+        fmt_count(a.mult_adds),
+        pct(b.mult_adds as f64, a.mult_adds as f64)
+    );
+    println!(
+        "{:<26} {:>18} {:>18} {:>9}",
+        "MAC (elements)",
+        fmt_count(b.mac),
+        fmt_count(a.mac),
+        pct(b.mac as f64, a.mac as f64)
+    );
+    println!(
+        "{:<26} {:>18} {:>18} {:>9}",
+        "params",
+        fmt_count(b.params),
+        fmt_count(a.params),
+        pct(b.params as f64, a.params as f64)
+    );
+    println!(
+        "{:<26} {:>18} {:>18} {:>9}",
+        format!("predicted ms ({})", opts.platform.name),
+        format!("{:.3}", b.predicted_ms),
+        format!("{:.3}", a.predicted_ms),
+        pct(b.predicted_ms, a.predicted_ms)
+    );
+    println!();
+    if out.changes.is_empty() {
+        println!("no change lowers MAC within the tolerance: the widths are already balanced");
+    } else {
+        println!("rewritten width literals:");
+        for c in &out.changes {
+            println!("  {}:{}:{}: {} → {}", name, c.line, c.col, c.old, c.new);
+        }
+    }
+    let src = nnc_diag::SourceFile::new(name, text);
+    for (s, v, why) in &out.frozen {
+        let (l, c) = src.line_col(s.start as usize);
+        println!("  {name}:{l}:{c}: {v} left alone: {why}");
+    }
+    if !out.untraced.is_empty() {
+        println!("widths not traced to a literal:");
+        for u in &out.untraced {
+            let (l, c) = src.line_col(u.span.start as usize);
+            let nodes = match u.nodes.len() {
+                0 => String::new(),
+                1 => format!("`{}`", u.nodes[0]),
+                n => format!("`{}` and {} more", u.nodes[0], n - 1),
+            };
+            println!("  {name}:{l}:{c}: {nodes}: out = {} — {}", u.expr, u.reason);
+        }
+    }
+    println!(
+        "({} candidate networks compiled{})",
+        out.evaluations,
+        if out.hit_budget {
+            "; the search budget ran out"
+        } else {
+            ""
+        }
+    );
+    if o.diff {
+        print!("{}", diff::unified(name, text, &out.new_source, 3));
+    }
+    if out.changes.is_empty() {
+        return exit::OK;
+    }
+    match write_result(o, &out.new_source) {
+        Ok(Some(p)) => {
+            eprintln!("wrote {}", p.display());
+            exit::OK
+        }
+        Ok(None) => exit::OK,
+        Err(code) => code,
+    }
+}
+
+fn apply_suggestions(o: &Opts, compiled: &frontend::Compiled, name: &str, text: &str) -> u8 {
+    let config = nnc_lints::LevelConfig::default();
+    let diags = super::check::lint(compiled, &config, o.simd_lanes);
+    let mut edits: Vec<(Span, String, String)> = Vec::new();
+    for d in &diags {
+        for s in &d.suggestions {
+            if s.applicability != Applicability::MachineApplicable {
+                continue;
+            }
+            for (sp, r) in &s.edits {
+                edits.push((*sp, r.clone(), s.message.clone()));
+            }
+        }
+    }
+    edits.sort_by_key(|(s, _, _)| (s.start, s.end));
+    // drop overlapping edits (keep the first)
+    let mut kept: Vec<(Span, String, String)> = Vec::new();
+    for e in edits {
+        if kept.last().is_none_or(|(s, _, _)| s.end <= e.0.start) {
+            kept.push(e);
+        }
+    }
+    if kept.is_empty() {
+        let maybe = diags.iter().filter(|d| !d.suggestions.is_empty()).count();
+        println!("nothing to fix automatically ({} lint findings; {} with suggestions that need a person; see `nnc check`, or `nnc fix --rebalance` for channel widths)", diags.len(), maybe);
+        return exit::OK;
+    }
+    let mut new = String::with_capacity(text.len());
+    let mut at = 0;
+    for (s, r, msg) in &kept {
+        let (a, b) = (s.start as usize, s.end as usize);
+        if a < at || b > text.len() || !text.is_char_boundary(a) || !text.is_char_boundary(b) {
+            continue;
+        }
+        new.push_str(&text[at..a]);
+        new.push_str(r);
+        at = b;
+        let (l, c) = compiled.file.line_col(a);
+        println!("{name}:{l}:{c}: {msg}");
+    }
+    new.push_str(&text[at..]);
+    // the result must still compile
+    let check = frontend::compile_bytes(name, new.as_bytes(), o.network);
+    if check.has_errors() {
+        eprintln!(
+            "error: internal compiler error: the fixes would break the file; nothing written"
+        );
+        return exit::ICE;
+    }
+    if o.diff {
+        print!("{}", diff::unified(name, text, &new, 3));
+    }
+    match write_result(o, &new) {
+        Ok(_) => exit::OK,
+        Err(code) => code,
+    }
 }

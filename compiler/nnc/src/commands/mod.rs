@@ -3,7 +3,7 @@
 mod analyze;
 mod build;
 mod calibrate;
-mod check;
+pub(crate) mod check;
 mod explain;
 mod fix;
 mod graph;
