@@ -5,8 +5,9 @@ use nnc_analysis::{analyze, g1_bound, platform};
 
 fn main() {
     let p = platform::builtin("zen3-2c").unwrap();
-    println!("| c1:c2 | c1 | c2 | mult-adds per conv | MAC per conv (elements) | G1 bound `2·sqrt(h·w·B) + B/(h·w)` | MAC / bound | predicted ms, 20 convs on zen3-2c |");
-    println!("|---|---|---|---|---|---|---|---|");
+    let t4 = platform::builtin("t4").unwrap();
+    println!("| c1:c2 | c1 | c2 | mult-adds per conv | MAC per conv (elements) | G1 bound `2·sqrt(h·w·B) + B/(h·w)` | MAC / bound | FLOP/B | predicted ms, 20 convs, zen3-2c | predicted ms, t4 |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (ratio, file) in [
         ("1:1", "g1_1_1"),
         ("1:2", "g1_1_2"),
@@ -18,6 +19,7 @@ fn main() {
         let (ast, _) = nnc_syntax::parse(&text);
         let g = nnc_elab::elaborate(&ast, None).graph.unwrap();
         let a = analyze(&g, &p).unwrap();
+        let at4 = analyze(&g, &t4).unwrap();
         let first = &a.nodes[0];
         let x = &g.node(g.inputs[0]).shape;
         let (c1, h, w) = (x[1], x[2], x[3]);
@@ -25,10 +27,14 @@ fn main() {
         let b = first.cost.mult_adds;
         let bound = g1_bound(h as u64, w as u64, b);
         println!(
-            "| {ratio} | {c1} | {c2} | {b} | {} | {bound:.0} | {:.3} | {:.3} |",
+            "| {ratio} | {c1} | {c2} | {b} | {} | {bound:.0} | {:.3} | {:.1} | {:.3} ({}) | {:.4} ({}) |",
             first.cost.mac,
             first.cost.mac as f64 / bound,
-            a.totals.predicted_ms
+            first.cost.intensity(),
+            a.totals.predicted_ms,
+            first.bound.as_str(),
+            at4.totals.predicted_ms,
+            at4.nodes[0].bound.as_str(),
         );
     }
 }
