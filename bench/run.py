@@ -263,6 +263,24 @@ def fmt(x: float | None, nd: int = 2) -> str:
     return "—" if x is None else f"{x:.{nd}f}"
 
 
+def nnc_description(nnc: list[str] | None) -> str:
+    """Which nnc made the executables: its path, version and build time."""
+    if not nnc:
+        return "not run (`--ort-only`)"
+    exe = Path(nnc[0])
+    desc = f"`{' '.join(nnc)}`"
+    try:
+        ver = subprocess.run(nnc + ["--version"], capture_output=True, text=True, cwd=REPO).stdout.strip()
+        if ver:
+            desc += f" ({ver})"
+    except OSError:
+        pass
+    if exe.is_file():
+        built = _dt.datetime.fromtimestamp(exe.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+        desc += f", built {built}"
+    return desc
+
+
 def write_report(path: Path, results: dict, threads: list[int], info: dict, args, ort_version: str) -> None:
     lines = [
         "# Benchmarks: nnc vs ONNX Runtime",
@@ -271,7 +289,8 @@ def write_report(path: Path, results: dict, threads: list[int], info: dict, args
         "",
         f"- machine: {info['cpu']}, {info['cores']} cores ({info['flags']}); "
         f"load average at start {info['load'][0]:.2f} / {info['load'][1]:.2f} / {info['load'][2]:.2f}",
-        f"- date: {info['date']}, nnc commit `{info['commit']}`, onnxruntime {ort_version}",
+        f"- date: {info['date']}, repository at `{info['commit']}`, onnxruntime {ort_version}",
+        f"- nnc: {info.get('nnc', '?')}",
         f"- batch as declared by each example (1 for the image models, 8 for the MLP), fp32, "
         f"random weights with calibrated batchnorm statistics (`scripts/export_torchvision.py`)",
         f"- {args.rounds} interleaved rounds × {args.iters} timed runs (after warm-up); "
@@ -330,6 +349,7 @@ def main() -> int:
     manifest = ensure_export(args.export_dir, models, args.export_python)
     info = machine_info()
     nnc = None if args.ort_only else find_nnc()
+    info["nnc"] = nnc_description(nnc)
 
     # build and check once
     exes: dict[str, Path] = {}
