@@ -527,7 +527,7 @@ fn flush_bad(src: &str, base: usize, (s, e): (usize, usize), out: &mut Lexed<'_>
         "&" => d.with_help("the logical \"and\" operator is `&&`"),
         "|" => d.with_help("the logical \"or\" operator is `||`; the pipe is `|>`"),
         "'" => d.with_help("string literals use double quotes: `\"...\"`"),
-        _ if text.chars().any(|c| !c.is_ascii()) => d.with_help(
+        _ if !text.is_ascii() => d.with_help(
             "identifiers are ASCII only; other characters may appear in strings and comments",
         ),
         _ => d,

@@ -21,6 +21,7 @@ pub use delims::MAX_NESTING;
 use nnc_diag::{Diagnostic, Span};
 
 /// Checks that the bytes are UTF-8; otherwise an `E0001` at the first bad byte.
+#[allow(clippy::result_large_err)] // called once per file; the shape is shared API
 pub fn decode(bytes: &[u8]) -> Result<&str, Diagnostic> {
     std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();

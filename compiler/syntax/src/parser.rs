@@ -263,6 +263,8 @@ where
 
 /// An expression with the depth of its tree (bounded by [`MAX_EXPR_DEPTH`]).
 type D = (Expr, u32);
+/// An operator with its span and its right operand.
+type OpRhs = ((BinOp, CSpan), D);
 
 /// The deepest expression tree built; deeper ones are reported (E0017) and
 /// replaced by [`ExprKind::Error`] before they are built, so that no deep tree
@@ -668,25 +670,23 @@ where
         let cmp = sum
             .clone()
             .then(cmp_ops.then(sum).repeated().collect::<Vec<_>>())
-            .validate(
-                |(first, rest): (D, Vec<((BinOp, CSpan), D)>), _e, emitter| {
-                    if rest.len() > 1 {
-                        let (op0, s0) = rest[0].0;
-                        let (op1, s1) = rest[1].0;
-                        emitter.emit(
-                            Custom::new(
-                                "E0018",
-                                "comparison operators cannot be chained",
-                                format!("`{}` after `{}`", op1.as_str(), op0.as_str()),
-                            )
-                            .secondary(sp(s0), "first comparison")
-                            .help("split the comparison with `&&`, e.g. `a < b && b < c`")
-                            .into_rich(s1),
-                        );
-                    }
-                    fold_binary(first, rest, emitter)
-                },
-            )
+            .validate(|(first, rest): (D, Vec<OpRhs>), _e, emitter| {
+                if rest.len() > 1 {
+                    let (op0, s0) = rest[0].0;
+                    let (op1, s1) = rest[1].0;
+                    emitter.emit(
+                        Custom::new(
+                            "E0018",
+                            "comparison operators cannot be chained",
+                            format!("`{}` after `{}`", op1.as_str(), op0.as_str()),
+                        )
+                        .secondary(sp(s0), "first comparison")
+                        .help("split the comparison with `&&`, e.g. `a < b && b < c`")
+                        .into_rich(s1),
+                    );
+                }
+                fold_binary(first, rest, emitter)
+            })
             .boxed();
         let and = level(cmp, and_ops);
         let or = level(and, or_ops);
