@@ -38,7 +38,9 @@ fn median_time(reps: usize, mut f: impl FnMut()) -> f64 {
 }
 
 use kernels_util::kernels::conv_fast::{emit_conv, pack_conv_weights, plan_conv, ConvSpec};
-use kernels_util::kernels::gemm::{emit_linear, pack_linear_weights, Activation, LinearSpec};
+use kernels_util::kernels::gemm::{
+    emit_linear, pack_linear_weights, set_target_attrs, Activation, LinearSpec,
+};
 use kernels_util::{assembly, with_kernel, Rng};
 
 const PEAK: f64 = 97.0;
@@ -184,14 +186,57 @@ fn bench_linear() {
     println!("linear 512->1000 (m=1)  {:.3} ms {gf:.1} GFLOP/s", t * 1e3);
 }
 
+/// Finds the innermost FMA loops (a label up to the backward jump to it, no label
+/// inside, containing ymm FMAs)
+/// and returns, per loop, (FMAs, stack accesses with a ymm register) — the latter
+/// are spills/reloads inside the hot loop.
+fn asm_stats(asm: &str) -> Vec<(usize, usize)> {
+    let lines: Vec<&str> = asm.lines().map(str::trim).collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(label) = l.strip_suffix(':') else {
+            continue;
+        };
+        if !label.starts_with(".LBB") {
+            continue;
+        }
+        let back = lines[i + 1..]
+            .iter()
+            .position(|x| x.starts_with('j') && x.ends_with(label));
+        let Some(len) = back else { continue };
+        let body = &lines[i + 1..i + 1 + len];
+        // Innermost loops only (straight-line bodies, like the K loops).
+        if body
+            .iter()
+            .any(|x| x.starts_with(".LBB") && x.ends_with(':'))
+        {
+            continue;
+        }
+        let fmas = body
+            .iter()
+            .filter(|x| x.starts_with("vfmadd") && x.contains("%ymm"))
+            .count();
+        let spills = body
+            .iter()
+            .filter(|x| x.contains("%ymm") && x.contains("(%rsp)"))
+            .count();
+        if fmas > 0 {
+            out.push((fmas, spills));
+        }
+    }
+    out
+}
+
 /// Writes the assembly of representative kernels to `$KERNELS_ASM_DIR` (default
-/// `/tmp`) and checks the hot loops use `vfmadd231ps ymm` and do not spill.
+/// `/tmp`), for the host CPU and for Zen 3 (`znver3`: AVX2, 16 ymm registers), and
+/// checks they use ymm FMAs and that the Zen 3 code does not spill ymm registers.
 #[test]
 #[ignore]
 fn dump_assembly() {
     let dir = std::env::var("KERNELS_ASM_DIR").unwrap_or_else(|_| "/tmp".into());
     let cases = [
         ("conv3x3_64", conv(64, 56, 64, 3, 1, 1)),
+        ("stem7x7s2", conv(3, 224, 64, 7, 2, 1)),
         ("conv1x1_24_144", conv(24, 56, 144, 1, 1, 1)),
         ("dw3x3_144", {
             let mut s = conv(144, 56, 144, 3, 1, 144);
@@ -200,13 +245,27 @@ fn dump_assembly() {
         }),
     ];
     for (name, s) in cases {
-        let asm = assembly(|m| emit_conv(m, &s, name));
-        let path = format!("{dir}/kernel_{name}.s");
-        std::fs::write(&path, &asm).unwrap();
-        let fmas = asm.matches("vfmadd231ps\t%ymm").count()
-            + asm.matches("vfmadd231ps\t(").count()
-            + asm.matches("vfmadd213ps").count();
-        println!("{name}: {fmas} ymm FMAs, asm in {path}");
-        assert!(fmas > 0);
+        for cpu in ["host", "znver3"] {
+            let asm = assembly(|m| {
+                let f = emit_conv(m, &s, name)?;
+                if cpu != "host" {
+                    set_target_attrs(f, cpu, "");
+                }
+                Ok(f)
+            });
+            let path = format!("{dir}/kernel_{name}_{cpu}.s");
+            std::fs::write(&path, &asm).unwrap();
+            let loops = asm_stats(&asm);
+            println!(
+                "{name} [{cpu}]: FMA loops (FMAs, ymm stack accesses) {loops:?}; asm in {path}"
+            );
+            assert!(!loops.is_empty(), "{name}: no ymm FMA loop");
+            if cpu == "znver3" {
+                assert!(
+                    loops.iter().all(|&(_, sp)| sp == 0),
+                    "{name}: ymm spills inside an FMA loop on znver3"
+                );
+            }
+        }
     }
 }

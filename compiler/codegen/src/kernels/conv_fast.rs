@@ -186,7 +186,10 @@ impl ConvSpec {
         if self.n == 0 || self.cin == 0 || self.cout == 0 || self.h == 0 || self.w == 0 {
             return err("conv: zero-sized dimension");
         }
-        if self.groups == 0 || self.cin % self.groups != 0 || self.cout % self.groups != 0 {
+        if self.groups == 0
+            || !self.cin.is_multiple_of(self.groups)
+            || !self.cout.is_multiple_of(self.groups)
+        {
             return err("conv: groups must divide cin and cout");
         }
         let (oh, ow) = self.out_hw()?;
@@ -715,7 +718,7 @@ pub(crate) fn emit_pack_rows<'ctx>(
             let mut j_start = 0usize;
             if g.sw == 2 {
                 let (pe, ie) = (g.pl % 2, g.pl / 2);
-                let (po, io) = ((g.pl + 1) % 2, (g.pl + 1) / 2);
+                let (po, io) = ((g.pl + 1) % 2, g.pl.div_ceil(2));
                 let q_max = (w / 16)
                     .min(g.pw.saturating_sub(ie) / 8)
                     .min(g.pw.saturating_sub(io) / 8);

@@ -688,7 +688,10 @@ pub(crate) fn emit_tile<'ctx>(
 
 /// Largest `u ≤ max` dividing `k` (≥ 1).
 pub(crate) fn unroll_for(k: usize, max: usize) -> usize {
-    (1..=max.max(1)).rev().find(|u| k % u == 0).unwrap_or(1)
+    (1..=max.max(1))
+        .rev()
+        .find(|u| k.is_multiple_of(*u))
+        .unwrap_or(1)
 }
 
 /// A fully connected layer `y[m][n] = act(Σ_k x[m][k]·W[n][k] + bias[n] + residual[m][n])`.
