@@ -149,6 +149,9 @@ pub enum Command {
         /// SIMD width to round widths to (lanes of f32), e.g. 8 for AVX2.
         #[arg(long, default_value_t = 8)]
         simd_lanes: usize,
+        /// Each rewritten width stays within [original / R, original · R].
+        #[arg(long, default_value_t = 2.0, value_name = "R")]
+        max_ratio: f64,
     },
     /// Print the graph as Graphviz DOT or JSON.
     Graph {

@@ -48,6 +48,10 @@ pub struct Options {
     pub max_time: Duration,
     /// Platform for the predicted latency in the report.
     pub platform: Platform,
+    /// Each literal stays within [original / max_ratio, original · max_ratio],
+    /// so that the search balances widths instead of moving all capacity
+    /// to another stage of the network.
+    pub max_ratio: f64,
 }
 
 /// Whole-network figures of one version of the source.

@@ -20,6 +20,7 @@ pub struct Opts<'a> {
     pub output: Option<&'a Path>,
     pub flops_tolerance: &'a str,
     pub simd_lanes: usize,
+    pub max_ratio: f64,
     pub color: bool,
 }
 
@@ -66,6 +67,10 @@ fn write_result(o: &Opts, new: &str) -> Result<Option<std::path::PathBuf>, u8> {
 }
 
 pub fn run(o: Opts) -> u8 {
+    if !(o.max_ratio.is_finite() && o.max_ratio >= 1.0) {
+        output::usage_error("--max-ratio must be a number ≥ 1");
+        return exit::USAGE;
+    }
     if o.simd_lanes == 0 || o.simd_lanes > 64 {
         output::usage_error("--simd-lanes must be between 1 and 64");
         return exit::USAGE;
@@ -104,6 +109,7 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
         max_evals: 4000,
         max_time: Duration::from_secs(60),
         platform,
+        max_ratio: o.max_ratio,
     };
     let out = match nnc_rebalance::rebalance(name, text, &opts) {
         Ok(r) => r,

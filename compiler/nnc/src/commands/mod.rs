@@ -97,6 +97,7 @@ pub fn run(cli: Cli) -> u8 {
             output,
             flops_tolerance,
             simd_lanes,
+            max_ratio,
         } => fix::run(fix::Opts {
             file: &file,
             network: network.as_deref(),
@@ -106,6 +107,7 @@ pub fn run(cli: Cli) -> u8 {
             output: output.as_deref(),
             flops_tolerance: &flops_tolerance,
             simd_lanes,
+            max_ratio,
             color,
         }),
         Command::Graph {
