@@ -1267,6 +1267,10 @@ fn convert(
                     }
                 }
             }
+            // an attribute can start a statement or an item: not worth listing
+            if items.iter().any(|s| s == "statement" || s == "an item") {
+                items.retain(|s| s != "`#`");
+            }
             items.sort_by_key(|s| expected_rank(s));
             if saw_op {
                 items.push("an operator".to_string());
