@@ -127,7 +127,7 @@ fn thread_cpu_seconds() -> Option<f64> {
     // SAFETY: `ts` is a valid, writable timespec (two 64-bit fields on
     // 64-bit Linux, the only targets where this is compiled).
     let r = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    (r == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
+    (r == 0).then_some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -327,12 +327,15 @@ mod x86 {
 /// Elements per triad array (128 MiB of f32 each, 384 MiB in all).
 const TRIAD_ELEMS: usize = 32 << 20;
 
+/// One thread's slices `(a, b, c)` of the triad arrays.
+type Triad = (Vec<f32>, Vec<f32>, Vec<f32>);
+
 /// `(all cores, all cores by wall clock, one core)` triad bandwidth, GB/s.
 fn bandwidth(threads: usize) -> (f64, f64, f64) {
     let n = TRIAD_ELEMS;
     let chunk = n.div_ceil(threads);
     // One (a, b, c) slice triple per thread, first touched by its thread.
-    let parts: Vec<std::sync::Mutex<(Vec<f32>, Vec<f32>, Vec<f32>)>> = std::thread::scope(|s| {
+    let parts: Vec<std::sync::Mutex<Triad>> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads)
             .map(|i| {
                 let len = chunk.min(n - (i * chunk).min(n));
