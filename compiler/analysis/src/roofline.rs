@@ -240,7 +240,10 @@ pub fn roofline_svg(a: &Analysis, g: &Graph) -> Result<String, String> {
         }
         let notes = [
             "point area ∝ share of predicted time".to_string(),
-            format!("{hidden} ops without FLOPs (data movement) not shown"),
+            format!(
+                "{hidden} {} without FLOPs (data movement) not shown",
+                if hidden == 1 { "op" } else { "ops" }
+            ),
             format!("predicted total {:.3} ms", a.totals.predicted_ms),
         ];
         for (k, s) in notes.iter().enumerate() {

@@ -281,4 +281,22 @@ fn empty_graph() {
     assert_eq!(a.totals.parallelism, 0.0);
     assert_eq!(a.totals.peak_activation_bytes, 0);
     let _ = nnc_analysis::render_table(&a, &g, Default::default(), false);
+    assert!(nnc_analysis::roofline::roofline_svg(&a, &g)
+        .unwrap()
+        .contains("0 ops without"));
+    // Only data movement: nothing to plot on the roof, still a chart.
+    let mut b = GraphBuilder::new("moves");
+    let x = b.input("x", &[1, 4, 2, 2]);
+    let f = b.flatten(x);
+    b.output("y", f);
+    let g = b.finish();
+    let a = analyze(&g, &plat()).unwrap();
+    assert_eq!(a.totals.cost.flops, 0);
+    assert!(nnc_analysis::roofline::roofline_svg(&a, &g)
+        .unwrap()
+        .contains("1 op without"));
+    // A platform without a roof is an error, not a panic.
+    let mut a = a;
+    a.platform.bandwidth_gbs = 0.0;
+    assert!(nnc_analysis::roofline::roofline_svg(&a, &g).is_err());
 }
