@@ -842,6 +842,8 @@ fn emit_direct<'ctx>(
             let res_ch0 = em.gep(p.res, ch)?;
             let run = |s0: IntValue<'ctx>, nv: usize| -> KernelResult<()> {
                 let mut slots = Vec::with_capacity(nv);
+                // True when some slot of the tile ends its row with a partial vector.
+                let mut partial = em.ctx.bool_type().const_zero();
                 for j in 0..nv {
                     let s = em.addc(s0, j as i64)?;
                     let r = em.udivc(s, spr)?;
@@ -851,6 +853,7 @@ fn emit_direct<'ctx>(
                         em.add(em.add(oh0_off, em.mulc(r, i64_of(ow)?)?)?, em.mulc(jj, 8)?)?;
                     let mask = if last_cnt != 8 {
                         let is_last = em.icmp(IntPredicate::EQ, jj, em.c64(spr - 1))?;
+                        partial = em.b.build_or(partial, is_last, "")?;
                         let cnt =
                             em.b.build_select(is_last, em.c64(i64_of(last_cnt)?), em.c64(8), "")?
                                 .into_int_value();
@@ -888,18 +891,46 @@ fn emit_direct<'ctx>(
                 };
                 let bases: Vec<PointerValue<'ctx>> = slots.iter().map(|s| s.b).collect();
                 let acc = emit_tile(&em, &shape, a_base, &bases)?;
-                store_tile(
-                    &em,
-                    spec.bias,
-                    spec.residual,
-                    spec.act,
-                    &acc,
-                    &slots,
-                    bias_ptr,
-                    out_ch0,
-                    res_ch0,
-                    plane_out,
-                )
+                let store = |slots: &[Slot<'ctx>]| {
+                    store_tile(
+                        &em,
+                        spec.bias,
+                        spec.residual,
+                        spec.act,
+                        &acc,
+                        slots,
+                        bias_ptr,
+                        out_ch0,
+                        res_ch0,
+                        plane_out,
+                    )
+                };
+                if last_cnt == 8 {
+                    return store(&slots);
+                }
+                // Masked stores (slow on AMD) only for tiles that end a row.
+                let full: Vec<Slot<'ctx>> = slots
+                    .iter()
+                    .map(|s| Slot {
+                        b: s.b,
+                        out_off: s.out_off,
+                        mask: None,
+                    })
+                    .collect();
+                let (tb, fb, jb) = (
+                    em.ctx.append_basic_block(em.func, "store.masked"),
+                    em.ctx.append_basic_block(em.func, "store.full"),
+                    em.ctx.append_basic_block(em.func, "store.done"),
+                );
+                em.b.build_conditional_branch(partial, tb, fb)?;
+                em.b.position_at_end(tb);
+                store(&slots)?;
+                em.b.build_unconditional_branch(jb)?;
+                em.b.position_at_end(fb);
+                store(&full)?;
+                em.b.build_unconditional_branch(jb)?;
+                em.b.position_at_end(jb);
+                Ok(())
             };
             em.for_loop(em.c64(0), ntiles, |tile| run(em.mulc(tile, NV as i64)?, NV))?;
             em.for_loop(em.mulc(ntiles, NV as i64)?, nslots, |s| run(s, 1))
