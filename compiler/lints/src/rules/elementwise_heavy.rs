@@ -11,6 +11,10 @@ pub struct ElementwiseHeavy;
 /// Share of the network's MAC in element-wise ops above which the lint fires.
 pub const SHARE_THRESHOLD: f64 = 0.30;
 
+/// Networks with fewer element-wise ops than this are not reported (a toy
+/// network with one ReLU says nothing about its design).
+pub const MIN_OPS: usize = 4;
+
 static META: LintMeta = LintMeta {
     name: "elementwise_heavy",
     code: "L0004",
@@ -98,13 +102,16 @@ impl Lint for ElementwiseHeavy {
                 count += 1;
             }
         }
+        if count < MIN_OPS {
+            return;
+        }
         let total = a.totals.cost.mac.max(1);
         let span = network_span(cx.ast, &g.name).unwrap_or(Span::DUMMY);
-        let mb = |elems: u64| elems as f64 * 4.0 / 1e6;
+        let mb = |elems: u64| nnc_analysis::report::human_bytes(elems.saturating_mul(4));
         let d = Diagnostic::warning(
             META.code,
             format!(
-                "element-wise ops hold {:.1}% of the memory access cost ({count} ops, {:.1} MB of {:.1} MB)",
+                "element-wise ops hold {:.1}% of the memory access cost ({count} ops, {} of {})",
                 share * 100.0,
                 mb(ew_mac),
                 mb(total)
@@ -112,7 +119,7 @@ impl Lint for ElementwiseHeavy {
         )
         .with_primary(span, "in this network")
         .with_note(format!(
-            "fusing batchnorm into convolutions and activations/residual adds into their epilogues saves {:.1} MB ({:.1}% of all MAC); `nnc build` does this",
+            "fusing batchnorm into convolutions and activations/residual adds into their epilogues saves {} ({:.1}% of all MAC); `nnc build` does this",
             mb(saving),
             saving as f64 / total as f64 * 100.0
         ))
