@@ -45,6 +45,16 @@ Usually the network's channel counts, kernel sizes or groups differ from the che
 converted to F32 (with note W0011). Integer, boolean and 8-bit float tensors are rejected.",
     },
     CodeInfo {
+        code: "W0001",
+        title: "an attribute or lint name is unknown",
+        explanation: "Lint attributes are `#[allow(NAME, ...)]`, `#[warn(NAME, ...)]` and \
+`#[deny(NAME, ...)]`, placed before a statement, a block or a network; NAME is a lint or a lint \
+group (`nnc explain NAME`, `docs/lints.md`). An attribute with another name, or naming a lint \
+that does not exist, has no effect and is reported with this warning (and a suggestion when a \
+lint with a similar name exists).\n\nExample:\n\n    #[allow(unbalanced_chanels)]   // typo: \
+warning W0001, did you mean `unbalanced_channels`?",
+    },
+    CodeInfo {
         code: "W0010",
         title: "the weights file holds keys the network does not use",
         explanation: "Keys of the weights file that match no weight of the network are ignored, \

@@ -21,7 +21,7 @@ A group convolution with g groups on an h×w map, c1 input and c2 output
 channels and a k×k kernel does B = h·w·c1·c2·k²/g mult-adds. At a fixed B and
 input width c1 its memory access cost is
 
-    MAC = h·w·c1 + B·g/(c1·k²)·k² ... = h·w·c1 + B·g/c1 + B/(h·w)   (for k = 1)
+    MAC = h·w·c1 + B·g/c1 + B/(h·w)          (k = 1, same input and output map)
 
 which grows linearly with g: groups buy FLOPs, not memory traffic
 (ShuffleNet V2, guideline G2). The lint fires for group convolutions that are
