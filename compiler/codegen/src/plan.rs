@@ -117,7 +117,7 @@ fn dims4(s: &[usize], what: &str) -> Result<[u64; 4], String> {
 }
 
 fn push_weights(blob: &mut Vec<f32>, data: &[f32]) -> u64 {
-    while blob.len() % 16 != 0 {
+    while !blob.len().is_multiple_of(16) {
         blob.push(0.0);
     }
     let off = blob.len() as u64;

@@ -207,7 +207,7 @@ impl ConvPlan {
         for _ in 0..nacc {
             accs.push(k.entry_alloca(k.vty(VW).into())?);
         }
-        let partial_last = self.last_tb != self.tb || s.ocg % v != 0;
+        let partial_last = self.last_tb != self.tb || !s.ocg.is_multiple_of(v);
         k.for_range(lo, hi, 1, |it| {
             let row = k.remc(it, rows)?;
             let gt = k.divc(it, rows)?;
@@ -438,9 +438,9 @@ impl ConvPlan {
                             k.load_f(k.gep(xr, k.mulc(iw, s.in_s.w as i64)?)?)?
                         };
                         let xs = k.splat(xv, VW)?;
-                        for j in 0..tb as usize {
+                        for (j, w) in wv.iter().enumerate() {
                             let i = p as usize * tb as usize + j;
-                            av[i] = k.fma(xs, wv[j], av[i])?;
+                            av[i] = k.fma(xs, *w, av[i])?;
                         }
                     }
                     for p in 0..np {

@@ -63,7 +63,7 @@ pub fn check_with(g: &Graph, w: &WeightStore, seed: u64) -> Result<f64, String> 
         for (o, buf) in g.outputs.iter().zip(&got) {
             let r = &want[&o.name];
             let e = rel_err(buf, r.data());
-            if !(e <= TOL) {
+            if e.is_nan() || e > TOL {
                 return Err(format!(
                     "output {} differs (fast kernels: {fast}): rel err {e:e} (got {:?}.. want {:?}..)",
                     o.name,
