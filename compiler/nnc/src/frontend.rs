@@ -12,7 +12,6 @@ pub struct Compiled {
     pub ast: ast::File,
     /// The elaborated graph, when there were no errors.
     pub graph: Option<Graph>,
-    pub elaborated: Option<nnc_elab::Elaborated>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -47,7 +46,6 @@ pub fn compile_bytes(name: &str, bytes: &[u8], network: Option<&str>) -> Compile
                 file: SourceFile::new(name, lossy),
                 ast: ast::File::default(),
                 graph: None,
-                elaborated: None,
                 diagnostics: vec![d],
             };
         }
@@ -55,20 +53,17 @@ pub fn compile_bytes(name: &str, bytes: &[u8], network: Option<&str>) -> Compile
     let file = SourceFile::new(name, text);
     let (ast, mut diagnostics) = nnc_syntax::parse(&file.text);
     let mut graph = None;
-    let mut elaborated = None;
     if !diagnostics.iter().any(|d| d.is_error()) {
         let el = nnc_elab::elaborate(&ast, network);
         diagnostics.extend(el.diagnostics.iter().cloned());
         if !el.diagnostics.iter().any(|d| d.is_error()) {
-            graph = el.graph.clone();
+            graph = el.graph;
         }
-        elaborated = Some(el);
     }
     Compiled {
         file,
         ast,
         graph,
-        elaborated,
         diagnostics,
     }
 }
