@@ -29,6 +29,8 @@ when a 1×1 conv's MAC exceeds that bound by more than 20%, and prints the MAC,
 the bound and the excess. The help suggests the balanced width sqrt(c1·c2)
 (rounded to the SIMD width), which keeps B when applied to both sides of a
 c1 → c2 → c1 pair; `nnc fix --rebalance` does this across the whole network.
+Convolutions that produce a network output are exempt: their width is set by
+the task (classes, mask channels), not by the design.
 
 Example (fires: 52 → 312 at 56×56 moves 42% more data than needed):
 
@@ -49,6 +51,10 @@ impl Lint for UnbalancedChannels {
             let n = g.node(id);
             let Op::Conv2d(c) = &n.op else { continue };
             if c.kernel != [1, 1] || c.groups != 1 || c.stride != [1, 1] {
+                continue;
+            }
+            // a network output's width is set by the task (classes, a mask), not by design
+            if g.is_output(id) {
                 continue;
             }
             let ins = g.inputs(id);
@@ -115,8 +121,9 @@ mod tests {
 
     #[test]
     fn fires_on_1_6_and_1_12() {
-        assert_eq!(lint_codes(&stack(52, 312), "unbalanced_channels"), 2);
-        assert_eq!(lint_codes(&stack(36, 432), "unbalanced_channels"), 2);
+        // the second conv is the network output: exempt
+        assert_eq!(lint_codes(&stack(52, 312), "unbalanced_channels"), 1);
+        assert_eq!(lint_codes(&stack(36, 432), "unbalanced_channels"), 1);
     }
 
     #[test]
@@ -128,6 +135,12 @@ mod tests {
     #[test]
     fn allowed_in_source() {
         let src = "network g1 {\n  input x: [1, 52, 56, 56];\n  #[allow(unbalanced_channels)]\n  let y = conv2d(x, out = 312, kernel = 1, bias = false);\n  output o = conv2d(y, out = 52, kernel = 1, bias = false);\n}\n";
-        assert_eq!(lint_codes(src, "unbalanced_channels"), 1);
+        assert_eq!(lint_codes(src, "unbalanced_channels"), 0);
+    }
+
+    #[test]
+    fn output_heads_are_exempt() {
+        let src = "network n {\n  input x: [1, 16, 64, 64];\n  output mask = conv2d(x, out = 1, kernel = 1);\n}\n";
+        assert_eq!(lint_codes(src, "unbalanced_channels"), 0);
     }
 }
