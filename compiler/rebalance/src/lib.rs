@@ -5,38 +5,46 @@
 //!
 //! How it works:
 //! 1. Elaborate the source; the elaborator's provenance table says, for every
-//!    conv2d/linear, which integer literals its `out` width was computed from.
-//!    Those literals are the variables. Widths that come from no literal
-//!    (e.g. `channels(x)`) are reported as untraced (they follow other widths).
+//!    conv2d/linear, which integer literals its `out` width was computed from
+//!    (through `let`s, lists, block arguments and arithmetic). Those literals
+//!    are the variables. Widths that come from no literal (e.g.
+//!    `channels(x)`) are reported as untraced (they follow other widths).
+//!    Small factors (an expansion ratio of 4 or 6) are left alone.
 //! 2. A candidate assignment is evaluated by substituting the literals in the
 //!    text and compiling again (parse, elaborate, analyze). This makes every
 //!    constraint of the graph hold by construction: residual adds, concat and
-//!    split, depthwise `groups`, the network's input and output shapes. A
-//!    candidate is rejected if elaboration fails, if any output shape
-//!    changes, or if the graph changes other than in channel widths (a
-//!    literal that is also a loop bound or a kernel size shows up here, and
-//!    is left alone), or if a width that was a multiple of the SIMD width no
-//!    longer is.
-//! 3. Search: deterministic local search from the original values, with
-//!    paired multiplicative moves (one literal up by a factor, another down)
-//!    that keep mult-adds roughly constant and single additive moves of one
-//!    SIMD width, taking the feasible move with the lowest MAC each round,
-//!    until no move improves or the evaluation budget is spent.
+//!    split, depthwise `groups`. A candidate is rejected if elaboration
+//!    fails, if a network input or output shape changes, if the graph
+//!    changes other than in channel widths (node count, names, edges,
+//!    kernel sizes, strides, paddings, group counts, spatial sizes), or if
+//!    a width that was a multiple of the SIMD width no longer is. A literal
+//!    that no one-step move can change (it is also a loop bound, a kernel
+//!    size, an input width, ...) is left alone and reported with the reason.
+//! 3. Search ([`search`]): deterministic local search from the original
+//!    values, guided by measured sensitivities, over multiples of the SIMD
+//!    width within `[v / max_ratio, v · max_ratio]` of each original value,
+//!    minimizing MAC · (F₀/F)^β with the mult-adds F within the tolerance of
+//!    the original F₀ (β: how MAC scales with mult-adds when all widths grow
+//!    together, so that only changes of shape pay).
 //! 4. Only the chosen literals are rewritten, byte for byte in place;
 //!    comments and formatting are kept.
 
 pub mod diff;
+mod eval;
+mod search;
 
+use eval::{aligned_mask, metrics_of, signature, substitute, Evaluator, Reject};
 use nnc_analysis::Platform;
 use nnc_diag::{Diagnostic, SourceFile, Span};
 use nnc_elab::IntProv;
-use nnc_ir::{Graph, Op};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Options of the pass.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// The network to rebalance (None: the only or last one of the file,
+    /// as for every command).
     pub network: Option<String>,
     /// Allowed relative change of total mult-adds (0.05 = 5%).
     pub tolerance: f64,
@@ -54,23 +62,49 @@ pub struct Options {
     pub max_ratio: f64,
 }
 
+impl Options {
+    /// The defaults of `nnc fix --rebalance` on a platform: ±5% mult-adds,
+    /// 8 lanes (AVX2), ratio bound 2, at most 4000 compilations or 60 s.
+    pub fn new(platform: Platform) -> Options {
+        Options {
+            network: None,
+            tolerance: 0.05,
+            lanes: 8,
+            max_evals: 4000,
+            max_time: Duration::from_secs(60),
+            platform,
+            max_ratio: 2.0,
+        }
+    }
+}
+
 /// Whole-network figures of one version of the source.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Metrics {
+    /// Total multiply-accumulates.
     pub mult_adds: u64,
+    /// Total memory access cost, in elements.
     pub mac: u64,
+    /// Total parameters.
     pub params: u64,
+    /// Predicted latency on the options' platform (roofline per node).
     pub predicted_ms: f64,
 }
 
 /// One rewritten literal.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Change {
+    /// The literal in the original text.
     pub span: Span,
+    /// 1-based line and column of the literal.
     pub line: usize,
     pub col: usize,
+    /// Original and new value.
     pub old: i64,
     pub new: i64,
+    /// True if the new value is at the `max_ratio` bound (one more step in
+    /// the direction it moved would leave it).
+    pub at_bound: bool,
 }
 
 /// A conv/linear width that could not be traced to a literal.
@@ -78,190 +112,46 @@ pub struct Change {
 pub struct Untraced {
     /// Weight names of the ops (one entry per source location).
     pub nodes: Vec<String>,
+    /// The `out` argument.
     pub span: Span,
     /// The argument as written.
     pub expr: String,
+    /// Why it is not a literal.
     pub reason: String,
 }
 
 /// The result of the pass.
 #[derive(Clone, Debug)]
 pub struct Outcome {
+    /// The network that was rebalanced.
     pub network: String,
+    /// The rewritten text (equal to the input when nothing changed).
     pub new_source: String,
+    /// The rewritten literals, in source order.
     pub changes: Vec<Change>,
+    /// Figures of the original and of the rewritten source.
     pub before: Metrics,
     pub after: Metrics,
     /// Literals considered as variables (span, value).
     pub variables: Vec<(Span, i64)>,
     /// Literals traced from widths but left alone, with the reason.
     pub frozen: Vec<(Span, i64, String)>,
+    /// Conv/linear widths that come from no literal.
     pub untraced: Vec<Untraced>,
+    /// Candidate networks compiled.
     pub evaluations: usize,
+    /// Rounds of the search (moves taken + 1 for the final check).
+    pub rounds: usize,
+    /// True if the search stopped at its evaluation or time budget.
     pub hit_budget: bool,
+    /// β of the objective MAC · (F₀/F)^β: d ln MAC / d ln mult-adds when
+    /// every free literal grows by the same factor, measured at the start.
+    pub scaling_exponent: f64,
 }
 
 /// Why the pass could not run: the source has errors (diagnostics to print).
 #[derive(Debug)]
 pub struct SourceErrors(pub Vec<Diagnostic>);
-
-/// What the evaluator compares between candidates: per node, the op kind and
-/// every dimension of its shape except channels; plus the output shapes.
-#[derive(PartialEq, Eq, Debug)]
-struct Signature {
-    nodes: Vec<(&'static str, Vec<usize>)>,
-    outputs: Vec<Vec<usize>>,
-}
-
-fn signature(g: &Graph) -> Signature {
-    let nodes = g
-        .node_ids()
-        .map(|id| {
-            let n = g.node(id);
-            let mut dims = n.shape.clone();
-            if dims.len() >= 2 {
-                dims.remove(1); // channels / features may change
-            }
-            (n.op.name(), dims)
-        })
-        .collect();
-    let outputs = g
-        .outputs
-        .iter()
-        .map(|o| g.node(o.node).shape.clone())
-        .collect();
-    Signature { nodes, outputs }
-}
-
-/// Widths that must stay multiples of the SIMD width: the conv/linear output
-/// widths that were multiples originally, by node position.
-fn aligned_mask(g: &Graph, lanes: usize) -> Vec<bool> {
-    g.node_ids()
-        .map(|id| {
-            let n = g.node(id);
-            matches!(n.op, Op::Conv2d(_) | Op::Linear { .. })
-                && n.shape.get(1).is_some_and(|&c| c % lanes == 0)
-        })
-        .collect()
-}
-
-struct Evaluator<'a> {
-    text: &'a str,
-    network: Option<&'a str>,
-    platform: &'a Platform,
-    vars: Vec<Span>,
-    sig: Signature,
-    aligned: Vec<bool>,
-    lanes: usize,
-    evals: usize,
-    cache: BTreeMap<Vec<i64>, Result<Metrics, Reject>>,
-}
-
-/// Why a candidate assignment is infeasible.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Reject {
-    /// A width is not positive.
-    NonPositive,
-    /// The program no longer elaborates (a shape constraint such as a
-    /// residual add or a split breaks).
-    Constraint,
-    /// A network output's shape changes.
-    OutputShape,
-    /// The graph changes other than in channel widths.
-    Structure,
-    /// A width that was a multiple of the SIMD width is no longer one.
-    Alignment,
-}
-
-impl Reject {
-    fn why(self) -> &'static str {
-        match self {
-            Reject::NonPositive => "no positive value is feasible",
-            Reject::Constraint => "changing it breaks a shape constraint (a residual add, concat or split, groups)",
-            Reject::OutputShape => "it sets the shape of a network output",
-            Reject::Structure => "it also sets something other than a channel width (a loop bound, a kernel size, ...)",
-            Reject::Alignment => "changing it makes a SIMD-aligned width unaligned",
-        }
-    }
-}
-
-/// Substitutes literal values into the text (spans sorted, non-overlapping).
-fn substitute(text: &str, vars: &[Span], values: &[i64]) -> String {
-    let mut pairs: Vec<(Span, i64)> = vars.iter().copied().zip(values.iter().copied()).collect();
-    pairs.sort_by_key(|(s, _)| s.start);
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut at = 0usize;
-    for (s, v) in pairs {
-        let (a, b) = (s.start as usize, s.end as usize);
-        if a < at || b > text.len() {
-            continue;
-        }
-        out.push_str(&text[at..a]);
-        out.push_str(&v.to_string());
-        at = b;
-    }
-    out.push_str(&text[at..]);
-    out
-}
-
-fn metrics_of(g: &Graph, platform: &Platform) -> Option<Metrics> {
-    let a = nnc_analysis::analyze(g, platform).ok()?;
-    Some(Metrics {
-        mult_adds: a.totals.cost.mult_adds,
-        mac: a.totals.cost.mac,
-        params: a.totals.cost.params,
-        predicted_ms: a.totals.predicted_ms,
-    })
-}
-
-impl Evaluator<'_> {
-    fn eval(&mut self, values: &[i64]) -> Option<Metrics> {
-        self.try_eval(values).ok()
-    }
-
-    fn try_eval(&mut self, values: &[i64]) -> Result<Metrics, Reject> {
-        if let Some(m) = self.cache.get(values) {
-            return *m;
-        }
-        self.evals += 1;
-        let m = self.eval_uncached(values);
-        self.cache.insert(values.to_vec(), m);
-        m
-    }
-
-    fn eval_uncached(&self, values: &[i64]) -> Result<Metrics, Reject> {
-        if values.iter().any(|&v| v <= 0) {
-            return Err(Reject::NonPositive);
-        }
-        let src = substitute(self.text, &self.vars, values);
-        let (file, diags) = nnc_syntax::parse(&src);
-        if diags.iter().any(|d| d.is_error()) {
-            return Err(Reject::Constraint);
-        }
-        let el = nnc_elab::elaborate(&file, self.network);
-        if el.has_errors() {
-            return Err(Reject::Constraint);
-        }
-        let g = el.graph.ok_or(Reject::Constraint)?;
-        let sig = signature(&g);
-        if sig.nodes != self.sig.nodes {
-            return Err(Reject::Structure);
-        }
-        if sig.outputs != self.sig.outputs {
-            return Err(Reject::OutputShape);
-        }
-        let mask = aligned_mask(&g, 1);
-        for (i, id) in g.node_ids().enumerate() {
-            if self.aligned.get(i).copied().unwrap_or(false) && mask[i] {
-                let c = g.node(id).shape[1];
-                if c % self.lanes != 0 {
-                    return Err(Reject::Alignment);
-                }
-            }
-        }
-        metrics_of(&g, self.platform).ok_or(Reject::Constraint)
-    }
-}
 
 fn describe_opaque(expr: &str) -> String {
     if expr.contains("channels(")
@@ -302,7 +192,6 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
     // 1. variables and untraced widths
     let mut lits: BTreeMap<Span, i64> = BTreeMap::new();
     let mut untraced: BTreeMap<Span, Untraced> = BTreeMap::new();
-    let mut in_groups: Vec<Span> = Vec::new();
     for op in &el.provenance.ops {
         let mut found = Vec::new();
         collect_lits(&op.out.prov, &mut found);
@@ -321,11 +210,6 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
                 e.nodes.push(g.node(op.node).name.clone());
             }
         }
-        if let Some(gr) = &op.groups {
-            let mut gl = Vec::new();
-            collect_lits(&gr.prov, &mut gl);
-            in_groups.extend(gl.into_iter().map(|(s, _)| s));
-        }
     }
     let mut frozen = Vec::new();
     let mut vars: Vec<(Span, i64)> = Vec::new();
@@ -337,14 +221,20 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
                 "a small factor (e.g. an expansion ratio), not a width: an architecture choice"
                     .to_string(),
             ));
-        } else if in_groups.contains(&s) {
-            frozen.push((s, v, "also sets a `groups` argument".to_string()));
         } else {
             vars.push((s, v));
         }
     }
     let sig = signature(g);
     let aligned = aligned_mask(g, lanes);
+    let ratio = if opts.max_ratio.is_finite() && opts.max_ratio >= 1.0 {
+        opts.max_ratio
+    } else {
+        1.0
+    };
+    let orig: Vec<i64> = vars.iter().map(|(_, v)| *v).collect();
+    let steps: Vec<i64> = orig.iter().map(|&v| step_of(v, lanes)).collect();
+    let (lo, hi) = bounds(&orig, ratio);
     let mut ev = Evaluator {
         text,
         network: opts.network.as_deref(),
@@ -353,159 +243,99 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
         sig,
         aligned,
         lanes,
+        lo: lo.clone(),
+        hi: hi.clone(),
         evals: 0,
         cache: BTreeMap::new(),
     };
-    let orig: Vec<i64> = vars.iter().map(|(_, v)| *v).collect();
-    // A variable is frozen if moving it alone changes the graph's structure
-    // (it is also a loop bound, a kernel size, ...): probe +step and -step.
+    // A literal is left alone if no one-step move of it alone is feasible
+    // (it sets an input or output shape, a loop bound, a kernel size, ...)
+    // unless some compensated pair move with another literal is (tied
+    // widths, e.g. two literals that meet at a residual add).
     let mut free = vec![true; orig.len()];
-    for i in 0..orig.len() {
-        let step = step_of(orig[i], lanes);
-        let mut ok = false;
-        let mut reason = Reject::Constraint;
-        for d in [step, -step] {
-            let mut v = orig.clone();
-            v[i] += d;
-            match ev.try_eval(&v) {
-                Ok(_) => {
-                    ok = true;
-                    break;
-                }
-                Err(r) => reason = r,
-            }
-        }
-        if !ok {
-            // it may still be usable in pairs (tied widths): keep it free only
-            // if some pair move with another variable is feasible
-            let mut pair_ok = false;
-            'outer: for j in 0..orig.len() {
-                if j == i {
-                    continue;
-                }
-                for (a, b) in [(1, 1), (1, -1), (-1, 1), (-1, -1)] {
-                    let mut v = orig.clone();
-                    v[i] += a * step;
-                    v[j] += b * step_of(orig[j], lanes);
-                    if ev.eval(&v).is_some() {
-                        pair_ok = true;
-                        break 'outer;
-                    }
-                }
-            }
-            if !pair_ok {
-                free[i] = false;
-                frozen.push((vars[i].0, orig[i], reason.why().into()));
-            }
+    let mut stuck: Vec<(usize, Reject)> = Vec::new();
+    for (i, f) in free.iter_mut().enumerate() {
+        if let Err(r) = search::probe(&mut ev, &orig, i, steps[i]) {
+            *f = false;
+            stuck.push((i, r));
         }
     }
+    for &(i, r) in &stuck {
+        let pair_ok = (0..orig.len())
+            .filter(|&j| j != i)
+            .any(|j| search::probe_pair(&mut ev, &orig, i, j, steps[i], steps[j]));
+        if pair_ok {
+            free[i] = true;
+        } else {
+            frozen.push((vars[i].0, orig[i], r.why().to_string()));
+        }
+    }
+    frozen.sort_by_key(|(s, _, _)| s.start);
 
     // 2. search
-    let start = Instant::now();
-    let lo = before.mult_adds as f64 * (1.0 - opts.tolerance);
-    let hi = before.mult_adds as f64 * (1.0 + opts.tolerance);
-    let within = |m: &Metrics| (m.mult_adds as f64) >= lo && (m.mult_adds as f64) <= hi;
-    let mut cur = orig.clone();
-    let mut cur_m = before;
-    let mut hit_budget = false;
-    'search: loop {
-        let mut best: Option<(Vec<i64>, Metrics)> = None;
-        let consider =
-            |cand: Vec<i64>, ev: &mut Evaluator, best: &mut Option<(Vec<i64>, Metrics)>| {
-                if cand == cur {
-                    return;
-                }
-                if let Some(m) = ev.eval(&cand) {
-                    if within(&m)
-                        && m.mac < cur_m.mac
-                        && best.as_ref().is_none_or(|(_, b)| m.mac < b.mac)
-                    {
-                        *best = Some((cand, m));
-                    }
-                }
-            };
-        let idx: Vec<usize> = (0..cur.len()).filter(|&i| free[i]).collect();
-        // paired moves: one literal a few steps up or down, another scaled to
-        // keep the product (and so roughly the mult-adds), and its neighbours
-        for &i in &idx {
-            let si = step_of(orig[i], lanes);
-            for k in [1i64, -1, 2, -2, 4, -4] {
-                let ni = cur[i] + k * si;
-                if ni <= 0 {
-                    continue;
-                }
-                for &j in &idx {
-                    if i == j {
-                        continue;
-                    }
-                    let sj = step_of(orig[j], lanes);
-                    let base =
-                        round_step(cur[j] as f64 * cur[i] as f64 / ni as f64, orig[j], lanes);
-                    for nj in [base, base - sj, base + sj] {
-                        if nj <= 0 {
-                            continue;
-                        }
-                        let mut c = cur.clone();
-                        c[i] = ni;
-                        c[j] = nj;
-                        consider(c, &mut ev, &mut best);
-                    }
-                }
-                if ev.evals >= opts.max_evals || start.elapsed() > opts.max_time {
-                    hit_budget = true;
-                    break 'search;
-                }
-            }
-        }
-        // single additive moves
-        for &i in &idx {
-            let s = step_of(orig[i], lanes);
-            for d in [s, -s, 2 * s, -2 * s] {
-                let mut c = cur.clone();
-                c[i] += d;
-                consider(c, &mut ev, &mut best);
-            }
-            if ev.evals >= opts.max_evals || start.elapsed() > opts.max_time {
-                hit_budget = true;
-                break 'search;
-            }
-        }
-        match best {
-            Some((c, m)) => {
-                cur = c;
-                cur_m = m;
-            }
-            None => break,
-        }
-    }
+    let setup = search::Setup {
+        free: &free,
+        steps: &steps,
+        f0: before.mult_adds as f64,
+        tolerance: opts.tolerance,
+        max_evals: opts.max_evals,
+        max_time: opts.max_time,
+    };
+    let found = search::search(&mut ev, &setup, &orig, before);
 
     // 3. result
     let mut changes = Vec::new();
     for (i, (s, old)) in vars.iter().enumerate() {
-        if cur[i] != *old {
+        let new = found.values[i];
+        if new != *old {
             let (line, col) = src.line_col(s.start as usize);
+            let next_out = new.checked_add(steps[i]).is_none_or(|v| v > hi[i])
+                || new.checked_sub(steps[i]).is_none_or(|v| v < lo[i].max(1));
             changes.push(Change {
                 span: *s,
                 line,
                 col,
                 old: *old,
-                new: cur[i],
+                new,
+                at_bound: next_out,
             });
         }
     }
-    let new_source = substitute(text, &ev.vars, &cur);
+    let new_source = substitute(text, &ev.vars, &found.values);
     Ok(Outcome {
         network,
         new_source,
         changes,
         before,
-        after: cur_m,
+        after: found.metrics,
         variables: vars,
         frozen,
         untraced: untraced.into_values().collect(),
         evaluations: ev.evals,
-        hit_budget,
+        rounds: found.rounds,
+        hit_budget: found.hit_budget,
+        scaling_exponent: found.beta,
     })
+}
+
+/// Inclusive bounds `[ceil(v / r), floor(v · r)]` of each literal.
+fn bounds(orig: &[i64], r: f64) -> (Vec<i64>, Vec<i64>) {
+    let lo = orig
+        .iter()
+        .map(|&v| ((v as f64 / r) - 1e-9).ceil().max(1.0) as i64)
+        .collect();
+    let hi = orig
+        .iter()
+        .map(|&v| {
+            let h = (v as f64 * r + 1e-9).floor();
+            if h >= (i64::MAX / 4) as f64 {
+                i64::MAX / 4
+            } else {
+                (h as i64).max(v)
+            }
+        })
+        .collect();
+    (lo, hi)
 }
 
 fn collect_lits(p: &IntProv, out: &mut Vec<(Span, i64)>) {
@@ -545,29 +375,18 @@ fn step_of(v: i64, lanes: usize) -> i64 {
     }
 }
 
-/// Rounds a scaled value to the literal's step (at least one step).
-fn round_step(x: f64, orig: i64, lanes: usize) -> i64 {
-    let s = step_of(orig, lanes) as f64;
-    ((x / s).round().max(1.0) * s) as i64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn substitution_keeps_everything_else() {
-        let t = "let a = 52; // c1\nlet b = 312;\n";
-        let s = substitute(t, &[Span::new(8, 10), Span::new(26, 29)], &[128, 128]);
-        assert_eq!(s, "let a = 128; // c1\nlet b = 128;\n");
-    }
-
-    #[test]
-    fn rounding() {
-        assert_eq!(round_step(130.0, 52, 8), 128);
-        assert_eq!(round_step(3.0, 52, 8), 8);
-        assert_eq!(round_step(4.4, 4, 8), 4);
+    fn steps_and_bounds() {
         assert_eq!(step_of(6, 8), 1);
         assert_eq!(step_of(64, 8), 8);
+        assert_eq!(step_of(52, 8), 8);
+        assert!(is_factor(4, 8));
+        assert!(!is_factor(16, 8));
+        assert_eq!(bounds(&[64, 52], 2.0), (vec![32, 26], vec![128, 104]));
+        assert_eq!(bounds(&[64], 1.0), (vec![64], vec![64]));
     }
 }
