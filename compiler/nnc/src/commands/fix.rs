@@ -106,10 +106,9 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
         network: o.network.map(String::from),
         tolerance,
         lanes: o.simd_lanes,
-        max_evals: 4000,
-        max_time: Duration::from_secs(60),
-        platform,
         max_ratio: o.max_ratio,
+        max_time: Duration::from_secs(60),
+        ..nnc_rebalance::Options::new(platform)
     };
     let out = match nnc_rebalance::rebalance(name, text, &opts) {
         Ok(r) => r,
@@ -169,13 +168,29 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
     } else {
         println!("rewritten width literals:");
         for c in &out.changes {
-            println!("  {}:{}:{}: {} → {}", name, c.line, c.col, c.old, c.new);
+            println!(
+                "  {}:{}:{}: {} → {} (×{:.2}){}",
+                name,
+                c.line,
+                c.col,
+                c.old,
+                c.new,
+                c.new as f64 / c.old as f64,
+                if c.at_bound {
+                    format!(" at the --max-ratio {} bound", o.max_ratio)
+                } else {
+                    String::new()
+                }
+            );
         }
     }
     let src = nnc_diag::SourceFile::new(name, text);
-    for (s, v, why) in &out.frozen {
-        let (l, c) = src.line_col(s.start as usize);
-        println!("  {name}:{l}:{c}: {v} left alone: {why}");
+    if !out.frozen.is_empty() {
+        println!("width literals left alone:");
+        for (s, v, why) in &out.frozen {
+            let (l, c) = src.line_col(s.start as usize);
+            println!("  {name}:{l}:{c}: {v}: {why}");
+        }
     }
     if !out.untraced.is_empty() {
         println!("widths not traced to a literal:");
@@ -190,8 +205,10 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
         }
     }
     println!(
-        "({} candidate networks compiled{})",
+        "({} candidate networks compiled in {} rounds; minimized MAC·(F₀/F)^{:.2}{})",
         out.evaluations,
+        out.rounds,
+        out.scaling_exponent,
         if out.hit_budget {
             "; the search budget ran out"
         } else {
@@ -201,8 +218,16 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
     if o.diff {
         print!("{}", diff::unified(name, text, &out.new_source, 3));
     }
-    if out.changes.is_empty() {
+    // nothing to rewrite in place; `-o OUT` still gets the (unchanged) text
+    if out.changes.is_empty() && o.output.is_none() {
         return exit::OK;
+    }
+    // every candidate was compiled by the search; check the final text anyway
+    if frontend::compile_bytes(name, out.new_source.as_bytes(), o.network).has_errors() {
+        eprintln!(
+            "error: internal compiler error: the rebalanced file does not compile; nothing written"
+        );
+        return exit::ICE;
     }
     match write_result(o, &out.new_source) {
         Ok(Some(p)) => {
