@@ -39,6 +39,7 @@ impl PoolPlan {
     ) -> R<()> {
         let p = self.clone();
         let acc = k.entry_alloca(k.f32t.into())?;
+        let vacc = k.entry_alloca(k.vty(VW).into())?;
         k.for_range(lo, hi, 1, |it| {
             let nc = k.divc(it, p.oh as i64)?;
             let oh = k.remc(it, p.oh as i64)?;
@@ -51,7 +52,8 @@ impl PoolPlan {
             let he = k.smin(hend_pad, k.i64c(p.h as i64))?;
             let xin = k.gep(x, k.mulc(nc, (p.h * p.w) as i64)?)?;
             let orow = k.gep(out, k.mulc(it, p.ow as i64)?)?;
-            k.for_const(0, p.ow as i64, 1, |ow| {
+            let (v_lo, v_hi) = p.vector_cols();
+            let scalar_col = |ow: IntValue<'ctx>| -> R<()> {
                 let wstart = k.sub(k.mulc(ow, p.stride[1] as i64)?, k.i64c(p.pad[1] as i64))?;
                 let wend_pad = k.smin(
                     k.addc(wstart, p.kernel[1] as i64)?,
@@ -93,9 +95,107 @@ impl PoolPlan {
                     }
                 };
                 k.store_f(k.gep(orow, ow)?, r)
-            })
+            };
+            k.for_const(0, v_lo as i64, 1, scalar_col)?;
+            // Interior columns, 8 outputs at a time: every tap of every lane
+            // is inside the row, so the column count is `kernel[1]` and each
+            // tap is one (strided) vector load.
+            let (s, kw) = (p.stride[1] as i64, p.kernel[1] as i64);
+            k.for_const(v_lo as i64, v_hi as i64, VW as i64, |ow0| {
+                let init = if p.avg.is_some() {
+                    0.0
+                } else {
+                    f32::NEG_INFINITY
+                };
+                k.b.build_store(vacc, k.vconst(init, VW))?;
+                let c0 = k.sub(k.mulc(ow0, s)?, k.i64c(p.pad[1] as i64))?;
+                k.for_range(hs, he, 1, |ih| {
+                    let row = k.gep(xin, k.add(k.mulc(ih, p.w as i64)?, c0)?)?;
+                    let mut a = k.b.build_load(k.vty(VW), vacc, "")?.into_vector_value();
+                    for j in 0..kw {
+                        let v = strided_load(k, k.gepc(row, j)?, s as u32)?;
+                        a = match p.avg {
+                            Some(_) => k.b.build_float_add(a, v, "")?,
+                            None => max_nan_vec(k, a, v)?,
+                        };
+                    }
+                    k.b.build_store(vacc, a)?;
+                    Ok(())
+                })?;
+                let a = k.b.build_load(k.vty(VW), vacc, "")?.into_vector_value();
+                let r = match p.avg {
+                    None => a,
+                    Some(count_pad) => {
+                        let dh = if count_pad {
+                            k.sub(hend_pad, hstart)?
+                        } else {
+                            k.sub(he, hs)?
+                        };
+                        let cnt = k.mulc(dh, kw)?;
+                        let cf = k.b.build_signed_int_to_float(cnt, k.f32t, "")?;
+                        k.b.build_float_div(a, k.splat(cf, VW)?, "")?
+                    }
+                };
+                k.store_vec(k.gep(orow, ow0)?, r)
+            })?;
+            k.for_const(v_hi as i64, p.ow as i64, 1, scalar_col)
         })
     }
+
+    /// The output columns `v_lo..v_hi` (a multiple of 8 wide) whose pooling
+    /// windows lie inside the row and whose strided vector loads
+    /// (`8 * stride` floats per tap) stay inside the row; `(ow, ow)` when
+    /// there are none or the window is too wide to unroll.
+    fn vector_cols(&self) -> (u64, u64) {
+        let (s, k, p, w) = (self.stride[1], self.kernel[1], self.pad[1], self.w);
+        if s == 0 || s > 4 || k == 0 || k > 16 {
+            return (self.ow, self.ow);
+        }
+        let v_lo = p.div_ceil(s);
+        let mut nv = 0u64;
+        loop {
+            let ow0 = v_lo + VW as u64 * nv;
+            let fits_out = ow0 + VW as u64 <= self.ow;
+            let fits_row = ow0 * s + k - 1 + VW as u64 * s <= w + p;
+            if !(fits_out && fits_row) {
+                break;
+            }
+            nv += 1;
+        }
+        if nv == 0 {
+            return (self.ow, self.ow);
+        }
+        (v_lo, v_lo + VW as u64 * nv)
+    }
+}
+
+/// Loads 8 floats `p[0], p[s], ..., p[7s]` (one `8·s`-wide load + shuffle).
+fn strided_load<'ctx>(
+    k: &Kcx<'ctx, '_>,
+    p: PointerValue<'ctx>,
+    s: u32,
+) -> R<inkwell::values::VectorValue<'ctx>> {
+    if s == 1 {
+        return k.load_vec(p, VW);
+    }
+    let wide = k.load_vec(p, VW * s)?;
+    let idx: Vec<IntValue> = (0..VW)
+        .map(|l| k.i32t.const_int((l * s) as u64, false))
+        .collect();
+    let mask = inkwell::types::VectorType::const_vector(&idx);
+    Ok(k.b.build_shuffle_vector(wide, wide.get_type().get_undef(), mask, "")?)
+}
+
+/// [`max_nan`] lane by lane.
+fn max_nan_vec<'ctx>(
+    k: &Kcx<'ctx, '_>,
+    m: inkwell::values::VectorValue<'ctx>,
+    v: inkwell::values::VectorValue<'ctx>,
+) -> R<inkwell::values::VectorValue<'ctx>> {
+    let gt = k.fcmp(FloatPredicate::OGT, v, m)?;
+    let nan = k.fcmp(FloatPredicate::UNO, v, v)?;
+    let c = k.b.build_or(gt, nan, "")?;
+    k.select(c, v, m)
 }
 
 /// PyTorch's max: a NaN candidate wins, a NaN maximum stays.
