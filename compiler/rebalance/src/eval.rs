@@ -178,7 +178,11 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) sig: Signature,
     pub(crate) aligned: Vec<bool>,
     pub(crate) lanes: usize,
-    /// Inclusive bounds of each variable.
+    /// Original values and steps: a value is the original or a multiple of
+    /// its step within the bounds.
+    pub(crate) orig: Vec<i64>,
+    pub(crate) steps: Vec<i64>,
+    /// Inclusive bounds of each variable (multiples of its step).
     pub(crate) lo: Vec<i64>,
     pub(crate) hi: Vec<i64>,
     /// Candidates compiled so far (cache misses).
@@ -192,11 +196,10 @@ impl Evaluator<'_> {
         if values.iter().any(|&v| v <= 0) {
             return Err(Reject::NonPositive);
         }
-        if values
-            .iter()
-            .zip(self.lo.iter().zip(&self.hi))
-            .any(|(v, (lo, hi))| v < lo || v > hi)
-        {
+        let off = |i: usize, v: i64| {
+            v != self.orig[i] && (v < self.lo[i] || v > self.hi[i] || v % self.steps[i].max(1) != 0)
+        };
+        if values.iter().enumerate().any(|(i, &v)| off(i, v)) {
             return Err(Reject::Bound);
         }
         if let Some(m) = self.cache.get(values) {

@@ -234,7 +234,7 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
     };
     let orig: Vec<i64> = vars.iter().map(|(_, v)| *v).collect();
     let steps: Vec<i64> = orig.iter().map(|&v| step_of(v, lanes)).collect();
-    let (lo, hi) = bounds(&orig, ratio);
+    let (lo, hi) = bounds(&orig, &steps, ratio);
     let mut ev = Evaluator {
         text,
         network: opts.network.as_deref(),
@@ -243,6 +243,8 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
         sig,
         aligned,
         lanes,
+        orig: orig.clone(),
+        steps: steps.clone(),
         lo: lo.clone(),
         hi: hi.clone(),
         evals: 0,
@@ -289,8 +291,11 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
         let new = found.values[i];
         if new != *old {
             let (line, col) = src.line_col(s.start as usize);
-            let next_out = new.checked_add(steps[i]).is_none_or(|v| v > hi[i])
-                || new.checked_sub(steps[i]).is_none_or(|v| v < lo[i].max(1));
+            let next_out = if new > *old {
+                new.checked_add(steps[i]).is_none_or(|v| v > hi[i])
+            } else {
+                new.checked_sub(steps[i]).is_none_or(|v| v < lo[i].max(1))
+            };
             changes.push(Change {
                 span: *s,
                 line,
@@ -318,21 +323,29 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
     })
 }
 
-/// Inclusive bounds `[ceil(v / r), floor(v · r)]` of each literal.
-fn bounds(orig: &[i64], r: f64) -> (Vec<i64>, Vec<i64>) {
+/// Inclusive bounds of each literal: the multiples of its step within
+/// `[v / r, v · r]` (the original value itself is always allowed, and may
+/// lie outside them when it is not a multiple).
+fn bounds(orig: &[i64], steps: &[i64], r: f64) -> (Vec<i64>, Vec<i64>) {
     let lo = orig
         .iter()
-        .map(|&v| ((v as f64 / r) - 1e-9).ceil().max(1.0) as i64)
+        .zip(steps)
+        .map(|(&v, &s)| {
+            let l = ((v as f64 / r) - 1e-9).ceil().max(1.0) as i64;
+            (l + s - 1).div_euclid(s).max(1) * s
+        })
         .collect();
     let hi = orig
         .iter()
-        .map(|&v| {
+        .zip(steps)
+        .map(|(&v, &s)| {
             let h = (v as f64 * r + 1e-9).floor();
-            if h >= (i64::MAX / 4) as f64 {
+            let h = if h >= (i64::MAX / 4) as f64 {
                 i64::MAX / 4
             } else {
-                (h as i64).max(v)
-            }
+                h as i64
+            };
+            h.div_euclid(s) * s
         })
         .collect();
     (lo, hi)
@@ -386,7 +399,11 @@ mod tests {
         assert_eq!(step_of(52, 8), 8);
         assert!(is_factor(4, 8));
         assert!(!is_factor(16, 8));
-        assert_eq!(bounds(&[64, 52], 2.0), (vec![32, 26], vec![128, 104]));
-        assert_eq!(bounds(&[64], 1.0), (vec![64], vec![64]));
+        assert_eq!(
+            bounds(&[64, 52, 116], &[8, 8, 8], 2.0),
+            (vec![32, 32, 64], vec![128, 104, 232])
+        );
+        assert_eq!(bounds(&[64], &[8], 1.0), (vec![64], vec![64]));
+        assert_eq!(bounds(&[52], &[8], 1.0), (vec![56], vec![48]));
     }
 }

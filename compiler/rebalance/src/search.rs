@@ -214,7 +214,9 @@ impl Searcher<'_, '_, '_> {
                     let mut single = cur.to_vec();
                     single[i] = ni;
                     push(single, &mut out);
-                    for j in (0..n).filter(|&j| j != i && self.st.free[j]) {
+                    for j in (0..n)
+                        .filter(|&j| j != i && self.st.free[j] && self.ev.lo[j] <= self.ev.hi[j])
+                    {
                         let Some(base) = self.compensate(cur, cur_m, sens, i, ni, j) else {
                             continue;
                         };
