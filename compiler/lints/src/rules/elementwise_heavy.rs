@@ -49,12 +49,8 @@ fn fusion_saving(g: &Graph, cx_cost: u64, id: NodeId) -> u64 {
         ) && g.users(p).len() == 1
     };
     match &n.op {
-        Op::BatchNorm { .. } | Op::Act(_) => {
-            if ins.first().is_some_and(|&p| producer_fusable(p)) {
-                cx_cost
-            } else {
-                0
-            }
+        Op::BatchNorm { .. } | Op::Act(_) if ins.first().is_some_and(|&p| producer_fusable(p)) => {
+            cx_cost
         }
         Op::Binary(_) => {
             // the other operand must still be read
