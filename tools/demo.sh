@@ -8,8 +8,8 @@ tools/setup.sh
 net="${1:-examples/resnet18.nn}"
 name="$(basename "$net" .nn)"
 cargo build --release -q -p nnc
-nnc=target/release/nnc
-out="target/demo"
+nnc="${CARGO_TARGET_DIR:-target}/release/nnc"
+out="${CARGO_TARGET_DIR:-target}/demo"
 mkdir -p "$out"
 echo "== nnc check $net"
 "$nnc" check "$net"
