@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 TORCHVISION = ("resnet18", "resnet50", "mobilenet_v2", "shufflenet_v2_x1_0")
 # other torchvision models with an example (checked with --all)
-TORCHVISION_EXTRA = ("mobilenet_v3_small",)
+TORCHVISION_EXTRA = ("mobilenet_v3_small", "efficientnet_b0")
 
 
 @dataclass

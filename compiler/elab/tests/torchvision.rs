@@ -163,3 +163,8 @@ fn shufflenet_v2_example_matches_torchvision() {
         Some(2_278_604),
     );
 }
+
+#[test]
+fn efficientnet_b0_example_matches_torchvision() {
+    check_example("efficientnet_b0.nn", "efficientnet_b0", Some(5_288_548));
+}
