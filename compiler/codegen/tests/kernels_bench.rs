@@ -51,7 +51,7 @@ fn conv(cin: usize, hw: usize, cout: usize, k: usize, stride: usize, groups: usi
     let mut s = ConvSpec::simple(1, cin, hw, hw, cout, k, stride, k / 2);
     s.groups = groups;
     s.bias = true;
-    s.act = Activation::Relu;
+    s.act = Some(Activation::Relu);
     s
 }
 
@@ -148,7 +148,7 @@ fn bench_mobilenetv2_convs() {
         (960, 7, 1),
     ] {
         let mut s = conv(c, hw, c, 3, stride, c);
-        s.act = Activation::Relu6;
+        s.act = Some(Activation::Relu6);
         report(&format!("dw3x3 {c} /{stride} @{hw}"), &s);
     }
 }
@@ -162,7 +162,7 @@ fn bench_linear() {
         n: 1000,
         bias: true,
         residual: false,
-        act: Activation::None,
+        act: None,
     };
     let mut r = Rng::new(3);
     let x = r.vec(s.m * s.k);
@@ -245,7 +245,7 @@ fn dump_assembly() {
         ("conv1x1_24_144", conv(24, 56, 144, 1, 1, 1)),
         ("dw3x3_144", {
             let mut s = conv(144, 56, 144, 3, 1, 144);
-            s.act = Activation::Relu6;
+            s.act = Some(Activation::Relu6);
             s
         }),
     ];

@@ -87,8 +87,8 @@ pub struct ConvSpec {
     pub bias: bool,
     /// Whether a residual tensor (output-shaped) is added before the activation.
     pub residual: bool,
-    /// Activation applied last.
-    pub act: Activation,
+    /// Activation applied last (`None` = identity).
+    pub act: Option<Activation>,
 }
 
 impl ConvSpec {
@@ -118,7 +118,7 @@ impl ConvSpec {
             groups: 1,
             bias: false,
             residual: false,
-            act: Activation::None,
+            act: None,
         }
     }
 
@@ -424,7 +424,7 @@ fn store_tile<'ctx>(
     em: &Em<'_, 'ctx>,
     spec_bias: bool,
     spec_res: bool,
-    act: Activation,
+    act: Option<Activation>,
     acc: &[Vec<VectorValue<'ctx>>],
     slots: &[Slot<'ctx>],
     bias_ptr: PointerValue<'ctx>,

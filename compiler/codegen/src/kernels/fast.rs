@@ -4,13 +4,10 @@
 //! task_begin, task_end)` and called from the node's kernel function.
 
 use super::conv_fast::{emit_conv, pack_conv_weights, plan_conv, ConvSpec};
-use super::gemm::{
-    emit_linear, pack_linear_weights, set_target_attrs, Activation as FastAct, LinearSpec,
-};
+use super::gemm::{emit_linear, pack_linear_weights, set_target_attrs, LinearSpec};
 use super::{CgError, Kcx, R};
 use inkwell::module::Linkage;
 use inkwell::values::{IntValue, PointerValue};
-use nnc_ir::Activation;
 
 /// What the fast kernel computes.
 #[derive(Clone, Debug)]
@@ -28,16 +25,6 @@ pub struct FastPlan {
     pub w_off: u64,
     pub b_off: Option<u64>,
     pub macs: u64,
-}
-
-/// The fast kernels' epilogue activation, if they have it.
-pub fn fast_act(a: Option<Activation>) -> Option<FastAct> {
-    match a {
-        None => Some(FastAct::None),
-        Some(Activation::Relu) => Some(FastAct::Relu),
-        Some(Activation::Relu6) => Some(FastAct::Relu6),
-        _ => None,
-    }
 }
 
 impl FastPlan {

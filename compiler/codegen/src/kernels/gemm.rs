@@ -2,7 +2,7 @@
 //!
 //! This module holds the pieces shared by all fast fp32 kernels:
 //!
-//! * [`Activation`], [`KernelError`] and the emission context `Em` (IR helpers for
+//! * the epilogue [`Activation`] (the language's), [`KernelError`] and the emission context `Em` (IR helpers for
 //!   `<8 x float>` loads, broadcasts, `llvm.fma`, masked loads/stores, counted loops);
 //! * the register-tile micro-kernel `emit_tile`: an `mr × (nv·8)` tile of
 //!   accumulators (default 6 × 16 = 12 ymm accumulators), a *rolled* loop over K whose
@@ -40,52 +40,19 @@ use inkwell::types::{FloatType, IntType, VectorType};
 use inkwell::values::{
     BasicValue, BasicValueEnum, FloatValue, FunctionValue, IntValue, PointerValue, VectorValue,
 };
-use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
+use inkwell::{AddressSpace, IntPredicate};
 
-/// Activation fused into a kernel's epilogue (applied after bias and residual add).
-///
-/// NaN inputs stay NaN (the clamps are `select`s on ordered compares, as in PyTorch).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Activation {
-    /// Identity.
-    None,
-    /// `max(x, 0)`.
-    Relu,
-    /// `min(max(x, 0), 6)`.
-    Relu6,
-    /// `min(max(x, min), max)` (generalized clip / hardtanh).
-    Clip {
-        /// Lower bound.
-        min: f32,
-        /// Upper bound.
-        max: f32,
-    },
-}
+/// The activation fused into a kernel's epilogue (applied after bias and residual add)
+/// is the language's own [`Activation`] (`None` = identity), emitted in registers by
+/// [`super::vmath::VMath::act`] with the interpreter's semantics.
+pub use nnc_ir::Activation;
 
-impl Activation {
-    /// Applies the activation to one value in Rust (the reference semantics of the
-    /// emitted code; used by tests and by callers that need a scalar fallback).
-    pub fn apply(self, x: f32) -> f32 {
-        match self {
-            Activation::None => x,
-            Activation::Relu => {
-                if x < 0.0 {
-                    0.0
-                } else {
-                    x
-                }
-            }
-            Activation::Relu6 => Activation::Clip { min: 0.0, max: 6.0 }.apply(x),
-            Activation::Clip { min, max } => {
-                if x < min {
-                    min
-                } else if x > max {
-                    max
-                } else {
-                    x
-                }
-            }
-        }
+/// The scalar semantics of an epilogue activation (`None` = identity), as the
+/// reference interpreter computes it.
+pub fn apply_act(act: Option<Activation>, x: f32) -> f32 {
+    match act {
+        None => x,
+        Some(a) => a.apply(x),
     }
 }
 
@@ -176,7 +143,6 @@ fn enum_attr(ctx: ContextRef<'_>, name: &str) -> Attribute {
 pub(crate) struct Em<'a, 'ctx> {
     pub ctx: ContextRef<'ctx>,
     /// The module being emitted into (for emitters that declare helpers).
-    #[allow(dead_code)]
     pub module: &'a Module<'ctx>,
     pub b: Builder<'ctx>,
     pub func: FunctionValue<'ctx>,
@@ -291,10 +257,6 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
 
     pub fn c64(&self, v: i64) -> IntValue<'ctx> {
         self.i64t.const_int(v as u64, true)
-    }
-
-    pub fn cf(&self, v: f32) -> FloatValue<'ctx> {
-        self.f32t.const_float(v as f64)
     }
 
     pub fn add(&self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> KernelResult<IntValue<'ctx>> {
@@ -461,26 +423,16 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
         Ok(self.b.build_int_compare(IntPredicate::SLT, iota, cnt, "")?)
     }
 
-    /// Applies an activation, NaN-preserving.
-    pub fn act(&self, v: VectorValue<'ctx>, act: Activation) -> KernelResult<VectorValue<'ctx>> {
-        let (lo, hi) = match act {
-            Activation::None => return Ok(v),
-            Activation::Relu => (Some(0.0), None),
-            Activation::Relu6 => (Some(0.0), Some(6.0)),
-            Activation::Clip { min, max } => (Some(min), Some(max)),
-        };
-        let mut v = v;
-        if let Some(lo) = lo {
-            let c = self.splat(self.cf(lo))?;
-            let lt = self.b.build_float_compare(FloatPredicate::OLT, v, c, "")?;
-            v = self.b.build_select(lt, c, v, "")?.into_vector_value();
-        }
-        if let Some(hi) = hi {
-            let c = self.splat(self.cf(hi))?;
-            let gt = self.b.build_float_compare(FloatPredicate::OGT, v, c, "")?;
-            v = self.b.build_select(gt, c, v, "")?.into_vector_value();
-        }
-        Ok(v)
+    /// Applies an epilogue activation in registers (any of the language's, see
+    /// [`super::vmath`]).
+    pub fn act(
+        &self,
+        v: VectorValue<'ctx>,
+        act: Option<Activation>,
+    ) -> KernelResult<VectorValue<'ctx>> {
+        super::vmath::VMath::new(&self.b, self.module)
+            .act(act, v)
+            .map_err(KernelError::new)
     }
 
     /// Emits `for i in start..end { body(i) }` (i64, step 1; no iteration when
@@ -710,8 +662,8 @@ pub struct LinearSpec {
     pub bias: bool,
     /// Whether `residual[m][n]` is added.
     pub residual: bool,
-    /// Activation applied last.
-    pub act: Activation,
+    /// Activation applied last (`None` = identity).
+    pub act: Option<Activation>,
 }
 
 /// Tiling of a linear layer (derived from the spec; the same in packing and emission).

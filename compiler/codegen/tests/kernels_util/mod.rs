@@ -11,11 +11,13 @@ pub mod conv_fast;
 pub mod dwconv;
 #[path = "../../src/kernels/gemm.rs"]
 pub mod gemm;
+#[path = "../../src/kernels/vmath.rs"]
+pub mod vmath;
 
 /// The kernel modules under the names the crate gives them.
 pub mod kernels {
     #[allow(unused_imports)]
-    pub use super::{conv_fast, dwconv, gemm};
+    pub use super::{conv_fast, dwconv, gemm, vmath};
 }
 
 use inkwell::context::Context;
@@ -28,30 +30,50 @@ use inkwell::values::FunctionValue;
 use inkwell::OptimizationLevel;
 
 use kernels::conv_fast::ConvSpec;
-use kernels::gemm::{Activation, KernelResult, LinearSpec};
+use kernels::gemm::{apply_act, Activation, KernelResult, LinearSpec};
 
 /// The common kernel signature.
 pub type KernelFn =
     unsafe extern "C" fn(*const f32, *const f32, *const f32, *const f32, *mut f32, i64, i64);
 
-fn target_machine() -> TargetMachine {
+/// The target machine for `cpu` (`""` = the host CPU and its features).
+fn target_machine_for(cpu: &str) -> TargetMachine {
     Target::initialize_native(&InitializationConfig::default()).expect("native target");
     let triple = TargetMachine::get_default_triple();
     let target = Target::from_triple(&triple).expect("target");
+    let (name, features) = if cpu.is_empty() {
+        (
+            TargetMachine::get_host_cpu_name().to_string(),
+            TargetMachine::get_host_cpu_features().to_string(),
+        )
+    } else {
+        (cpu.to_string(), String::new())
+    };
     target
         .create_target_machine(
             &triple,
-            TargetMachine::get_host_cpu_name()
-                .to_str()
-                .unwrap_or("generic"),
-            TargetMachine::get_host_cpu_features()
-                .to_str()
-                .unwrap_or(""),
+            &name,
+            &features,
             OptimizationLevel::Aggressive,
             RelocMode::PIC,
             CodeModel::Default,
         )
         .expect("target machine")
+}
+
+fn target_machine() -> TargetMachine {
+    target_machine_for("")
+}
+
+/// The CPUs of the kernel test matrix that this machine can run: the AVX2 build
+/// (`x86-64-v3`) always, an AVX-512 build (`skylake-avx512`) when the host has
+/// AVX-512F.
+pub fn matrix_cpus() -> Vec<&'static str> {
+    let mut v = vec!["x86-64-v3"];
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        v.push("skylake-avx512");
+    }
+    v
 }
 
 fn prepare<'ctx>(module: &Module<'ctx>, tm: &TargetMachine) {
@@ -71,10 +93,27 @@ pub fn with_kernel<T>(
     emit: impl for<'ctx> FnOnce(&Module<'ctx>) -> KernelResult<FunctionValue<'ctx>>,
     run: impl FnOnce(KernelFn) -> T,
 ) -> T {
+    with_kernel_on("", emit, run)
+}
+
+/// [`with_kernel`] for a given target CPU (`""` = host): every function of the
+/// module gets that `target-cpu` (and no extra features).
+pub fn with_kernel_on<T>(
+    cpu: &str,
+    emit: impl for<'ctx> FnOnce(&Module<'ctx>) -> KernelResult<FunctionValue<'ctx>>,
+    run: impl FnOnce(KernelFn) -> T,
+) -> T {
     let ctx = Context::create();
     let module = ctx.create_module("k");
-    let tm = target_machine();
+    let tm = target_machine_for(cpu);
     let f = emit(&module).expect("emit");
+    if !cpu.is_empty() {
+        for g in module.get_functions() {
+            if g.count_basic_blocks() > 0 {
+                kernels::gemm::set_target_attrs(g, cpu, "");
+            }
+        }
+    }
     let name = f.get_name().to_str().expect("name").to_string();
     prepare(&module, &tm);
     let ee = module
@@ -173,7 +212,7 @@ pub fn conv_ref(s: &ConvSpec, x: &[f32], w: &[f32], bias: &[f32], res: &[f32]) -
                     if s.residual {
                         acc += res[o] as f64;
                     }
-                    y[o] = s.act.apply(acc as f32);
+                    y[o] = apply_act(s.act, acc as f32);
                 }
             }
         }
@@ -196,7 +235,7 @@ pub fn linear_ref(s: &LinearSpec, x: &[f32], w: &[f32], bias: &[f32], res: &[f32
             if s.residual {
                 acc += res[m * s.n + n] as f64;
             }
-            y[m * s.n + n] = s.act.apply(acc as f32);
+            y[m * s.n + n] = apply_act(s.act, acc as f32);
         }
     }
     y
@@ -222,21 +261,32 @@ pub fn rel_err(got: &[f32], want: &[f32]) -> f64 {
 }
 
 /// Random activation.
-pub fn random_act(r: &mut Rng) -> Activation {
-    r.pick(&[
-        Activation::None,
-        Activation::Relu,
-        Activation::Relu6,
-        Activation::Clip {
-            min: -0.5,
-            max: 0.75,
-        },
-    ])
+pub fn random_act(r: &mut Rng) -> Option<Activation> {
+    r.pick(&ALL_ACTS)
 }
+
+/// Every epilogue activation of the language (and none).
+pub const ALL_ACTS: [Option<Activation>; 10] = [
+    None,
+    Some(Activation::Relu),
+    Some(Activation::Relu6),
+    Some(Activation::Sigmoid),
+    Some(Activation::Tanh),
+    Some(Activation::Hardswish),
+    Some(Activation::Hardsigmoid),
+    Some(Activation::Silu),
+    Some(Activation::Gelu),
+    Some(Activation::LeakyRelu { slope: 0.1 }),
+];
 
 /// Runs a conv kernel on random data (split into two task ranges at a random point,
 /// optionally with the residual in place) and returns the relative error.
 pub fn check_conv(s: &ConvSpec, seed: u64) -> f64 {
+    check_conv_on("", s, seed)
+}
+
+/// [`check_conv`] with the kernel compiled for `cpu` (`""` = host).
+pub fn check_conv_on(cpu: &str, s: &ConvSpec, seed: u64) -> f64 {
     use kernels::conv_fast::{emit_conv, pack_conv_weights, plan_conv};
     let mut r = Rng::new(seed);
     let (oh, ow) = s.out_hw().expect("shape");
@@ -255,7 +305,8 @@ pub fn check_conv(s: &ConvSpec, seed: u64) -> f64 {
     } else {
         vec![f32::NAN; want.len()]
     };
-    with_kernel(
+    with_kernel_on(
+        cpu,
         |m| emit_conv(m, s, "conv"),
         |f| {
             let resp = if in_place { y.as_ptr() } else { res.as_ptr() };
@@ -280,6 +331,40 @@ pub fn check_conv(s: &ConvSpec, seed: u64) -> f64 {
                     nt,
                 );
             }
+        },
+    );
+    rel_err(&y, &want)
+}
+
+/// Runs a linear kernel compiled for `cpu` (`""` = host) on random data (two task
+/// ranges split at a random point) and returns the relative error.
+pub fn check_linear_on(cpu: &str, s: &LinearSpec, seed: u64) -> f64 {
+    use kernels::gemm::{emit_linear, pack_linear_weights};
+    let mut r = Rng::new(seed);
+    let x = r.vec(s.m * s.k);
+    let w = r.vec(s.n * s.k);
+    let bias = r.vec(s.n);
+    let res = r.vec(s.m * s.n);
+    let want = linear_ref(s, &x, &w, &bias, &res);
+    let packed = pack_linear_weights(&w, s).expect("pack");
+    let plan = s.plan().expect("plan");
+    let nt = plan.num_tasks as i64;
+    let split = r.range(0, plan.num_tasks) as i64;
+    let mut y = vec![f32::NAN; s.m * s.n];
+    let (xp, wp, bp, rp, yp) = (
+        x.as_ptr(),
+        packed.as_ptr(),
+        bias.as_ptr(),
+        res.as_ptr(),
+        y.as_mut_ptr(),
+    );
+    with_kernel_on(
+        cpu,
+        |m| emit_linear(m, s, "linear"),
+        // SAFETY: buffers have the sizes the spec implies.
+        |f| unsafe {
+            f(xp, wp, bp, rp, yp, 0, split);
+            f(xp, wp, bp, rp, yp, split, nt);
         },
     );
     rel_err(&y, &want)
