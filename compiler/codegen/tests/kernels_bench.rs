@@ -274,3 +274,58 @@ fn dump_assembly() {
         }
     }
 }
+
+/// Element-wise activations on a 96×112×112 map (EfficientNet-B0's first
+/// expanded layer), AVX2 and AVX-512 builds, against the former one-`expf`-call-
+/// per-lane SiLU; and a 1×1 conv 16→96 @112 with ReLU vs SiLU fused.
+#[test]
+#[ignore]
+fn bench_activations() {
+    use kernels_util::{emit_unary, matrix_cpus, with_kernel_on, Fun};
+    let n = 96 * 112 * 112;
+    let mut r = Rng::new(3);
+    let x: Vec<f32> = (0..n).map(|_| r.f32() * 8.0).collect();
+    let mut y = vec![0.0f32; n];
+    let null = std::ptr::null();
+    let funs = [
+        ("relu", Some(Fun::Act(Activation::Relu))),
+        ("hardswish", Some(Fun::Act(Activation::Hardswish))),
+        ("sigmoid", Some(Fun::Act(Activation::Sigmoid))),
+        ("silu", Some(Fun::Act(Activation::Silu))),
+        ("tanh", Some(Fun::Act(Activation::Tanh))),
+        ("gelu", Some(Fun::Act(Activation::Gelu))),
+        ("silu, libm expf per lane (old)", Some(Fun::LibmSilu)),
+    ];
+    for cpu in matrix_cpus() {
+        let w = if cpu.contains("avx512") { 16 } else { 8 };
+        for (name, fun) in funs {
+            let (t, tmin) = with_kernel_on(
+                cpu,
+                |m| emit_unary(m, fun, w),
+                |f| {
+                    median_time(30, || unsafe {
+                        f(x.as_ptr(), null, null, null, y.as_mut_ptr(), 0, n as i64)
+                    })
+                },
+            );
+            println!(
+                "{cpu:>15} {name:<32} median {:>6.3} ms  best {:>6.3} ms",
+                t * 1e3,
+                tmin * 1e3
+            );
+        }
+    }
+    for act in [Activation::Relu, Activation::Silu, Activation::Gelu] {
+        let mut s = conv(16, 112, 96, 1, 1, 1);
+        s.act = Some(act);
+        report(&format!("1x1 16->96 @112 + {}", act.name()), &s);
+    }
+}
+
+#[test]
+#[ignore]
+fn dump_vmath_asm() {
+    use kernels_util::{emit_unary, Fun};
+    let a = assembly(|m| emit_unary(m, Some(Fun::Act(Activation::Silu)), 8));
+    std::fs::write("/tmp/h4_silu.s", a).unwrap();
+}

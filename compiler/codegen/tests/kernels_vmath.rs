@@ -10,82 +10,8 @@
 
 mod kernels_util;
 
-use inkwell::module::Module;
-use inkwell::values::FunctionValue;
-use inkwell::{AddressSpace, IntPredicate};
-use kernels_util::kernels::gemm::{apply_act, Activation, KernelError, KernelResult};
-use kernels_util::kernels::vmath::VMath;
-use kernels_util::{matrix_cpus, with_kernel_on, Rng, ALL_ACTS};
-
-/// What a test kernel computes, lane-wise.
-#[derive(Clone, Copy, Debug)]
-enum Fun {
-    Exp,
-    Act(Activation),
-}
-
-/// Emits `f(in, _, _, _, out, lo, hi)`: `out[i] = fun(in[i])` for `i in lo..hi`
-/// (a multiple of `w`) in `<w x float>` steps.
-fn emit<'ctx>(m: &Module<'ctx>, fun: Option<Fun>, w: u32) -> KernelResult<FunctionValue<'ctx>> {
-    let ctx = m.get_context();
-    let p = ctx.ptr_type(AddressSpace::default());
-    let i64t = ctx.i64_type();
-    let ft = ctx.void_type().fn_type(
-        &[
-            p.into(),
-            p.into(),
-            p.into(),
-            p.into(),
-            p.into(),
-            i64t.into(),
-            i64t.into(),
-        ],
-        false,
-    );
-    let f = m.add_function("vm", ft, None);
-    let b = ctx.create_builder();
-    let entry = ctx.append_basic_block(f, "entry");
-    let head = ctx.append_basic_block(f, "head");
-    let body = ctx.append_basic_block(f, "body");
-    let exit = ctx.append_basic_block(f, "exit");
-    let arg = |i: u32| f.get_nth_param(i).expect("param");
-    let (inp, out) = (arg(0).into_pointer_value(), arg(4).into_pointer_value());
-    let (lo, hi) = (arg(5).into_int_value(), arg(6).into_int_value());
-    b.position_at_end(entry);
-    b.build_unconditional_branch(head)?;
-    b.position_at_end(head);
-    let phi = b.build_phi(i64t, "i")?;
-    phi.add_incoming(&[(&lo, entry)]);
-    let i = phi.as_basic_value().into_int_value();
-    let c = b.build_int_compare(IntPredicate::SLT, i, hi, "")?;
-    b.build_conditional_branch(c, body, exit)?;
-    b.position_at_end(body);
-    let f32t = ctx.f32_type();
-    let vt = f32t.vec_type(w);
-    let pi = unsafe { b.build_in_bounds_gep(f32t, inp, &[i], "")? };
-    let po = unsafe { b.build_in_bounds_gep(f32t, out, &[i], "")? };
-    let x = b.build_load(vt, pi, "")?.into_vector_value();
-    if let Some(inst) = x.as_instruction() {
-        inst.set_alignment(4)
-            .map_err(|e| KernelError::new(format!("{e:?}")))?;
-    }
-    let vm = VMath::new(&b, m);
-    let y = match fun {
-        Some(Fun::Exp) => vm.exp(x),
-        Some(Fun::Act(a)) => vm.act(Some(a), x),
-        None => vm.act(None, x),
-    }
-    .map_err(KernelError::new)?;
-    let st = b.build_store(po, y)?;
-    st.set_alignment(4)
-        .map_err(|e| KernelError::new(format!("{e:?}")))?;
-    let next = b.build_int_add(i, i64t.const_int(w as u64, false), "")?;
-    phi.add_incoming(&[(&next, body)]);
-    b.build_unconditional_branch(head)?;
-    b.position_at_end(exit);
-    b.build_return(None)?;
-    Ok(f)
-}
+use kernels_util::kernels::gemm::{apply_act, Activation};
+use kernels_util::{emit_unary, matrix_cpus, with_kernel_on, Fun, Rng, ALL_ACTS};
 
 fn lanes(cpu: &str) -> u32 {
     if cpu.contains("avx512") {
@@ -105,7 +31,7 @@ fn run(cpu: &str, fun: Option<Fun>, xs: &[f32]) -> Vec<f32> {
     let null = std::ptr::null();
     with_kernel_on(
         cpu,
-        |m| emit(m, fun, w as u32),
+        |m| emit_unary(m, fun, w as u32),
         // SAFETY: both buffers hold `n` floats.
         |f| unsafe {
             f(
@@ -195,6 +121,7 @@ fn reference(fun: Option<Fun>, x: f32) -> f64 {
     match fun {
         None => x,
         Some(Fun::Exp) => x.exp(),
+        Some(Fun::LibmSilu) => reference(Some(Fun::Act(Activation::Silu)), x as f32),
         Some(Fun::Act(a)) => match a {
             Activation::Sigmoid => sig(x),
             Activation::Silu => {

@@ -279,11 +279,15 @@ impl<'a, 'ctx> VMath<'a, 'ctx> {
         let es = self.exp2parts(nax, None, 64)?; // e^−|x| · 2^64
         let e = self.mul(es, self.c(f32::from_bits((127 - 64) << 23), x))?;
         let den = self.add(self.c(1.0, x), e)?;
-        let pos = self.div(x, den)?;
-        let neg = self.div(self.mul(x, es)?, den)?;
-        let neg = self.mul(neg, self.c(f32::from_bits((127 - 64) << 23), x))?;
+        // one division: x/(1+e) for x ≥ 0, (x·e·2^64)/(1+e)·2^−64 below
         let is_pos = self.cmp(FloatPredicate::OGE, x, self.c(0.0, x))?;
-        let r = self.sel(is_pos, pos, neg)?;
+        let num = self.sel(is_pos, x, self.mul(x, es)?)?;
+        let scale = self.sel(
+            is_pos,
+            self.c(1.0, x),
+            self.c(f32::from_bits((127 - 64) << 23), x),
+        )?;
+        let r = self.mul(self.div(num, den)?, scale)?;
         // −inf · 0: the limit is −0
         let minf = self.cmp(FloatPredicate::OEQ, x, self.c(f32::NEG_INFINITY, x))?;
         self.sel(minf, self.c(-0.0, x), r)

@@ -369,3 +369,102 @@ pub fn check_linear_on(cpu: &str, s: &LinearSpec, seed: u64) -> f64 {
     );
     rel_err(&y, &want)
 }
+
+/// What a unary test kernel ([`emit_unary`]) computes, lane-wise.
+#[derive(Clone, Copy, Debug)]
+pub enum Fun {
+    /// `vmath` exp.
+    Exp,
+    /// An epilogue activation.
+    Act(Activation),
+    /// SiLU as nnc computed it before `vmath`: one `expf` call per lane.
+    LibmSilu,
+}
+
+/// Emits `f(in, _, _, _, out, lo, hi)`: `out[i] = fun(in[i])` for `i in lo..hi`
+/// (a multiple of `w`) in `<w x float>` steps (`None` = identity).
+pub fn emit_unary<'ctx>(
+    m: &Module<'ctx>,
+    fun: Option<Fun>,
+    w: u32,
+) -> KernelResult<FunctionValue<'ctx>> {
+    use inkwell::{AddressSpace, IntPredicate};
+    use kernels::gemm::KernelError;
+    use kernels::vmath::VMath;
+    let ierr = |e: inkwell::values::InstructionValueError| KernelError::new(format!("{e:?}"));
+    let ctx = m.get_context();
+    let p = ctx.ptr_type(AddressSpace::default());
+    let i64t = ctx.i64_type();
+    let ft = ctx.void_type().fn_type(
+        &[
+            p.into(),
+            p.into(),
+            p.into(),
+            p.into(),
+            p.into(),
+            i64t.into(),
+            i64t.into(),
+        ],
+        false,
+    );
+    let f = m.add_function("vm", ft, None);
+    let b = ctx.create_builder();
+    let entry = ctx.append_basic_block(f, "entry");
+    let head = ctx.append_basic_block(f, "head");
+    let body = ctx.append_basic_block(f, "body");
+    let exit = ctx.append_basic_block(f, "exit");
+    let arg = |i: u32| f.get_nth_param(i).expect("param");
+    let (inp, out) = (arg(0).into_pointer_value(), arg(4).into_pointer_value());
+    let (lo, hi) = (arg(5).into_int_value(), arg(6).into_int_value());
+    b.position_at_end(entry);
+    b.build_unconditional_branch(head)?;
+    b.position_at_end(head);
+    let phi = b.build_phi(i64t, "i")?;
+    phi.add_incoming(&[(&lo, entry)]);
+    let i = phi.as_basic_value().into_int_value();
+    let c = b.build_int_compare(IntPredicate::SLT, i, hi, "")?;
+    b.build_conditional_branch(c, body, exit)?;
+    b.position_at_end(body);
+    let f32t = ctx.f32_type();
+    let vt = f32t.vec_type(w);
+    // SAFETY (IR): in-bounds for i < hi by the caller's contract.
+    let pi = unsafe { b.build_in_bounds_gep(f32t, inp, &[i], "")? };
+    let po = unsafe { b.build_in_bounds_gep(f32t, out, &[i], "")? };
+    let x = b.build_load(vt, pi, "")?.into_vector_value();
+    if let Some(inst) = x.as_instruction() {
+        inst.set_alignment(4).map_err(ierr)?;
+    }
+    let vm = VMath::new(&b, m);
+    let y = match fun {
+        Some(Fun::Exp) => vm.exp(x).map_err(KernelError::new)?,
+        Some(Fun::Act(a)) => vm.act(Some(a), x).map_err(KernelError::new)?,
+        None => x,
+        Some(Fun::LibmSilu) => {
+            let expf = m.add_function("expf", f32t.fn_type(&[f32t.into()], false), None);
+            let mut y = vt.get_undef();
+            for l in 0..w {
+                let li = ctx.i32_type().const_int(l as u64, false);
+                let xl = b.build_extract_element(x, li, "")?.into_float_value();
+                let nx = b.build_float_neg(xl, "")?;
+                let e = b
+                    .build_call(expf, &[nx.into()], "")?
+                    .try_as_basic_value()
+                    .basic()
+                    .ok_or_else(|| KernelError::new("expf returned void"))?
+                    .into_float_value();
+                let d = b.build_float_add(f32t.const_float(1.0), e, "")?;
+                let r = b.build_float_div(xl, d, "")?;
+                y = b.build_insert_element(y, r, li, "")?;
+            }
+            y
+        }
+    };
+    let st = b.build_store(po, y)?;
+    st.set_alignment(4).map_err(ierr)?;
+    let next = b.build_int_add(i, i64t.const_int(w as u64, false), "")?;
+    phi.add_incoming(&[(&next, body)]);
+    b.build_unconditional_branch(head)?;
+    b.position_at_end(exit);
+    b.build_return(None)?;
+    Ok(f)
+}
