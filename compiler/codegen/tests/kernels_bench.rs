@@ -326,6 +326,6 @@ fn bench_activations() {
 #[ignore]
 fn dump_vmath_asm() {
     use kernels_util::{emit_unary, Fun};
-    let a = assembly(|m| emit_unary(m, Some(Fun::Act(Activation::Silu)), 8));
+    let a = assembly(|m| emit_unary(m, Some(Fun::Act(Activation::Silu)), 16));
     std::fs::write("/tmp/h4_silu.s", a).unwrap();
 }

@@ -382,3 +382,42 @@ fn every_activation_fuses_into_fast_kernels() {
         common::check_with(&g, &w, 5).unwrap_or_else(|e| panic!("{a:?}: {e}"));
     }
 }
+
+/// Standalone activations (16 lanes on AVX-512 targets, 8 on AVX2) and
+/// activations fused into convs, on the AVX2 build (`x86-64-v3`) and, when the
+/// machine has AVX-512F, the AVX-512 build, against the interpreter.
+#[test]
+fn activations_on_every_isa() {
+    let mut cpus = vec!["x86-64-v3"];
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        cpus.push("skylake-avx512");
+    }
+    for a in [
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Silu,
+        Activation::Gelu,
+        Activation::Hardswish,
+    ] {
+        let mut b = GraphBuilder::new("t");
+        // 3·37·5 elements: full vectors and a scalar tail at both widths
+        let x = b.input("x", &[1, 3, 37, 5]);
+        let y = b.op(Op::Binary(BinaryKind::Add), &[x, x]).unwrap();
+        let y = b.op(Op::Binary(BinaryKind::Add), &[y, y]).unwrap();
+        let y = b.op(Op::Act(a), &[y]).unwrap();
+        let c = b
+            .op(conv(7, [3, 3], [1, 1], [1, 1], [1, 1], 1, true), &[y])
+            .unwrap();
+        let c = b.op(Op::Act(a), &[c]).unwrap();
+        b.output("y", c);
+        let g = b.finish();
+        let w = nnc_interp::weights::init_random(&g, 3);
+        let (bufs, map) = common::random_inputs(&g, 4);
+        let want = nnc_interp::run(&g, &w, &map).unwrap();
+        for cpu in &cpus {
+            let got = nnc_codegen::testing::run_jit_with(&g, &w, &bufs, cpu, 3, true).unwrap();
+            let e = common::rel_err(&got[0], want["y"].data());
+            assert!(e <= common::TOL, "{cpu} {a:?}: rel err {e:e}");
+        }
+    }
+}

@@ -25,12 +25,23 @@ pub fn vec_range<'ctx>(
     k: &Kcx<'ctx, '_>,
     lo: IntValue<'ctx>,
     hi: IntValue<'ctx>,
+    f: impl FnMut(IntValue<'ctx>, u32) -> R<()>,
+) -> R<()> {
+    vec_range_w(k, lo, hi, VW, f)
+}
+
+/// Runs `f(i, w)` over `lo..hi`: `width`-wide steps, then a 1-wide tail.
+pub fn vec_range_w<'ctx>(
+    k: &Kcx<'ctx, '_>,
+    lo: IntValue<'ctx>,
+    hi: IntValue<'ctx>,
+    width: u32,
     mut f: impl FnMut(IntValue<'ctx>, u32) -> R<()>,
 ) -> R<()> {
     let n = k.sub(hi, lo)?;
-    let nv = k.mulc(k.divc(n, VW as i64)?, VW as i64)?;
+    let nv = k.mulc(k.divc(n, width as i64)?, width as i64)?;
     let vend = k.add(lo, nv)?;
-    k.for_range(lo, vend, VW as i64, |i| f(i, VW))?;
+    k.for_range(lo, vend, width as i64, |i| f(i, width))?;
     k.for_range(vend, hi, 1, |i| f(i, 1))
 }
 
@@ -113,7 +124,8 @@ impl UnaryPlan {
             let base = k.mulc(o, inner)?;
             let xo = k.gep(x, base)?;
             let oo = k.gep(out, base)?;
-            vec_range(k, a, b, |i, w| {
+            // the transcendentals are compute-bound: full target width
+            vec_range_w(k, a, b, k.isa().lanes, |i, w| {
                 let v = ld(k, xo, i, w)?;
                 let r = apply_act(k, self.act, v)?;
                 k.store_vec(k.gep(oo, i)?, r)

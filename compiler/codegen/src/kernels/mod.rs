@@ -50,6 +50,7 @@ pub mod dwconv;
 pub mod elementwise;
 pub mod fast;
 pub mod gemm;
+pub mod isa;
 pub mod misc;
 pub mod vmath;
 
@@ -471,6 +472,11 @@ impl<'ctx, 'a> Kcx<'ctx, 'a> {
         let b2 = self.b.build_int_mul(t1, tot, "")?;
         let hi = self.b.build_int_signed_div(b2, nt, "")?;
         Ok((lo, hi))
+    }
+
+    /// The target's vector ISA (lanes, registers).
+    pub fn isa(&self) -> isa::Isa {
+        isa::Isa::of(self.cpu, self.features)
     }
 
     /// Adds the per-function attributes (target cpu/features, nounwind, ...).
