@@ -39,11 +39,13 @@ fn median_time(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
     (ts[ts.len() / 2], ts[0])
 }
 
-use kernels_util::kernels::conv_fast::{emit_conv, pack_conv_weights, plan_conv, ConvSpec};
+use kernels_util::kernels::conv_fast::{
+    emit_conv, emit_conv_for, pack_conv_weights, plan_conv, ConvSpec,
+};
 use kernels_util::kernels::gemm::{
     emit_linear, pack_linear_weights, set_target_attrs, Activation, LinearSpec,
 };
-use kernels_util::{assembly, with_kernel, Rng};
+use kernels_util::{assembly, isa_of, with_kernel, with_kernel_on, Rng};
 
 const PEAK: f64 = 97.0;
 
@@ -57,6 +59,11 @@ fn conv(cin: usize, hw: usize, cout: usize, k: usize, stride: usize, groups: usi
 
 /// Median seconds of `reps` runs of all tasks (after a warm-up).
 fn time_conv(s: &ConvSpec) -> (f64, f64) {
+    time_conv_on("", s)
+}
+
+/// [`time_conv`] with the kernel emitted and compiled for `cpu` (`""` = host).
+fn time_conv_on(cpu: &str, s: &ConvSpec) -> (f64, f64) {
     let mut r = Rng::new(1);
     let (oh, ow) = s.out_hw().unwrap();
     let x = r.vec(s.n * s.cin * s.h * s.w);
@@ -67,8 +74,9 @@ fn time_conv(s: &ConvSpec) -> (f64, f64) {
     let mut y = vec![0.0f32; s.n * s.cout * oh * ow];
     let flops = s.flops().unwrap() as f64;
     let reps = ((1e9 / flops) as usize).clamp(5, 200);
-    with_kernel(
-        |m| emit_conv(m, s, "conv"),
+    with_kernel_on(
+        cpu,
+        |m| emit_conv_for(m, s, "conv", isa_of(cpu)),
         |f| {
             median_time(reps, || unsafe {
                 f(
@@ -328,4 +336,44 @@ fn dump_vmath_asm() {
     use kernels_util::{emit_unary, Fun};
     let a = assembly(|m| emit_unary(m, Some(Fun::Act(Activation::Silu)), 16));
     std::fs::write("/tmp/h4_silu.s", a).unwrap();
+}
+
+/// The MobileNetV2 1×1 layers (bias + ReLU6) on the AVX2 build and the AVX-512 build
+/// (16 lanes, 6×4 tile when the chunks allow it).
+#[test]
+#[ignore]
+fn bench_1x1_isa() {
+    use kernels_util::kernels::conv_fast::gemm1x1_shape;
+    use kernels_util::matrix_cpus;
+    for (cin, hw, cout) in [
+        (32, 112, 16),
+        (16, 112, 96),
+        (24, 56, 144),
+        (144, 56, 24),
+        (32, 28, 192),
+        (192, 28, 32),
+        (64, 14, 384),
+        (384, 14, 64),
+        (96, 14, 576),
+        (576, 14, 96),
+        (160, 7, 960),
+        (960, 7, 160),
+        (320, 7, 1280),
+    ] {
+        let mut s = conv(cin, hw, cout, 1, 1, 1);
+        s.act = Some(Activation::Relu6);
+        let f = s.flops().unwrap() as f64;
+        let mut line = format!("1x1 {cin:>3}->{cout:<4} @{hw:<3}");
+        for cpu in matrix_cpus() {
+            let (lanes, nv) = gemm1x1_shape(&plan_conv(&s).unwrap(), isa_of(cpu));
+            let (t, tmin) = time_conv_on(cpu, &s);
+            line += &format!(
+                " | {cpu} ({lanes}x{nv}) median {:>6.3} ms best {:>6.3} ms {:>5.1} GFLOP/s",
+                t * 1e3,
+                tmin * 1e3,
+                f / tmin / 1e9
+            );
+        }
+        println!("{line}");
+    }
 }

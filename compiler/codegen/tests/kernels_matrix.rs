@@ -7,9 +7,9 @@
 
 mod kernels_util;
 
-use kernels_util::kernels::conv_fast::{plan_conv, ConvAlgo, ConvSpec};
+use kernels_util::kernels::conv_fast::{gemm1x1_shape, plan_conv, ConvAlgo, ConvSpec};
 use kernels_util::kernels::gemm::LinearSpec;
-use kernels_util::{check_conv_on, check_linear_on, matrix_cpus, Rng, ALL_ACTS};
+use kernels_util::{check_conv_on, check_linear_on, isa_of, matrix_cpus, Rng, ALL_ACTS};
 
 const TOL: f64 = 1e-4;
 
@@ -102,6 +102,26 @@ fn variant(r: &mut Rng, variant: usize) -> (ConvSpec, ConvAlgo) {
             let algo = plan_conv(&s).expect("plan").algo;
             (s, algo)
         }
+        // 1×1 GEMM split into several chunks (whole 16-pixel slots)
+        7 => (
+            ConvSpec::simple(
+                1,
+                odd(r, 3, 17),
+                40,
+                r.range(38, 41),
+                odd(r, 3, 13),
+                1,
+                1,
+                0,
+            ),
+            ConvAlgo::Gemm1x1,
+        ),
+        // 1×1 GEMM with one 8-pixel slot per chunk (very wide input): 8 lanes even on
+        // AVX-512
+        8 => (
+            ConvSpec::simple(1, 1291, 5, r.range(4, 5), odd(r, 3, 9), 1, 1, 0),
+            ConvAlgo::Gemm1x1,
+        ),
         // depthwise stride 1 / 2, asymmetric padding, dilation
         _ => {
             let c = odd(r, 3, 19);
@@ -116,7 +136,7 @@ fn variant(r: &mut Rng, variant: usize) -> (ConvSpec, ConvAlgo) {
     }
 }
 
-const VARIANTS: usize = 7;
+const VARIANTS: usize = 9;
 
 #[test]
 fn conv_variants_x_activations_x_isa() {
@@ -129,7 +149,22 @@ fn conv_variants_x_activations_x_isa() {
                 s.bias = i % 3 != 2;
                 s.residual = i % 2 == 1;
                 assert!(s.out_hw().is_ok(), "bad test shape {s:?}");
-                assert_eq!(plan_conv(&s).expect("plan").algo, algo, "{s:?}");
+                let plan = plan_conv(&s).expect("plan");
+                assert_eq!(plan.algo, algo, "{s:?}");
+                if algo == ConvAlgo::Gemm1x1 {
+                    // the 1×1 kernel's width and tile follow the ISA
+                    let isa = isa_of(cpu);
+                    let (lanes, nv) = gemm1x1_shape(&plan, isa);
+                    assert_eq!(nv, if isa.vregs == 32 { 4 } else { 2 });
+                    let single = plan.band % 2 == 1 && plan.nbands > 1;
+                    assert_eq!(lanes, if isa.lanes == 16 && !single { 16 } else { 8 });
+                    if v == 7 {
+                        assert!(plan.nbands > 1 && plan.band % 2 == 0, "{plan:?}");
+                    }
+                    if v == 8 {
+                        assert!(plan.band == 1 && plan.nbands > 1, "{plan:?}");
+                    }
+                }
                 let seed = (v * 100 + i) as u64;
                 let e = check_conv_on(cpu, &s, seed);
                 assert!(e <= TOL, "{cpu}: rel err {e:e} for {s:?} (seed {seed})");

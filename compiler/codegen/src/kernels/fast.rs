@@ -3,7 +3,7 @@
 //! functions with the signature `(input, weights, bias, residual, output,
 //! task_begin, task_end)` and called from the node's kernel function.
 
-use super::conv_fast::{emit_conv, pack_conv_weights, plan_conv, ConvSpec};
+use super::conv_fast::{emit_conv_for, pack_conv_weights, plan_conv, ConvSpec};
 use super::gemm::{emit_linear, pack_linear_weights, set_target_attrs, LinearSpec};
 use super::{CgError, Kcx, R};
 use inkwell::module::Linkage;
@@ -86,7 +86,7 @@ impl FastPlan {
         hi: IntValue<'ctx>,
     ) -> R<()> {
         let f = match &self.kind {
-            FastKind::Conv(s) => emit_conv(k.module, s, name),
+            FastKind::Conv(s) => emit_conv_for(k.module, s, name, k.isa()),
             FastKind::Linear(s) => emit_linear(k.module, s, name),
         }
         .map_err(|e| CgError(format!("{name}: {}", e.message)))?;

@@ -11,13 +11,15 @@ pub mod conv_fast;
 pub mod dwconv;
 #[path = "../../src/kernels/gemm.rs"]
 pub mod gemm;
+#[path = "../../src/kernels/isa.rs"]
+pub mod isa;
 #[path = "../../src/kernels/vmath.rs"]
 pub mod vmath;
 
 /// The kernel modules under the names the crate gives them.
 pub mod kernels {
     #[allow(unused_imports)]
-    pub use super::{conv_fast, dwconv, gemm, vmath};
+    pub use super::{conv_fast, dwconv, gemm, isa, vmath};
 }
 
 use inkwell::context::Context;
@@ -287,7 +289,7 @@ pub fn check_conv(s: &ConvSpec, seed: u64) -> f64 {
 
 /// [`check_conv`] with the kernel compiled for `cpu` (`""` = host).
 pub fn check_conv_on(cpu: &str, s: &ConvSpec, seed: u64) -> f64 {
-    use kernels::conv_fast::{emit_conv, pack_conv_weights, plan_conv};
+    use kernels::conv_fast::{emit_conv_for, pack_conv_weights, plan_conv};
     let mut r = Rng::new(seed);
     let (oh, ow) = s.out_hw().expect("shape");
     let x = r.vec(s.n * s.cin * s.h * s.w);
@@ -307,7 +309,7 @@ pub fn check_conv_on(cpu: &str, s: &ConvSpec, seed: u64) -> f64 {
     };
     with_kernel_on(
         cpu,
-        |m| emit_conv(m, s, "conv"),
+        |m| emit_conv_for(m, s, "conv", isa_of(cpu)),
         |f| {
             let resp = if in_place { y.as_ptr() } else { res.as_ptr() };
             // SAFETY: buffers have the sizes the spec implies.
@@ -467,4 +469,16 @@ pub fn emit_unary<'ctx>(
     b.position_at_end(exit);
     b.build_return(None)?;
     Ok(f)
+}
+
+/// The ISA of a test CPU (`""` = host).
+pub fn isa_of(cpu: &str) -> kernels::isa::Isa {
+    if cpu.is_empty() {
+        kernels::isa::Isa::of(
+            &TargetMachine::get_host_cpu_name().to_string(),
+            &TargetMachine::get_host_cpu_features().to_string(),
+        )
+    } else {
+        kernels::isa::Isa::of(cpu, "")
+    }
 }
