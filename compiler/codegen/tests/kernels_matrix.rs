@@ -156,10 +156,10 @@ fn conv_variants_x_activations_x_isa() {
                     let isa = isa_of(cpu);
                     let (lanes, nv) = gemm1x1_shape(&plan, isa);
                     assert_eq!(nv, if isa.vregs == 32 { 4 } else { 2 });
-                    let single = plan.band % 2 == 1 && plan.nbands > 1;
+                    let single = !plan.band.is_multiple_of(2) && plan.nbands > 1;
                     assert_eq!(lanes, if isa.lanes == 16 && !single { 16 } else { 8 });
                     if v == 7 {
-                        assert!(plan.nbands > 1 && plan.band % 2 == 0, "{plan:?}");
+                        assert!(plan.nbands > 1 && plan.band.is_multiple_of(2), "{plan:?}");
                     }
                     if v == 8 {
                         assert!(plan.band == 1 && plan.nbands > 1, "{plan:?}");
