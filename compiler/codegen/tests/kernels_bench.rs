@@ -377,3 +377,31 @@ fn bench_1x1_isa() {
         println!("{line}");
     }
 }
+
+/// ResNet-18 direct convs on the AVX2 and the AVX-512 build (both 8-lane 6×2
+/// tiles today; the AVX-512 build differs in encoding and register count).
+#[test]
+#[ignore]
+fn bench_direct_isa() {
+    use kernels_util::matrix_cpus;
+    for (name, s) in [
+        ("3x3 64->64 @56", conv(64, 56, 64, 3, 1, 1)),
+        ("3x3 128->128 @28", conv(128, 28, 128, 3, 1, 1)),
+        ("3x3 256->256 @14", conv(256, 14, 256, 3, 1, 1)),
+        ("3x3 512->512 @7", conv(512, 7, 512, 3, 1, 1)),
+        ("stem 3->64 7x7/2 @224", conv(3, 224, 64, 7, 2, 1)),
+    ] {
+        let f = s.flops().unwrap() as f64;
+        let mut line = format!("{name:<22}");
+        for cpu in matrix_cpus() {
+            let (t, tmin) = time_conv_on(cpu, &s);
+            line += &format!(
+                " | {cpu} median {:>6.3} ms best {:>6.3} ms {:>5.1} GFLOP/s",
+                t * 1e3,
+                tmin * 1e3,
+                f / tmin / 1e9
+            );
+        }
+        println!("{line}");
+    }
+}
