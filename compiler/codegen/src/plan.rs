@@ -5,7 +5,7 @@
 use crate::kernels::conv::{ConvPlan, ConvShape, Strides};
 use crate::kernels::conv_fast::ConvSpec;
 use crate::kernels::elementwise::{BatchNormPlan, BinaryPlan, Chunked, UnaryPlan};
-use crate::kernels::fast::{fast_act, FastPlan};
+use crate::kernels::fast::FastPlan;
 use crate::kernels::gemm::LinearSpec;
 use crate::kernels::misc::{
     CopyPart, CopyPlan, GlobalAvgPlan, PoolPlan, ShufflePlan, SoftmaxPlan, UpsamplePlan,
@@ -255,7 +255,6 @@ fn fast_plan(
     residual: bool,
     act: Option<Activation>,
 ) -> Option<FastPlan> {
-    let act = fast_act(act)?;
     let us = |v: u64| usize::try_from(v).ok();
     match base {
         Op::Conv2d(_) => FastPlan::conv(ConvSpec {

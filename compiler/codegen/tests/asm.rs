@@ -45,3 +45,49 @@ fn conv_hot_loop_uses_ymm_fma() {
         eprintln!("asm kept in {}", dir.display());
     }
 }
+
+/// A conv with a fused SiLU and a standalone GELU: no library call anywhere in
+/// the module (the transcendentals are inline vector code), the standalone
+/// activation on zmm registers for an AVX-512 target and on ymm only for
+/// `x86-64-v3`.
+#[test]
+fn activations_are_inline_vector_code_per_isa() {
+    use nnc_ir::Activation;
+    let mut b = GraphBuilder::new("t");
+    let x = b.input("x", &[1, 16, 14, 14]);
+    let c = b
+        .op(
+            Op::Conv2d(Conv2d {
+                out_channels: 16,
+                kernel: [3, 3],
+                stride: [1, 1],
+                pad: [1, 1],
+                dilation: [1, 1],
+                groups: 1,
+                bias: true,
+            }),
+            &[x],
+        )
+        .unwrap();
+    let c = b.op(Op::Act(Activation::Silu), &[c]).unwrap();
+    let y = b.op(Op::Binary(nnc_ir::BinaryKind::Add), &[c, x]).unwrap();
+    let y = b.op(Op::Act(Activation::Gelu), &[y]).unwrap();
+    b.output("y", y);
+    let g = b.finish();
+    let w = init_random(&g, 1);
+    for (cpu, zmm) in [("x86-64-v3", false), ("skylake-avx512", true)] {
+        let dir =
+            std::env::temp_dir().join(format!("nnc-codegen-asm-act-{cpu}-{}", std::process::id()));
+        let opts = BuildOptions {
+            target_cpu: cpu.into(),
+            ..BuildOptions::default()
+        };
+        let art = compile(&g, &w, &opts, Emit::Asm, &dir).unwrap();
+        let text = std::fs::read_to_string(art.text.unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        for f in ["expf", "erff", "tanhf"] {
+            assert!(!text.contains(f), "{cpu}: call to {f} left in the module");
+        }
+        assert_eq!(text.contains("zmm"), zmm, "{cpu}: zmm use");
+    }
+}

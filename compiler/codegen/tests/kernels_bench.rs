@@ -39,11 +39,13 @@ fn median_time(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
     (ts[ts.len() / 2], ts[0])
 }
 
-use kernels_util::kernels::conv_fast::{emit_conv, pack_conv_weights, plan_conv, ConvSpec};
+use kernels_util::kernels::conv_fast::{
+    emit_conv, emit_conv_for, pack_conv_weights, plan_conv, ConvSpec,
+};
 use kernels_util::kernels::gemm::{
     emit_linear, pack_linear_weights, set_target_attrs, Activation, LinearSpec,
 };
-use kernels_util::{assembly, with_kernel, Rng};
+use kernels_util::{assembly, isa_of, with_kernel, with_kernel_on, Rng};
 
 const PEAK: f64 = 97.0;
 
@@ -51,12 +53,17 @@ fn conv(cin: usize, hw: usize, cout: usize, k: usize, stride: usize, groups: usi
     let mut s = ConvSpec::simple(1, cin, hw, hw, cout, k, stride, k / 2);
     s.groups = groups;
     s.bias = true;
-    s.act = Activation::Relu;
+    s.act = Some(Activation::Relu);
     s
 }
 
 /// Median seconds of `reps` runs of all tasks (after a warm-up).
 fn time_conv(s: &ConvSpec) -> (f64, f64) {
+    time_conv_on("", s)
+}
+
+/// [`time_conv`] with the kernel emitted and compiled for `cpu` (`""` = host).
+fn time_conv_on(cpu: &str, s: &ConvSpec) -> (f64, f64) {
     let mut r = Rng::new(1);
     let (oh, ow) = s.out_hw().unwrap();
     let x = r.vec(s.n * s.cin * s.h * s.w);
@@ -67,8 +74,9 @@ fn time_conv(s: &ConvSpec) -> (f64, f64) {
     let mut y = vec![0.0f32; s.n * s.cout * oh * ow];
     let flops = s.flops().unwrap() as f64;
     let reps = ((1e9 / flops) as usize).clamp(5, 200);
-    with_kernel(
-        |m| emit_conv(m, s, "conv"),
+    with_kernel_on(
+        cpu,
+        |m| emit_conv_for(m, s, "conv", isa_of(cpu)),
         |f| {
             median_time(reps, || unsafe {
                 f(
@@ -148,7 +156,7 @@ fn bench_mobilenetv2_convs() {
         (960, 7, 1),
     ] {
         let mut s = conv(c, hw, c, 3, stride, c);
-        s.act = Activation::Relu6;
+        s.act = Some(Activation::Relu6);
         report(&format!("dw3x3 {c} /{stride} @{hw}"), &s);
     }
 }
@@ -162,7 +170,7 @@ fn bench_linear() {
         n: 1000,
         bias: true,
         residual: false,
-        act: Activation::None,
+        act: None,
     };
     let mut r = Rng::new(3);
     let x = r.vec(s.m * s.k);
@@ -245,7 +253,7 @@ fn dump_assembly() {
         ("conv1x1_24_144", conv(24, 56, 144, 1, 1, 1)),
         ("dw3x3_144", {
             let mut s = conv(144, 56, 144, 3, 1, 144);
-            s.act = Activation::Relu6;
+            s.act = Some(Activation::Relu6);
             s
         }),
     ];
@@ -272,5 +280,128 @@ fn dump_assembly() {
                 );
             }
         }
+    }
+}
+
+/// Element-wise activations on a 96×112×112 map (EfficientNet-B0's first
+/// expanded layer), AVX2 and AVX-512 builds, against the former one-`expf`-call-
+/// per-lane SiLU; and a 1×1 conv 16→96 @112 with ReLU vs SiLU fused.
+#[test]
+#[ignore]
+fn bench_activations() {
+    use kernels_util::{emit_unary, matrix_cpus, with_kernel_on, Fun};
+    let n = 96 * 112 * 112;
+    let mut r = Rng::new(3);
+    let x: Vec<f32> = (0..n).map(|_| r.f32() * 8.0).collect();
+    let mut y = vec![0.0f32; n];
+    let null = std::ptr::null();
+    let funs = [
+        ("relu", Some(Fun::Act(Activation::Relu))),
+        ("hardswish", Some(Fun::Act(Activation::Hardswish))),
+        ("sigmoid", Some(Fun::Act(Activation::Sigmoid))),
+        ("silu", Some(Fun::Act(Activation::Silu))),
+        ("tanh", Some(Fun::Act(Activation::Tanh))),
+        ("gelu", Some(Fun::Act(Activation::Gelu))),
+        ("silu, libm expf per lane (old)", Some(Fun::LibmSilu)),
+    ];
+    for cpu in matrix_cpus() {
+        let w = if cpu.contains("avx512") { 16 } else { 8 };
+        for (name, fun) in funs {
+            let (t, tmin) = with_kernel_on(
+                cpu,
+                |m| emit_unary(m, fun, w),
+                |f| {
+                    median_time(30, || unsafe {
+                        f(x.as_ptr(), null, null, null, y.as_mut_ptr(), 0, n as i64)
+                    })
+                },
+            );
+            println!(
+                "{cpu:>15} {name:<32} median {:>6.3} ms  best {:>6.3} ms",
+                t * 1e3,
+                tmin * 1e3
+            );
+        }
+    }
+    for act in [Activation::Relu, Activation::Silu, Activation::Gelu] {
+        let mut s = conv(16, 112, 96, 1, 1, 1);
+        s.act = Some(act);
+        report(&format!("1x1 16->96 @112 + {}", act.name()), &s);
+    }
+}
+
+#[test]
+#[ignore]
+fn dump_vmath_asm() {
+    use kernels_util::{emit_unary, Fun};
+    let a = assembly(|m| emit_unary(m, Some(Fun::Act(Activation::Silu)), 16));
+    std::fs::write("/tmp/h4_silu.s", a).unwrap();
+}
+
+/// The MobileNetV2 1×1 layers (bias + ReLU6) on the AVX2 build and the AVX-512 build
+/// (16 lanes, 6×4 tile when the chunks allow it).
+#[test]
+#[ignore]
+fn bench_1x1_isa() {
+    use kernels_util::kernels::conv_fast::gemm1x1_shape;
+    use kernels_util::matrix_cpus;
+    for (cin, hw, cout) in [
+        (32, 112, 16),
+        (16, 112, 96),
+        (24, 56, 144),
+        (144, 56, 24),
+        (32, 28, 192),
+        (192, 28, 32),
+        (64, 14, 384),
+        (384, 14, 64),
+        (96, 14, 576),
+        (576, 14, 96),
+        (160, 7, 960),
+        (960, 7, 160),
+        (320, 7, 1280),
+    ] {
+        let mut s = conv(cin, hw, cout, 1, 1, 1);
+        s.act = Some(Activation::Relu6);
+        let f = s.flops().unwrap() as f64;
+        let mut line = format!("1x1 {cin:>3}->{cout:<4} @{hw:<3}");
+        for cpu in matrix_cpus() {
+            let (lanes, nv) = gemm1x1_shape(&plan_conv(&s).unwrap(), isa_of(cpu));
+            let (t, tmin) = time_conv_on(cpu, &s);
+            line += &format!(
+                " | {cpu} ({lanes}x{nv}) median {:>6.3} ms best {:>6.3} ms {:>5.1} GFLOP/s",
+                t * 1e3,
+                tmin * 1e3,
+                f / tmin / 1e9
+            );
+        }
+        println!("{line}");
+    }
+}
+
+/// ResNet-18 direct convs on the AVX2 and the AVX-512 build (both 8-lane 6×2
+/// tiles today; the AVX-512 build differs in encoding and register count).
+#[test]
+#[ignore]
+fn bench_direct_isa() {
+    use kernels_util::matrix_cpus;
+    for (name, s) in [
+        ("3x3 64->64 @56", conv(64, 56, 64, 3, 1, 1)),
+        ("3x3 128->128 @28", conv(128, 28, 128, 3, 1, 1)),
+        ("3x3 256->256 @14", conv(256, 14, 256, 3, 1, 1)),
+        ("3x3 512->512 @7", conv(512, 7, 512, 3, 1, 1)),
+        ("stem 3->64 7x7/2 @224", conv(3, 224, 64, 7, 2, 1)),
+    ] {
+        let f = s.flops().unwrap() as f64;
+        let mut line = format!("{name:<22}");
+        for cpu in matrix_cpus() {
+            let (t, tmin) = time_conv_on(cpu, &s);
+            line += &format!(
+                " | {cpu} median {:>6.3} ms best {:>6.3} ms {:>5.1} GFLOP/s",
+                t * 1e3,
+                tmin * 1e3,
+                f / tmin / 1e9
+            );
+        }
+        println!("{line}");
     }
 }

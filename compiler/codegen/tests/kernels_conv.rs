@@ -18,7 +18,7 @@ fn check(s: &ConvSpec, seed: u64) {
 fn direct_3x3_basic() {
     let mut s = ConvSpec::simple(1, 5, 9, 11, 7, 3, 1, 1);
     s.bias = true;
-    s.act = Activation::Relu;
+    s.act = Some(Activation::Relu);
     check(&s, 1);
     assert_eq!(plan_conv(&s).unwrap().algo, ConvAlgo::Direct);
 }
@@ -27,7 +27,7 @@ fn direct_3x3_basic() {
 fn stem_like_7x7_stride2() {
     let mut s = ConvSpec::simple(1, 3, 37, 41, 16, 7, 2, 3);
     s.bias = true;
-    s.act = Activation::Relu;
+    s.act = Some(Activation::Relu);
     check(&s, 2);
 }
 
@@ -53,7 +53,7 @@ fn depthwise_3x3_relu6() {
         let mut s = ConvSpec::simple(1, 11, hw, hw, 11, 3, stride, 1);
         s.groups = 11;
         s.bias = true;
-        s.act = Activation::Relu6;
+        s.act = Some(Activation::Relu6);
         assert_eq!(plan_conv(&s).unwrap().algo, ConvAlgo::Depthwise);
         check(&s, 5 + stride as u64);
     }

@@ -2,45 +2,11 @@
 
 mod kernels_util;
 
-use kernels_util::kernels::gemm::{emit_linear, pack_linear_weights, Activation, LinearSpec};
-use kernels_util::{linear_ref, random_act, rel_err, with_kernel, Rng};
+use kernels_util::kernels::gemm::{pack_linear_weights, Activation, LinearSpec};
+use kernels_util::{check_linear_on, random_act, Rng};
 
 fn check(s: &LinearSpec, seed: u64) {
-    let mut r = Rng::new(seed);
-    let x = r.vec(s.m * s.k);
-    let w = r.vec(s.n * s.k);
-    let bias = r.vec(s.n);
-    let res = r.vec(s.m * s.n);
-    let want = linear_ref(s, &x, &w, &bias, &res);
-    let packed = pack_linear_weights(&w, s).expect("pack");
-    let plan = s.plan().expect("plan");
-    let nt = plan.num_tasks as i64;
-    let split = r.range(0, plan.num_tasks) as i64;
-    let mut y = vec![f32::NAN; s.m * s.n];
-    with_kernel(
-        |m| emit_linear(m, s, "linear"),
-        |f| unsafe {
-            f(
-                x.as_ptr(),
-                packed.as_ptr(),
-                bias.as_ptr(),
-                res.as_ptr(),
-                y.as_mut_ptr(),
-                0,
-                split,
-            );
-            f(
-                x.as_ptr(),
-                packed.as_ptr(),
-                bias.as_ptr(),
-                res.as_ptr(),
-                y.as_mut_ptr(),
-                split,
-                nt,
-            );
-        },
-    );
-    let e = rel_err(&y, &want);
+    let e = check_linear_on("", s, seed);
     assert!(e <= 1e-4, "rel err {e:e} for {s:?}");
 }
 
@@ -53,7 +19,7 @@ fn classifier_head() {
             n: 1000,
             bias: true,
             residual: false,
-            act: Activation::None,
+            act: None,
         },
         1,
     );
@@ -68,7 +34,7 @@ fn batched_with_tails() {
             n: 21,
             bias: true,
             residual: true,
-            act: Activation::Relu,
+            act: Some(Activation::Relu),
         },
         2,
     );
@@ -98,7 +64,7 @@ fn bad_specs_are_errors() {
         n: 3,
         bias: false,
         residual: false,
-        act: Activation::None,
+        act: None,
     };
     assert!(s.plan().is_err());
     s.m = usize::MAX;

@@ -324,3 +324,100 @@ proptest! {
         }
     }
 }
+
+/// Every activation of the language fuses into the fast conv/linear kernels
+/// (before, anything but relu/relu6 fell back to the general direct conv):
+/// the plan has no general `Conv` step, and the results match the interpreter.
+#[test]
+fn every_activation_fuses_into_fast_kernels() {
+    use nnc_codegen::plan::KernelPlan;
+    let acts = [
+        Activation::Relu,
+        Activation::Relu6,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Hardswish,
+        Activation::Hardsigmoid,
+        Activation::Silu,
+        Activation::Gelu,
+        Activation::LeakyRelu { slope: 0.1 },
+    ];
+    for (i, a) in acts.into_iter().enumerate() {
+        // a 3×3 conv, a depthwise conv and a 1×1 conv, each followed by `a`
+        let mut b = GraphBuilder::new("t");
+        let x = b.input("x", &[1, 6, 9, 7]);
+        let c = b
+            .op(conv(8, [3, 3], [1, 1], [1, 1], [1, 1], 1, true), &[x])
+            .unwrap();
+        let c = b.op(Op::Act(a), &[c]).unwrap();
+        let c = b
+            .op(conv(8, [3, 3], [2, 2], [1, 1], [1, 1], 8, true), &[c])
+            .unwrap();
+        let c = b.op(Op::Act(a), &[c]).unwrap();
+        let c = b
+            .op(conv(5, [1, 1], [1, 1], [0, 0], [1, 1], 1, true), &[c])
+            .unwrap();
+        let c = b.op(Op::Act(a), &[c]).unwrap();
+        b.output("y", c);
+        let g = b.finish();
+        let w = nnc_interp::weights::init_random(&g, 11 + i as u64);
+        let prep = nnc_codegen::prepare(&g, &w).unwrap();
+        let plan = nnc_codegen::plan_graph(&prep, true).unwrap();
+        let fast = plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s.kernel, KernelPlan::Fast(_)))
+            .count();
+        let general: Vec<&str> = plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s.kernel, KernelPlan::Conv(_) | KernelPlan::Unary(_)))
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(fast, 3, "{a:?}: {} fast steps", fast);
+        assert!(
+            general.is_empty(),
+            "{a:?}: unfused/general steps {general:?}"
+        );
+        common::check_with(&g, &w, 5).unwrap_or_else(|e| panic!("{a:?}: {e}"));
+    }
+}
+
+/// Standalone activations (16 lanes on AVX-512 targets, 8 on AVX2) and
+/// activations fused into convs, on the AVX2 build (`x86-64-v3`) and, when the
+/// machine has AVX-512F, the AVX-512 build, against the interpreter.
+#[test]
+fn activations_on_every_isa() {
+    let mut cpus = vec!["x86-64-v3"];
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        cpus.push("skylake-avx512");
+    }
+    for a in [
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Silu,
+        Activation::Gelu,
+        Activation::Hardswish,
+    ] {
+        let mut b = GraphBuilder::new("t");
+        // 3·37·5 elements: full vectors and a scalar tail at both widths
+        let x = b.input("x", &[1, 3, 37, 5]);
+        let y = b.op(Op::Binary(BinaryKind::Add), &[x, x]).unwrap();
+        let y = b.op(Op::Binary(BinaryKind::Add), &[y, y]).unwrap();
+        let y = b.op(Op::Act(a), &[y]).unwrap();
+        let c = b
+            .op(conv(7, [3, 3], [1, 1], [1, 1], [1, 1], 1, true), &[y])
+            .unwrap();
+        let c = b.op(Op::Act(a), &[c]).unwrap();
+        b.output("y", c);
+        let g = b.finish();
+        let w = nnc_interp::weights::init_random(&g, 3);
+        let (bufs, map) = common::random_inputs(&g, 4);
+        let want = nnc_interp::run(&g, &w, &map).unwrap();
+        for cpu in &cpus {
+            let got = nnc_codegen::testing::run_jit_with(&g, &w, &bufs, cpu, 3, true).unwrap();
+            let e = common::rel_err(&got[0], want["y"].data());
+            assert!(e <= common::TOL, "{cpu} {a:?}: rel err {e:e}");
+        }
+    }
+}

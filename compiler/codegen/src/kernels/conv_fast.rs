@@ -44,6 +44,7 @@ use super::gemm::{
     emit_tile, err, i64_of, mul, unroll_for, Activation, Em, KernelError, KernelResult, TileShape,
     MAX_ELEMS,
 };
+use super::isa::{self, Isa};
 
 /// Output channels per register tile.
 pub const MR: usize = 6;
@@ -87,8 +88,8 @@ pub struct ConvSpec {
     pub bias: bool,
     /// Whether a residual tensor (output-shaped) is added before the activation.
     pub residual: bool,
-    /// Activation applied last.
-    pub act: Activation,
+    /// Activation applied last (`None` = identity).
+    pub act: Option<Activation>,
 }
 
 impl ConvSpec {
@@ -118,7 +119,7 @@ impl ConvSpec {
             groups: 1,
             bias: false,
             residual: false,
-            act: Activation::None,
+            act: None,
         }
     }
 
@@ -400,10 +401,22 @@ pub fn emit_conv<'ctx>(
     spec: &ConvSpec,
     name: &str,
 ) -> KernelResult<FunctionValue<'ctx>> {
+    emit_conv_for(module, spec, name, isa::AVX2)
+}
+
+/// [`emit_conv`] for a target ISA: the `Gemm1x1` kernel takes its vector width
+/// and register tile from `isa` (the plan, the packed weights and the task split
+/// are the same for every ISA).
+pub fn emit_conv_for<'ctx>(
+    module: &Module<'ctx>,
+    spec: &ConvSpec,
+    name: &str,
+    isa: Isa,
+) -> KernelResult<FunctionValue<'ctx>> {
     let plan = plan_conv(spec)?;
     match plan.algo {
         ConvAlgo::Depthwise => dwconv::emit_dw(module, spec, &plan, name),
-        ConvAlgo::Gemm1x1 => emit_gemm1x1(module, spec, &plan, name),
+        ConvAlgo::Gemm1x1 => emit_gemm1x1(module, spec, &plan, name, isa),
         ConvAlgo::Direct => emit_direct(module, spec, &plan, name),
     }
 }
@@ -424,7 +437,7 @@ fn store_tile<'ctx>(
     em: &Em<'_, 'ctx>,
     spec_bias: bool,
     spec_res: bool,
-    act: Activation,
+    act: Option<Activation>,
     acc: &[Vec<VectorValue<'ctx>>],
     slots: &[Slot<'ctx>],
     bias_ptr: PointerValue<'ctx>,
@@ -447,11 +460,11 @@ fn store_tile<'ctx>(
                 v = em.fadd(v, b)?;
             }
             if spec_res {
-                let r = em.load_v8(em.gep(res_c, s.out_off)?, s.mask)?;
+                let r = em.load_v(em.gep(res_c, s.out_off)?, s.mask)?;
                 v = em.fadd(v, r)?;
             }
             v = em.act(v, act)?;
-            em.store_v8(em.gep(out_c, s.out_off)?, v, s.mask)?;
+            em.store_v(em.gep(out_c, s.out_off)?, v, s.mask)?;
         }
     }
     Ok(())
@@ -525,29 +538,50 @@ fn decode_task<'ctx>(
     Ok(TaskCtx { cc, n, g, band })
 }
 
+/// Vector width and tile width (vectors per tile) of the `Gemm1x1` kernel for
+/// `isa`: 16 lanes on AVX-512 when the plan's chunks are whole 16-pixel slots
+/// (an even number of 8-pixel slots, or a single chunk), else 8; `nv` from the
+/// register budget, `mr·nv` accumulators + `nv` B vectors + 1 broadcast ≤ registers
+/// (2 for 16 registers, 4 for 32).
+pub(crate) fn gemm1x1_shape(plan: &ConvPlan, isa: Isa) -> (u32, usize) {
+    let lanes = if isa.lanes >= 16 && (plan.band.is_multiple_of(2) || plan.nbands == 1) {
+        16
+    } else {
+        8
+    };
+    let nv = ((isa.vregs as usize - 1) / (MR + 1)).clamp(1, 4);
+    (lanes, nv)
+}
+
 fn emit_gemm1x1<'ctx>(
     module: &Module<'ctx>,
     spec: &ConvSpec,
     plan: &ConvPlan,
     name: &str,
+    isa: Isa,
 ) -> KernelResult<FunctionValue<'ctx>> {
-    let em = Em::new(module, name)?;
+    let (lanes, nvt) = gemm1x1_shape(plan, isa);
+    let em = Em::with_lanes(module, name, lanes)?;
     let p = params(&em)?;
     let (begin, end) = em.task_range(plan.num_tasks)?;
     let plane = i64_of(spec.h * spec.w)?;
     let cin_g = plan.cin_g;
-    let u = unroll_for(cin_g, 4);
-    let tail = (spec.h * spec.w) % 8;
+    // K unroll: about 48 FMAs per loop body (more is code without speed)
+    let u = unroll_for(cin_g, 8 / nvt);
+    let w = lanes as usize;
+    // The plan counts 8-pixel slots; this kernel works on `w`-pixel slots (`r` of
+    // them per slot of the plan, chunks are whole slots, see `gemm1x1_shape`).
+    let r = w / 8;
+    let spr = (spec.h * spec.w).div_ceil(w);
+    let band = plan.band.div_ceil(r);
+    let tail = (spec.h * spec.w) % w;
     // Slots that can be loaded unmasked; the last one is partial when tail != 0.
-    let full_slots = i64_of(if tail == 0 { plan.spr } else { plan.spr - 1 })?;
+    let full_slots = i64_of(if tail == 0 { spr } else { spr - 1 })?;
     let k_total = i64_of(cin_g)?;
     em.for_loop(begin, end, |t| {
         let tc = decode_task(&em, t, spec.groups, plan)?;
-        let s_begin = em.mulc(tc.band, i64_of(plan.band)?)?;
-        let s_end = em.min(
-            em.addc(s_begin, i64_of(plan.band)?)?,
-            em.c64(i64_of(plan.spr)?),
-        )?;
+        let s_begin = em.mulc(tc.band, i64_of(band)?)?;
+        let s_end = em.min(em.addc(s_begin, i64_of(band)?)?, em.c64(i64_of(spr)?))?;
         let s_end_full = em.min(s_end, em.c64(full_slots))?;
         // Image/group base offsets.
         let in_c0 = em.add(
@@ -561,7 +595,7 @@ fn emit_gemm1x1<'ctx>(
         )?;
         let g_co0 = em.mulc(tc.g, i64_of(plan.cout_g)?)?;
         let nslots_full = em.b.build_int_nsw_sub(s_end_full, s_begin, "")?;
-        let ntiles = em.udivc(nslots_full, NV as i64)?;
+        let ntiles = em.udivc(nslots_full, nvt as i64)?;
         for_panels(&em, plan, tc.cc, |co0, mr| {
             let gco = em.add(g_co0, co0)?;
             let a_base = em.gep(p.w, em.mulc(gco, k_total)?)?;
@@ -574,7 +608,7 @@ fn emit_gemm1x1<'ctx>(
                     let mut slots = Vec::with_capacity(nv);
                     for j in 0..nv {
                         let s = em.addc(s0, j as i64)?;
-                        let off = em.mulc(s, 8)?;
+                        let off = em.mulc(s, w as i64)?;
                         slots.push(Slot {
                             b: em.gep(in_base, off)?,
                             out_off: off,
@@ -609,13 +643,22 @@ fn emit_gemm1x1<'ctx>(
                     )
                 };
             em.for_loop(em.c64(0), ntiles, |tile| {
-                run(em.add(s_begin, em.mulc(tile, NV as i64)?)?, NV, None)
+                run(em.add(s_begin, em.mulc(tile, nvt as i64)?)?, nvt, None)
             })?;
-            let rem_start = em.add(s_begin, em.mulc(ntiles, NV as i64)?)?;
+            let mut rem_start = em.add(s_begin, em.mulc(ntiles, nvt as i64)?)?;
+            if nvt > 2 {
+                // remainder: pairs, then single slots
+                let left = em.b.build_int_nsw_sub(s_end_full, rem_start, "")?;
+                let npairs = em.udivc(left, 2)?;
+                em.for_loop(em.c64(0), npairs, |q| {
+                    run(em.add(rem_start, em.mulc(q, 2)?)?, 2, None)
+                })?;
+                rem_start = em.add(rem_start, em.mulc(npairs, 2)?)?;
+            }
             em.for_loop(rem_start, s_end_full, |s| run(s, 1, None))?;
             if tail != 0 {
                 let last = em.c64(full_slots);
-                let is_last = em.icmp(IntPredicate::EQ, s_end, em.c64(i64_of(plan.spr)?))?;
+                let is_last = em.icmp(IntPredicate::EQ, s_end, em.c64(i64_of(spr)?))?;
                 em.if_then(is_last, || run(last, 1, Some(tail)))?;
             }
             Ok(())
@@ -733,13 +776,13 @@ pub(crate) fn emit_pack_rows<'ctx>(
                     };
                     em.for_loop(em.c64(0), em.c64(i64_of(q_max)?), |q| {
                         let s0 = em.gep(src_row, em.mulc(q, 16)?)?;
-                        let v0 = em.load_v8(s0, None)?;
-                        let v1 = em.load_v8(em.gepc(s0, 8)?, None)?;
+                        let v0 = em.load_v(s0, None)?;
+                        let v1 = em.load_v(em.gepc(s0, 8)?, None)?;
                         let ev = em.b.build_shuffle_vector(v0, v1, sel(0), "")?;
                         let od = em.b.build_shuffle_vector(v0, v1, sel(1), "")?;
                         let o = em.mulc(q, 8)?;
-                        em.store_v8(em.gep(de, o)?, ev, None)?;
-                        em.store_v8(em.gep(dodd, o)?, od, None)
+                        em.store_v(em.gep(de, o)?, ev, None)?;
+                        em.store_v(em.gep(dodd, o)?, od, None)
                     })?;
                     j_start = 8 * q_max;
                 }

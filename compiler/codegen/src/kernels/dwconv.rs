@@ -147,7 +147,7 @@ pub fn emit_dw<'ctx>(
         let init = if spec.bias {
             em.bcast(em.gep(bias, ch)?)?
         } else {
-            em.v8.const_zero()
+            em.vt.const_zero()
         };
         let plane_off = em.mulc(nc, i64_of(plan.oh * ow)?)?;
         let out_plane = em.gep(out, plane_off)?;
@@ -163,7 +163,7 @@ pub fn emit_dw<'ctx>(
                 for (q, &off) in tap_offs.iter().enumerate() {
                     for (k, a) in acc.iter_mut().enumerate() {
                         let pb = em.gepc(em.gep(b_row, cols[k])?, off)?;
-                        let x = em.load_v8(pb, None)?;
+                        let x = em.load_v(pb, None)?;
                         *a = em.fma(x, wv[q], *a)?;
                     }
                 }
@@ -171,11 +171,11 @@ pub fn emit_dw<'ctx>(
                     let o = em.add(o_off, cols[k])?;
                     let mut v = *a;
                     if spec.residual {
-                        let rv = em.load_v8(em.gep(res_plane, o)?, masks[k])?;
+                        let rv = em.load_v(em.gep(res_plane, o)?, masks[k])?;
                         v = em.fadd(v, rv)?;
                     }
                     v = em.act(v, spec.act)?;
-                    em.store_v8(em.gep(out_plane, o)?, v, masks[k])?;
+                    em.store_v(em.gep(out_plane, o)?, v, masks[k])?;
                 }
                 Ok(())
             };

@@ -1,81 +1,23 @@
 //! Element-wise kernels: activations, standalone batchnorm, broadcasting
 //! add/mul. All vectorized with `<8 x float>` and a `<1 x float>` tail.
 
+use super::vmath::VMath;
 use super::{Kcx, R, VW};
 use inkwell::values::{IntValue, PointerValue, VectorValue};
-use inkwell::FloatPredicate;
 use nnc_ir::{Activation, BinaryKind};
 
 /// Elements per work item of element-wise kernels (a multiple of 8).
 pub const CHUNK: u64 = 8192;
 
-/// Applies `act` to a vector, with the exact semantics of
-/// [`Activation::apply`] (NaN kept by relu/relu6, exact-erf GELU).
+/// Applies `act` to a vector with the semantics of [`Activation::apply`]
+/// (NaN kept by the clamps; sigmoid/tanh/SiLU/GELU as vectorized approximations
+/// accurate to a few ulp, see [`super::vmath`]).
 pub fn apply_act<'ctx>(
     k: &Kcx<'ctx, '_>,
     act: Activation,
     v: VectorValue<'ctx>,
 ) -> R<VectorValue<'ctx>> {
-    let w = v.get_type().get_size();
-    let b = k.b;
-    let c = |x: f32| k.vconst(x, w);
-    Ok(match act {
-        Activation::Relu => {
-            let lt = k.fcmp(FloatPredicate::OLT, v, c(0.0))?;
-            k.select(lt, c(0.0), v)?
-        }
-        Activation::Relu6 => {
-            let lt = k.fcmp(FloatPredicate::OLT, v, c(0.0))?;
-            let t = k.select(lt, c(0.0), v)?;
-            let gt = k.fcmp(FloatPredicate::OGT, t, c(6.0))?;
-            k.select(gt, c(6.0), t)?
-        }
-        Activation::Sigmoid => {
-            let n = b.build_float_neg(v, "")?;
-            let e = k.libm1_vec("expf", n)?;
-            let d = b.build_float_add(c(1.0), e, "")?;
-            b.build_float_div(c(1.0), d, "")?
-        }
-        Activation::Tanh => k.libm1_vec("tanhf", v)?,
-        Activation::Hardswish => {
-            let t = b.build_float_add(v, c(3.0), "")?;
-            let t = clamp(k, t, 0.0, 6.0)?;
-            let m = b.build_float_mul(v, t, "")?;
-            b.build_float_div(m, c(6.0), "")?
-        }
-        Activation::Hardsigmoid => {
-            let t = b.build_float_add(v, c(3.0), "")?;
-            let t = b.build_float_div(t, c(6.0), "")?;
-            clamp(k, t, 0.0, 1.0)?
-        }
-        Activation::Silu => {
-            let n = b.build_float_neg(v, "")?;
-            let e = k.libm1_vec("expf", n)?;
-            let d = b.build_float_add(c(1.0), e, "")?;
-            b.build_float_div(v, d, "")?
-        }
-        Activation::Gelu => {
-            let s = b.build_float_mul(v, c(std::f32::consts::FRAC_1_SQRT_2), "")?;
-            let e = k.libm1_vec("erff", s)?;
-            let t = b.build_float_add(c(1.0), e, "")?;
-            let h = b.build_float_mul(v, c(0.5), "")?;
-            b.build_float_mul(h, t, "")?
-        }
-        Activation::LeakyRelu { slope } => {
-            let ge = k.fcmp(FloatPredicate::OGE, v, c(0.0))?;
-            let m = b.build_float_mul(v, c(slope), "")?;
-            k.select(ge, v, m)?
-        }
-    })
-}
-
-/// `clamp(x, lo, hi)` keeping NaN (as Rust's `f32::clamp`).
-fn clamp<'ctx>(k: &Kcx<'ctx, '_>, v: VectorValue<'ctx>, lo: f32, hi: f32) -> R<VectorValue<'ctx>> {
-    let w = v.get_type().get_size();
-    let lt = k.fcmp(FloatPredicate::OLT, v, k.vconst(lo, w))?;
-    let t = k.select(lt, k.vconst(lo, w), v)?;
-    let gt = k.fcmp(FloatPredicate::OGT, t, k.vconst(hi, w))?;
-    k.select(gt, k.vconst(hi, w), t)
+    Ok(VMath::new(k.b, k.module).act(Some(act), v)?)
 }
 
 /// Runs `f(i, w)` over `lo..hi`: 8-wide steps, then a 1-wide tail.
@@ -83,12 +25,23 @@ pub fn vec_range<'ctx>(
     k: &Kcx<'ctx, '_>,
     lo: IntValue<'ctx>,
     hi: IntValue<'ctx>,
+    f: impl FnMut(IntValue<'ctx>, u32) -> R<()>,
+) -> R<()> {
+    vec_range_w(k, lo, hi, VW, f)
+}
+
+/// Runs `f(i, w)` over `lo..hi`: `width`-wide steps, then a 1-wide tail.
+pub fn vec_range_w<'ctx>(
+    k: &Kcx<'ctx, '_>,
+    lo: IntValue<'ctx>,
+    hi: IntValue<'ctx>,
+    width: u32,
     mut f: impl FnMut(IntValue<'ctx>, u32) -> R<()>,
 ) -> R<()> {
     let n = k.sub(hi, lo)?;
-    let nv = k.mulc(k.divc(n, VW as i64)?, VW as i64)?;
+    let nv = k.mulc(k.divc(n, width as i64)?, width as i64)?;
     let vend = k.add(lo, nv)?;
-    k.for_range(lo, vend, VW as i64, |i| f(i, VW))?;
+    k.for_range(lo, vend, width as i64, |i| f(i, width))?;
     k.for_range(vend, hi, 1, |i| f(i, 1))
 }
 
@@ -171,7 +124,8 @@ impl UnaryPlan {
             let base = k.mulc(o, inner)?;
             let xo = k.gep(x, base)?;
             let oo = k.gep(out, base)?;
-            vec_range(k, a, b, |i, w| {
+            // the transcendentals are compute-bound: full target width
+            vec_range_w(k, a, b, k.isa().lanes, |i, w| {
                 let v = ld(k, xo, i, w)?;
                 let r = apply_act(k, self.act, v)?;
                 k.store_vec(k.gep(oo, i)?, r)

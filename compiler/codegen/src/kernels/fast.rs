@@ -3,14 +3,11 @@
 //! functions with the signature `(input, weights, bias, residual, output,
 //! task_begin, task_end)` and called from the node's kernel function.
 
-use super::conv_fast::{emit_conv, pack_conv_weights, plan_conv, ConvSpec};
-use super::gemm::{
-    emit_linear, pack_linear_weights, set_target_attrs, Activation as FastAct, LinearSpec,
-};
+use super::conv_fast::{emit_conv_for, pack_conv_weights, plan_conv, ConvSpec};
+use super::gemm::{emit_linear, pack_linear_weights, set_target_attrs, LinearSpec};
 use super::{CgError, Kcx, R};
 use inkwell::module::Linkage;
 use inkwell::values::{IntValue, PointerValue};
-use nnc_ir::Activation;
 
 /// What the fast kernel computes.
 #[derive(Clone, Debug)]
@@ -28,16 +25,6 @@ pub struct FastPlan {
     pub w_off: u64,
     pub b_off: Option<u64>,
     pub macs: u64,
-}
-
-/// The fast kernels' epilogue activation, if they have it.
-pub fn fast_act(a: Option<Activation>) -> Option<FastAct> {
-    match a {
-        None => Some(FastAct::None),
-        Some(Activation::Relu) => Some(FastAct::Relu),
-        Some(Activation::Relu6) => Some(FastAct::Relu6),
-        _ => None,
-    }
 }
 
 impl FastPlan {
@@ -99,7 +86,7 @@ impl FastPlan {
         hi: IntValue<'ctx>,
     ) -> R<()> {
         let f = match &self.kind {
-            FastKind::Conv(s) => emit_conv(k.module, s, name),
+            FastKind::Conv(s) => emit_conv_for(k.module, s, name, k.isa()),
             FastKind::Linear(s) => emit_linear(k.module, s, name),
         }
         .map_err(|e| CgError(format!("{name}: {}", e.message)))?;

@@ -2,7 +2,7 @@
 //!
 //! This module holds the pieces shared by all fast fp32 kernels:
 //!
-//! * [`Activation`], [`KernelError`] and the emission context `Em` (IR helpers for
+//! * the epilogue [`Activation`] (the language's), [`KernelError`] and the emission context `Em` (IR helpers for
 //!   `<8 x float>` loads, broadcasts, `llvm.fma`, masked loads/stores, counted loops);
 //! * the register-tile micro-kernel `emit_tile`: an `mr × (nv·8)` tile of
 //!   accumulators (default 6 × 16 = 12 ymm accumulators), a *rolled* loop over K whose
@@ -40,52 +40,19 @@ use inkwell::types::{FloatType, IntType, VectorType};
 use inkwell::values::{
     BasicValue, BasicValueEnum, FloatValue, FunctionValue, IntValue, PointerValue, VectorValue,
 };
-use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
+use inkwell::{AddressSpace, IntPredicate};
 
-/// Activation fused into a kernel's epilogue (applied after bias and residual add).
-///
-/// NaN inputs stay NaN (the clamps are `select`s on ordered compares, as in PyTorch).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Activation {
-    /// Identity.
-    None,
-    /// `max(x, 0)`.
-    Relu,
-    /// `min(max(x, 0), 6)`.
-    Relu6,
-    /// `min(max(x, min), max)` (generalized clip / hardtanh).
-    Clip {
-        /// Lower bound.
-        min: f32,
-        /// Upper bound.
-        max: f32,
-    },
-}
+/// The activation fused into a kernel's epilogue (applied after bias and residual add)
+/// is the language's own [`Activation`] (`None` = identity), emitted in registers by
+/// [`super::vmath::VMath::act`] with the interpreter's semantics.
+pub use nnc_ir::Activation;
 
-impl Activation {
-    /// Applies the activation to one value in Rust (the reference semantics of the
-    /// emitted code; used by tests and by callers that need a scalar fallback).
-    pub fn apply(self, x: f32) -> f32 {
-        match self {
-            Activation::None => x,
-            Activation::Relu => {
-                if x < 0.0 {
-                    0.0
-                } else {
-                    x
-                }
-            }
-            Activation::Relu6 => Activation::Clip { min: 0.0, max: 6.0 }.apply(x),
-            Activation::Clip { min, max } => {
-                if x < min {
-                    min
-                } else if x > max {
-                    max
-                } else {
-                    x
-                }
-            }
-        }
+/// The scalar semantics of an epilogue activation (`None` = identity), as the
+/// reference interpreter computes it.
+pub fn apply_act(act: Option<Activation>, x: f32) -> f32 {
+    match act {
+        None => x,
+        Some(a) => a.apply(x),
     }
 }
 
@@ -176,14 +143,16 @@ fn enum_attr(ctx: ContextRef<'_>, name: &str) -> Attribute {
 pub(crate) struct Em<'a, 'ctx> {
     pub ctx: ContextRef<'ctx>,
     /// The module being emitted into (for emitters that declare helpers).
-    #[allow(dead_code)]
     pub module: &'a Module<'ctx>,
     pub b: Builder<'ctx>,
     pub func: FunctionValue<'ctx>,
     pub i64t: IntType<'ctx>,
     pub i32t: IntType<'ctx>,
     pub f32t: FloatType<'ctx>,
-    pub v8: VectorType<'ctx>,
+    /// `<lanes x float>`, the vector type of this kernel.
+    pub vt: VectorType<'ctx>,
+    /// f32 lanes per vector (8 = AVX2, 16 = AVX-512).
+    pub lanes: u32,
     fma: FunctionValue<'ctx>,
     mload: FunctionValue<'ctx>,
     mstore: FunctionValue<'ctx>,
@@ -195,6 +164,11 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
     /// i64 task_begin, i64 task_end)` with the documented attributes, and positions the
     /// builder in its entry block.
     pub fn new(module: &'a Module<'ctx>, name: &str) -> KernelResult<Self> {
+        Self::with_lanes(module, name, 8)
+    }
+
+    /// [`Em::new`] for vectors of `lanes` f32 (8 or 16).
+    pub fn with_lanes(module: &'a Module<'ctx>, name: &str, lanes: u32) -> KernelResult<Self> {
         let ctx = module.get_context();
         if module.get_function(name).is_some() {
             return err(format!("function `{name}` already exists in the module"));
@@ -202,7 +176,7 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
         let ptr = ctx.ptr_type(AddressSpace::default());
         let i64t = ctx.i64_type();
         let f32t = ctx.f32_type();
-        let v8 = f32t.vec_type(8);
+        let vt = f32t.vec_type(lanes);
         let fn_ty = ctx.void_type().fn_type(
             &[
                 ptr.into(),
@@ -230,9 +204,9 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
                 func.add_attribute(loc, enum_attr(ctx, "readonly"));
             }
         }
-        let fma = intrinsic(module, "llvm.fma", &[v8.into()])?;
-        let mload = intrinsic(module, "llvm.masked.load", &[v8.into(), ptr.into()])?;
-        let mstore = intrinsic(module, "llvm.masked.store", &[v8.into(), ptr.into()])?;
+        let fma = intrinsic(module, "llvm.fma", &[vt.into()])?;
+        let mload = intrinsic(module, "llvm.masked.load", &[vt.into(), ptr.into()])?;
+        let mstore = intrinsic(module, "llvm.masked.store", &[vt.into(), ptr.into()])?;
         let b = ctx.create_builder();
         let entry = ctx.append_basic_block(func, "entry");
         b.position_at_end(entry);
@@ -244,7 +218,8 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
             i64t,
             i32t: ctx.i32_type(),
             f32t,
-            v8,
+            vt,
+            lanes,
             fma,
             mload,
             mstore,
@@ -291,10 +266,6 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
 
     pub fn c64(&self, v: i64) -> IntValue<'ctx> {
         self.i64t.const_int(v as u64, true)
-    }
-
-    pub fn cf(&self, v: f32) -> FloatValue<'ctx> {
-        self.f32t.const_float(v as f64)
     }
 
     pub fn add(&self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> KernelResult<IntValue<'ctx>> {
@@ -344,16 +315,16 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
         Ok(())
     }
 
-    /// Unaligned `<8 x float>` load, masked when `mask` is given (masked-off lanes are 0
+    /// Unaligned vector load, masked when `mask` is given (masked-off lanes are 0
     /// and are not read from memory).
-    pub fn load_v8(
+    pub fn load_v(
         &self,
         p: PointerValue<'ctx>,
         mask: Option<VectorValue<'ctx>>,
     ) -> KernelResult<VectorValue<'ctx>> {
         match mask {
             None => {
-                let v = self.b.build_load(self.v8, p, "")?;
+                let v = self.b.build_load(self.vt, p, "")?;
                 set_align(v, 4)?;
                 Ok(v.into_vector_value())
             }
@@ -364,7 +335,7 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
                         p.into(),
                         self.i32t.const_int(4, false).into(),
                         m.into(),
-                        self.v8.const_zero().into(),
+                        self.vt.const_zero().into(),
                     ],
                     "",
                 )?;
@@ -373,8 +344,8 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
         }
     }
 
-    /// Unaligned `<8 x float>` store, masked when `mask` is given.
-    pub fn store_v8(
+    /// Unaligned vector store, masked when `mask` is given.
+    pub fn store_v(
         &self,
         p: PointerValue<'ctx>,
         v: VectorValue<'ctx>,
@@ -402,13 +373,13 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
         Ok(())
     }
 
-    /// Splats a scalar into all 8 lanes.
+    /// Splats a scalar into all lanes.
     pub fn splat(&self, x: FloatValue<'ctx>) -> KernelResult<VectorValue<'ctx>> {
-        let undef = self.v8.get_poison();
+        let undef = self.vt.get_poison();
         let v = self
             .b
             .build_insert_element(undef, x, self.i32t.const_zero(), "")?;
-        let zeros = self.i32t.vec_type(8).const_zero();
+        let zeros = self.i32t.vec_type(self.lanes).const_zero();
         Ok(self.b.build_shuffle_vector(v, undef, zeros, "")?)
     }
 
@@ -442,7 +413,7 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
     /// Constant lane mask `[lane < count]`.
     pub fn const_mask(&self, count: usize) -> VectorValue<'ctx> {
         let i1 = self.ctx.bool_type();
-        let lanes: Vec<IntValue<'ctx>> = (0..8)
+        let lanes: Vec<IntValue<'ctx>> = (0..self.lanes as usize)
             .map(|l| i1.const_int(u64::from(l < count), false))
             .collect();
         VectorType::const_vector(&lanes)
@@ -450,37 +421,30 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
 
     /// Runtime lane mask `[lane < count]` (`count` an i64).
     pub fn runtime_mask(&self, count: IntValue<'ctx>) -> KernelResult<VectorValue<'ctx>> {
-        let iota: Vec<IntValue<'ctx>> = (0..8).map(|l| self.i64t.const_int(l, false)).collect();
+        let w = self.lanes;
+        let iota: Vec<IntValue<'ctx>> = (0..w as u64)
+            .map(|l| self.i64t.const_int(l, false))
+            .collect();
         let iota = VectorType::const_vector(&iota);
-        let undef = self.i64t.vec_type(8).get_poison();
+        let undef = self.i64t.vec_type(w).get_poison();
         let v = self
             .b
             .build_insert_element(undef, count, self.i32t.const_zero(), "")?;
-        let zeros = self.i32t.vec_type(8).const_zero();
+        let zeros = self.i32t.vec_type(w).const_zero();
         let cnt = self.b.build_shuffle_vector(v, undef, zeros, "")?;
         Ok(self.b.build_int_compare(IntPredicate::SLT, iota, cnt, "")?)
     }
 
-    /// Applies an activation, NaN-preserving.
-    pub fn act(&self, v: VectorValue<'ctx>, act: Activation) -> KernelResult<VectorValue<'ctx>> {
-        let (lo, hi) = match act {
-            Activation::None => return Ok(v),
-            Activation::Relu => (Some(0.0), None),
-            Activation::Relu6 => (Some(0.0), Some(6.0)),
-            Activation::Clip { min, max } => (Some(min), Some(max)),
-        };
-        let mut v = v;
-        if let Some(lo) = lo {
-            let c = self.splat(self.cf(lo))?;
-            let lt = self.b.build_float_compare(FloatPredicate::OLT, v, c, "")?;
-            v = self.b.build_select(lt, c, v, "")?.into_vector_value();
-        }
-        if let Some(hi) = hi {
-            let c = self.splat(self.cf(hi))?;
-            let gt = self.b.build_float_compare(FloatPredicate::OGT, v, c, "")?;
-            v = self.b.build_select(gt, c, v, "")?.into_vector_value();
-        }
-        Ok(v)
+    /// Applies an epilogue activation in registers (any of the language's, see
+    /// [`super::vmath`]).
+    pub fn act(
+        &self,
+        v: VectorValue<'ctx>,
+        act: Option<Activation>,
+    ) -> KernelResult<VectorValue<'ctx>> {
+        super::vmath::VMath::new(&self.b, self.module)
+            .act(act, v)
+            .map_err(KernelError::new)
     }
 
     /// Emits `for i in start..end { body(i) }` (i64, step 1; no iteration when
@@ -637,13 +601,13 @@ pub(crate) fn emit_tile<'ctx>(
     let kphi = em.b.build_phi(em.i64t, "k")?;
     let zero = em.c64(0);
     kphi.add_incoming(&[(&zero as &dyn BasicValue, pre)]);
-    let vzero = em.v8.const_zero();
+    let vzero = em.vt.const_zero();
     let mut phis = Vec::with_capacity(mr * nv);
     let mut acc: Vec<Vec<VectorValue<'ctx>>> = Vec::with_capacity(mr);
     for _ in 0..mr {
         let mut row = Vec::with_capacity(nv);
         for _ in 0..nv {
-            let p = em.b.build_phi(em.v8, "acc")?;
+            let p = em.b.build_phi(em.vt, "acc")?;
             p.add_incoming(&[(&vzero as &dyn BasicValue, pre)]);
             row.push(p.as_basic_value().into_vector_value());
             phis.push(p);
@@ -662,7 +626,7 @@ pub(crate) fn emit_tile<'ctx>(
         let mut bv = Vec::with_capacity(nv);
         for (j, &bp) in b_ptrs.iter().enumerate() {
             let p = em.gepc(bp, bo)?;
-            bv.push(em.load_v8(p, shape.b_masks.get(j).copied().flatten())?);
+            bv.push(em.load_v(p, shape.b_masks.get(j).copied().flatten())?);
         }
         for (i, row) in acc.iter_mut().enumerate() {
             let ap = em.gepc(a_ptr, ao + i as i64 * shape.a_row_stride)?;
@@ -710,8 +674,8 @@ pub struct LinearSpec {
     pub bias: bool,
     /// Whether `residual[m][n]` is added.
     pub residual: bool,
-    /// Activation applied last.
-    pub act: Activation,
+    /// Activation applied last (`None` = identity).
+    pub act: Option<Activation>,
 }
 
 /// Tiling of a linear layer (derived from the spec; the same in packing and emission).
@@ -847,16 +811,16 @@ pub fn emit_linear<'ctx>(
                             };
                             let mut v = v;
                             if spec.bias {
-                                let bv = em.load_v8(em.gep(bias, col)?, mask)?;
+                                let bv = em.load_v(em.gep(bias, col)?, mask)?;
                                 v = em.fadd(v, bv)?;
                             }
                             let off = em.add(em.mulc(m, i64_of(spec.n)?)?, col)?;
                             if spec.residual {
-                                let rv = em.load_v8(em.gep(res, off)?, mask)?;
+                                let rv = em.load_v(em.gep(res, off)?, mask)?;
                                 v = em.fadd(v, rv)?;
                             }
                             v = em.act(v, spec.act)?;
-                            em.store_v8(em.gep(y, off)?, v, mask)?;
+                            em.store_v(em.gep(y, off)?, v, mask)?;
                         }
                     }
                     Ok(())

@@ -50,7 +50,9 @@ pub mod dwconv;
 pub mod elementwise;
 pub mod fast;
 pub mod gemm;
+pub mod isa;
 pub mod misc;
+pub mod vmath;
 
 /// An error while emitting code (always a compiler bug or an unsupported
 /// case, never a panic).
@@ -251,19 +253,6 @@ impl<'ctx, 'a> Kcx<'ctx, 'a> {
             .basic()
             .map(|v| v.into_float_value())
             .ok_or_else(|| CgError(format!("{name} returned void")))
-    }
-
-    /// Applies a scalar libm function lane by lane.
-    pub fn libm1_vec(&self, name: &str, v: VectorValue<'ctx>) -> R<VectorValue<'ctx>> {
-        let w = v.get_type().get_size();
-        let mut out = self.vty(w).get_undef();
-        for l in 0..w {
-            let li = self.i32t.const_int(l as u64, false);
-            let x = self.b.build_extract_element(v, li, "")?.into_float_value();
-            let y = self.libm1(name, x)?;
-            out = self.b.build_insert_element(out, y, li, "")?;
-        }
-        Ok(out)
     }
 
     /// Lane `l` of a vector.
@@ -483,6 +472,11 @@ impl<'ctx, 'a> Kcx<'ctx, 'a> {
         let b2 = self.b.build_int_mul(t1, tot, "")?;
         let hi = self.b.build_int_signed_div(b2, nt, "")?;
         Ok((lo, hi))
+    }
+
+    /// The target's vector ISA (lanes, registers).
+    pub fn isa(&self) -> isa::Isa {
+        isa::Isa::of(self.cpu, self.features)
     }
 
     /// Adds the per-function attributes (target cpu/features, nounwind, ...).

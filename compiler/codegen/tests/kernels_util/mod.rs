@@ -11,11 +11,15 @@ pub mod conv_fast;
 pub mod dwconv;
 #[path = "../../src/kernels/gemm.rs"]
 pub mod gemm;
+#[path = "../../src/kernels/isa.rs"]
+pub mod isa;
+#[path = "../../src/kernels/vmath.rs"]
+pub mod vmath;
 
 /// The kernel modules under the names the crate gives them.
 pub mod kernels {
     #[allow(unused_imports)]
-    pub use super::{conv_fast, dwconv, gemm};
+    pub use super::{conv_fast, dwconv, gemm, isa, vmath};
 }
 
 use inkwell::context::Context;
@@ -28,30 +32,50 @@ use inkwell::values::FunctionValue;
 use inkwell::OptimizationLevel;
 
 use kernels::conv_fast::ConvSpec;
-use kernels::gemm::{Activation, KernelResult, LinearSpec};
+use kernels::gemm::{apply_act, Activation, KernelResult, LinearSpec};
 
 /// The common kernel signature.
 pub type KernelFn =
     unsafe extern "C" fn(*const f32, *const f32, *const f32, *const f32, *mut f32, i64, i64);
 
-fn target_machine() -> TargetMachine {
+/// The target machine for `cpu` (`""` = the host CPU and its features).
+fn target_machine_for(cpu: &str) -> TargetMachine {
     Target::initialize_native(&InitializationConfig::default()).expect("native target");
     let triple = TargetMachine::get_default_triple();
     let target = Target::from_triple(&triple).expect("target");
+    let (name, features) = if cpu.is_empty() {
+        (
+            TargetMachine::get_host_cpu_name().to_string(),
+            TargetMachine::get_host_cpu_features().to_string(),
+        )
+    } else {
+        (cpu.to_string(), String::new())
+    };
     target
         .create_target_machine(
             &triple,
-            TargetMachine::get_host_cpu_name()
-                .to_str()
-                .unwrap_or("generic"),
-            TargetMachine::get_host_cpu_features()
-                .to_str()
-                .unwrap_or(""),
+            &name,
+            &features,
             OptimizationLevel::Aggressive,
             RelocMode::PIC,
             CodeModel::Default,
         )
         .expect("target machine")
+}
+
+fn target_machine() -> TargetMachine {
+    target_machine_for("")
+}
+
+/// The CPUs of the kernel test matrix that this machine can run: the AVX2 build
+/// (`x86-64-v3`) always, an AVX-512 build (`skylake-avx512`) when the host has
+/// AVX-512F.
+pub fn matrix_cpus() -> Vec<&'static str> {
+    let mut v = vec!["x86-64-v3"];
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        v.push("skylake-avx512");
+    }
+    v
 }
 
 fn prepare<'ctx>(module: &Module<'ctx>, tm: &TargetMachine) {
@@ -71,10 +95,27 @@ pub fn with_kernel<T>(
     emit: impl for<'ctx> FnOnce(&Module<'ctx>) -> KernelResult<FunctionValue<'ctx>>,
     run: impl FnOnce(KernelFn) -> T,
 ) -> T {
+    with_kernel_on("", emit, run)
+}
+
+/// [`with_kernel`] for a given target CPU (`""` = host): every function of the
+/// module gets that `target-cpu` (and no extra features).
+pub fn with_kernel_on<T>(
+    cpu: &str,
+    emit: impl for<'ctx> FnOnce(&Module<'ctx>) -> KernelResult<FunctionValue<'ctx>>,
+    run: impl FnOnce(KernelFn) -> T,
+) -> T {
     let ctx = Context::create();
     let module = ctx.create_module("k");
-    let tm = target_machine();
+    let tm = target_machine_for(cpu);
     let f = emit(&module).expect("emit");
+    if !cpu.is_empty() {
+        for g in module.get_functions() {
+            if g.count_basic_blocks() > 0 {
+                kernels::gemm::set_target_attrs(g, cpu, "");
+            }
+        }
+    }
     let name = f.get_name().to_str().expect("name").to_string();
     prepare(&module, &tm);
     let ee = module
@@ -173,7 +214,7 @@ pub fn conv_ref(s: &ConvSpec, x: &[f32], w: &[f32], bias: &[f32], res: &[f32]) -
                     if s.residual {
                         acc += res[o] as f64;
                     }
-                    y[o] = s.act.apply(acc as f32);
+                    y[o] = apply_act(s.act, acc as f32);
                 }
             }
         }
@@ -196,7 +237,7 @@ pub fn linear_ref(s: &LinearSpec, x: &[f32], w: &[f32], bias: &[f32], res: &[f32
             if s.residual {
                 acc += res[m * s.n + n] as f64;
             }
-            y[m * s.n + n] = s.act.apply(acc as f32);
+            y[m * s.n + n] = apply_act(s.act, acc as f32);
         }
     }
     y
@@ -222,22 +263,33 @@ pub fn rel_err(got: &[f32], want: &[f32]) -> f64 {
 }
 
 /// Random activation.
-pub fn random_act(r: &mut Rng) -> Activation {
-    r.pick(&[
-        Activation::None,
-        Activation::Relu,
-        Activation::Relu6,
-        Activation::Clip {
-            min: -0.5,
-            max: 0.75,
-        },
-    ])
+pub fn random_act(r: &mut Rng) -> Option<Activation> {
+    r.pick(&ALL_ACTS)
 }
+
+/// Every epilogue activation of the language (and none).
+pub const ALL_ACTS: [Option<Activation>; 10] = [
+    None,
+    Some(Activation::Relu),
+    Some(Activation::Relu6),
+    Some(Activation::Sigmoid),
+    Some(Activation::Tanh),
+    Some(Activation::Hardswish),
+    Some(Activation::Hardsigmoid),
+    Some(Activation::Silu),
+    Some(Activation::Gelu),
+    Some(Activation::LeakyRelu { slope: 0.1 }),
+];
 
 /// Runs a conv kernel on random data (split into two task ranges at a random point,
 /// optionally with the residual in place) and returns the relative error.
 pub fn check_conv(s: &ConvSpec, seed: u64) -> f64 {
-    use kernels::conv_fast::{emit_conv, pack_conv_weights, plan_conv};
+    check_conv_on("", s, seed)
+}
+
+/// [`check_conv`] with the kernel compiled for `cpu` (`""` = host).
+pub fn check_conv_on(cpu: &str, s: &ConvSpec, seed: u64) -> f64 {
+    use kernels::conv_fast::{emit_conv_for, pack_conv_weights, plan_conv};
     let mut r = Rng::new(seed);
     let (oh, ow) = s.out_hw().expect("shape");
     let x = r.vec(s.n * s.cin * s.h * s.w);
@@ -255,8 +307,9 @@ pub fn check_conv(s: &ConvSpec, seed: u64) -> f64 {
     } else {
         vec![f32::NAN; want.len()]
     };
-    with_kernel(
-        |m| emit_conv(m, s, "conv"),
+    with_kernel_on(
+        cpu,
+        |m| emit_conv_for(m, s, "conv", isa_of(cpu)),
         |f| {
             let resp = if in_place { y.as_ptr() } else { res.as_ptr() };
             // SAFETY: buffers have the sizes the spec implies.
@@ -283,4 +336,149 @@ pub fn check_conv(s: &ConvSpec, seed: u64) -> f64 {
         },
     );
     rel_err(&y, &want)
+}
+
+/// Runs a linear kernel compiled for `cpu` (`""` = host) on random data (two task
+/// ranges split at a random point) and returns the relative error.
+pub fn check_linear_on(cpu: &str, s: &LinearSpec, seed: u64) -> f64 {
+    use kernels::gemm::{emit_linear, pack_linear_weights};
+    let mut r = Rng::new(seed);
+    let x = r.vec(s.m * s.k);
+    let w = r.vec(s.n * s.k);
+    let bias = r.vec(s.n);
+    let res = r.vec(s.m * s.n);
+    let want = linear_ref(s, &x, &w, &bias, &res);
+    let packed = pack_linear_weights(&w, s).expect("pack");
+    let plan = s.plan().expect("plan");
+    let nt = plan.num_tasks as i64;
+    let split = r.range(0, plan.num_tasks) as i64;
+    let mut y = vec![f32::NAN; s.m * s.n];
+    let (xp, wp, bp, rp, yp) = (
+        x.as_ptr(),
+        packed.as_ptr(),
+        bias.as_ptr(),
+        res.as_ptr(),
+        y.as_mut_ptr(),
+    );
+    with_kernel_on(
+        cpu,
+        |m| emit_linear(m, s, "linear"),
+        // SAFETY: buffers have the sizes the spec implies.
+        |f| unsafe {
+            f(xp, wp, bp, rp, yp, 0, split);
+            f(xp, wp, bp, rp, yp, split, nt);
+        },
+    );
+    rel_err(&y, &want)
+}
+
+/// What a unary test kernel ([`emit_unary`]) computes, lane-wise.
+#[derive(Clone, Copy, Debug)]
+pub enum Fun {
+    /// `vmath` exp.
+    Exp,
+    /// An epilogue activation.
+    Act(Activation),
+    /// SiLU as nnc computed it before `vmath`: one `expf` call per lane.
+    LibmSilu,
+}
+
+/// Emits `f(in, _, _, _, out, lo, hi)`: `out[i] = fun(in[i])` for `i in lo..hi`
+/// (a multiple of `w`) in `<w x float>` steps (`None` = identity).
+pub fn emit_unary<'ctx>(
+    m: &Module<'ctx>,
+    fun: Option<Fun>,
+    w: u32,
+) -> KernelResult<FunctionValue<'ctx>> {
+    use inkwell::{AddressSpace, IntPredicate};
+    use kernels::gemm::KernelError;
+    use kernels::vmath::VMath;
+    let ierr = |e: inkwell::values::InstructionValueError| KernelError::new(format!("{e:?}"));
+    let ctx = m.get_context();
+    let p = ctx.ptr_type(AddressSpace::default());
+    let i64t = ctx.i64_type();
+    let ft = ctx.void_type().fn_type(
+        &[
+            p.into(),
+            p.into(),
+            p.into(),
+            p.into(),
+            p.into(),
+            i64t.into(),
+            i64t.into(),
+        ],
+        false,
+    );
+    let f = m.add_function("vm", ft, None);
+    let b = ctx.create_builder();
+    let entry = ctx.append_basic_block(f, "entry");
+    let head = ctx.append_basic_block(f, "head");
+    let body = ctx.append_basic_block(f, "body");
+    let exit = ctx.append_basic_block(f, "exit");
+    let arg = |i: u32| f.get_nth_param(i).expect("param");
+    let (inp, out) = (arg(0).into_pointer_value(), arg(4).into_pointer_value());
+    let (lo, hi) = (arg(5).into_int_value(), arg(6).into_int_value());
+    b.position_at_end(entry);
+    b.build_unconditional_branch(head)?;
+    b.position_at_end(head);
+    let phi = b.build_phi(i64t, "i")?;
+    phi.add_incoming(&[(&lo, entry)]);
+    let i = phi.as_basic_value().into_int_value();
+    let c = b.build_int_compare(IntPredicate::SLT, i, hi, "")?;
+    b.build_conditional_branch(c, body, exit)?;
+    b.position_at_end(body);
+    let f32t = ctx.f32_type();
+    let vt = f32t.vec_type(w);
+    // SAFETY (IR): in-bounds for i < hi by the caller's contract.
+    let pi = unsafe { b.build_in_bounds_gep(f32t, inp, &[i], "")? };
+    let po = unsafe { b.build_in_bounds_gep(f32t, out, &[i], "")? };
+    let x = b.build_load(vt, pi, "")?.into_vector_value();
+    if let Some(inst) = x.as_instruction() {
+        inst.set_alignment(4).map_err(ierr)?;
+    }
+    let vm = VMath::new(&b, m);
+    let y = match fun {
+        Some(Fun::Exp) => vm.exp(x).map_err(KernelError::new)?,
+        Some(Fun::Act(a)) => vm.act(Some(a), x).map_err(KernelError::new)?,
+        None => x,
+        Some(Fun::LibmSilu) => {
+            let expf = m.add_function("expf", f32t.fn_type(&[f32t.into()], false), None);
+            let mut y = vt.get_undef();
+            for l in 0..w {
+                let li = ctx.i32_type().const_int(l as u64, false);
+                let xl = b.build_extract_element(x, li, "")?.into_float_value();
+                let nx = b.build_float_neg(xl, "")?;
+                let e = b
+                    .build_call(expf, &[nx.into()], "")?
+                    .try_as_basic_value()
+                    .basic()
+                    .ok_or_else(|| KernelError::new("expf returned void"))?
+                    .into_float_value();
+                let d = b.build_float_add(f32t.const_float(1.0), e, "")?;
+                let r = b.build_float_div(xl, d, "")?;
+                y = b.build_insert_element(y, r, li, "")?;
+            }
+            y
+        }
+    };
+    let st = b.build_store(po, y)?;
+    st.set_alignment(4).map_err(ierr)?;
+    let next = b.build_int_add(i, i64t.const_int(w as u64, false), "")?;
+    phi.add_incoming(&[(&next, body)]);
+    b.build_unconditional_branch(head)?;
+    b.position_at_end(exit);
+    b.build_return(None)?;
+    Ok(f)
+}
+
+/// The ISA of a test CPU (`""` = host).
+pub fn isa_of(cpu: &str) -> kernels::isa::Isa {
+    if cpu.is_empty() {
+        kernels::isa::Isa::of(
+            &TargetMachine::get_host_cpu_name().to_string(),
+            &TargetMachine::get_host_cpu_features().to_string(),
+        )
+    } else {
+        kernels::isa::Isa::of(cpu, "")
+    }
 }

@@ -1,0 +1,193 @@
+//! The kernel test matrix: every kernel variant (direct, 1×1 GEMM, depthwise,
+//! linear) × every epilogue activation × ISA build (`x86-64-v3` = AVX2, and
+//! `skylake-avx512` when the host has AVX-512F), against the naive f64
+//! reference, on randomized shapes with odd channel counts, 1×1 maps,
+//! asymmetric padding, dilation, groups, bias and residual (in place or not),
+//! and random task splits.
+
+mod kernels_util;
+
+use kernels_util::kernels::conv_fast::{gemm1x1_shape, plan_conv, ConvAlgo, ConvSpec};
+use kernels_util::kernels::gemm::LinearSpec;
+use kernels_util::{check_conv_on, check_linear_on, isa_of, matrix_cpus, Rng, ALL_ACTS};
+
+const TOL: f64 = 1e-4;
+
+/// One random shape of each conv variant (`variant` picks the family).
+fn variant(r: &mut Rng, variant: usize) -> (ConvSpec, ConvAlgo) {
+    let odd = |r: &mut Rng, lo: usize, hi: usize| r.range(lo, hi) | 1;
+    match variant {
+        // direct k×k, stride, asymmetric padding
+        0 => {
+            let k = r.pick(&[3usize, 5]);
+            let mut s = ConvSpec::simple(
+                1,
+                odd(r, 3, 13),
+                r.range(5, 17),
+                r.range(5, 19),
+                odd(r, 3, 15),
+                k,
+                1,
+                0,
+            );
+            s.kw = r.pick(&[1usize, 3]);
+            s.stride = [r.range(1, 2), r.range(1, 3)];
+            s.pad = [r.range(0, 2), r.range(0, 1), r.range(0, 2), r.range(0, 2)];
+            (s, ConvAlgo::Direct)
+        }
+        // direct with dilation and groups
+        1 => {
+            let g = r.range(2, 3);
+            let mut s = ConvSpec::simple(
+                r.range(1, 2),
+                g * odd(r, 1, 5),
+                r.range(7, 15),
+                r.range(7, 15),
+                g * odd(r, 1, 7),
+                3,
+                1,
+                2,
+            );
+            s.groups = g;
+            s.dilation = [r.range(1, 2), 2];
+            (s, ConvAlgo::Direct)
+        }
+        // 1×1 stride 2 (downsample) goes through the direct kernel
+        2 => (
+            ConvSpec::simple(
+                1,
+                odd(r, 3, 17),
+                r.range(4, 15),
+                r.range(4, 15),
+                odd(r, 5, 21),
+                1,
+                2,
+                0,
+            ),
+            ConvAlgo::Direct,
+        ),
+        // 1×1 GEMM, odd sizes
+        3 => (
+            ConvSpec::simple(
+                r.range(1, 2),
+                odd(r, 3, 41),
+                r.range(2, 13),
+                r.range(2, 13),
+                odd(r, 3, 29),
+                1,
+                1,
+                0,
+            ),
+            ConvAlgo::Gemm1x1,
+        ),
+        // 1×1 GEMM on a 1×1 map (classifier-like)
+        4 => (
+            ConvSpec::simple(1, odd(r, 9, 65), 1, 1, odd(r, 9, 41), 1, 1, 0),
+            ConvAlgo::Gemm1x1,
+        ),
+        // grouped 1×1
+        5 => {
+            let g = r.range(2, 4);
+            let mut s = ConvSpec::simple(
+                1,
+                g * odd(r, 1, 9),
+                r.range(3, 11),
+                r.range(3, 11),
+                g * odd(r, 1, 9),
+                1,
+                1,
+                0,
+            );
+            s.groups = g;
+            let algo = plan_conv(&s).expect("plan").algo;
+            (s, algo)
+        }
+        // 1×1 GEMM split into several chunks (whole 16-pixel slots)
+        7 => (
+            ConvSpec::simple(
+                1,
+                odd(r, 3, 17),
+                40,
+                r.range(38, 41),
+                odd(r, 3, 13),
+                1,
+                1,
+                0,
+            ),
+            ConvAlgo::Gemm1x1,
+        ),
+        // 1×1 GEMM with one 8-pixel slot per chunk (very wide input): 8 lanes even on
+        // AVX-512
+        8 => (
+            ConvSpec::simple(1, 1291, 5, r.range(4, 5), odd(r, 3, 9), 1, 1, 0),
+            ConvAlgo::Gemm1x1,
+        ),
+        // depthwise stride 1 / 2, asymmetric padding, dilation
+        _ => {
+            let c = odd(r, 3, 19);
+            let k = r.pick(&[3usize, 5]);
+            let mut s =
+                ConvSpec::simple(1, c, r.range(5, 20), r.range(5, 20), c, k, r.range(1, 2), 0);
+            s.groups = c;
+            s.pad = [r.range(0, 2), r.range(0, 2), r.range(0, 2), r.range(0, 2)];
+            s.dilation = [r.range(1, 2), r.range(1, 2)];
+            (s, ConvAlgo::Depthwise)
+        }
+    }
+}
+
+const VARIANTS: usize = 9;
+
+#[test]
+fn conv_variants_x_activations_x_isa() {
+    for cpu in matrix_cpus() {
+        let mut r = Rng::new(2026);
+        for v in 0..VARIANTS {
+            for (i, act) in ALL_ACTS.into_iter().enumerate() {
+                let (mut s, algo) = variant(&mut r, v);
+                s.act = act;
+                s.bias = i % 3 != 2;
+                s.residual = i % 2 == 1;
+                assert!(s.out_hw().is_ok(), "bad test shape {s:?}");
+                let plan = plan_conv(&s).expect("plan");
+                assert_eq!(plan.algo, algo, "{s:?}");
+                if algo == ConvAlgo::Gemm1x1 {
+                    // the 1×1 kernel's width and tile follow the ISA
+                    let isa = isa_of(cpu);
+                    let (lanes, nv) = gemm1x1_shape(&plan, isa);
+                    assert_eq!(nv, if isa.vregs == 32 { 4 } else { 2 });
+                    let single = !plan.band.is_multiple_of(2) && plan.nbands > 1;
+                    assert_eq!(lanes, if isa.lanes == 16 && !single { 16 } else { 8 });
+                    if v == 7 {
+                        assert!(plan.nbands > 1 && plan.band.is_multiple_of(2), "{plan:?}");
+                    }
+                    if v == 8 {
+                        assert!(plan.band == 1 && plan.nbands > 1, "{plan:?}");
+                    }
+                }
+                let seed = (v * 100 + i) as u64;
+                let e = check_conv_on(cpu, &s, seed);
+                assert!(e <= TOL, "{cpu}: rel err {e:e} for {s:?} (seed {seed})");
+            }
+        }
+    }
+}
+
+#[test]
+fn linear_x_activations_x_isa() {
+    for cpu in matrix_cpus() {
+        let mut r = Rng::new(77);
+        for (i, act) in ALL_ACTS.into_iter().enumerate() {
+            let s = LinearSpec {
+                m: r.pick(&[1usize, 1, 2, 5, 7]),
+                k: r.range(1, 70) | 1,
+                n: r.range(1, 90) | 1,
+                bias: i % 3 != 2,
+                residual: i % 2 == 1,
+                act,
+            };
+            let e = check_linear_on(cpu, &s, i as u64);
+            assert!(e <= TOL, "{cpu}: rel err {e:e} for {s:?}");
+        }
+    }
+}
