@@ -39,7 +39,7 @@ use inkwell::intrinsics::Intrinsic;
 use inkwell::module::Module;
 use inkwell::types::{BasicTypeEnum, FloatType, IntType, PointerType, VectorType};
 use inkwell::values::{
-    BasicMetadataValueEnum, BasicValue, BasicValueEnum, FloatValue, FunctionValue, GlobalValue,
+    BasicMetadataValueEnum, BasicValue, BasicValueEnum, FloatValue, FunctionValue,
     InstructionValue, IntValue, PointerValue, VectorValue,
 };
 use inkwell::{FloatPredicate, IntPredicate};
@@ -97,8 +97,11 @@ pub struct Kcx<'ctx, 'a> {
     pub i64t: IntType<'ctx>,
     pub i32t: IntType<'ctx>,
     pub ptrt: PointerType<'ctx>,
-    /// The weight blob (`nnc_weights`, 64-byte aligned).
-    pub weights: GlobalValue<'ctx>,
+    /// Where this kernel's weights start (64-byte aligned): a parameter of
+    /// the kernel function, so that kernels differing only in where their
+    /// weights are share one function. [`KernelPlan`](crate::plan::KernelPlan)
+    /// offsets are relative to it.
+    pub weights: PointerValue<'ctx>,
     /// The function whose body is being emitted.
     pub func: FunctionValue<'ctx>,
     /// Attributes to put on every function (target-cpu, target-features, ...).
@@ -158,7 +161,7 @@ impl<'ctx, 'a> Kcx<'ctx, 'a> {
 
     /// Pointer to weight element `off` (in f32 elements) of the blob.
     pub fn wptr(&self, off: u64) -> R<PointerValue<'ctx>> {
-        self.gepc(self.weights.as_pointer_value(), off as i64)
+        self.gepc(self.weights, off as i64)
     }
 
     fn set_align(inst: Option<InstructionValue<'ctx>>, align: u32) {
