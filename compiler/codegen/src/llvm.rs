@@ -404,6 +404,11 @@ fn emit_kernel_fn<'ctx, 'a>(
             f.add_attribute(AttributeLoc::Param(p as u32), attr("noalias", 0));
         }
     }
+    // Never inlined into `nnc_model_forward`: with thousands of steps the
+    // inlined loops make LLVM's loop analyses superlinear in the number of
+    // layers (a chain of 20,000 relus spent minutes in ScalarEvolution),
+    // while a call per step costs nothing measurable.
+    f.add_attribute(AttributeLoc::Function, attr("noinline", 0));
     // the weights are read-only and 64-byte aligned (plan::push_weights)
     let wp = AttributeLoc::Param(nptr as u32);
     f.add_attribute(wp, attr("noalias", 0));
