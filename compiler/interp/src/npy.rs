@@ -134,10 +134,11 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor, String> {
             fmt_shape(&h.shape)
         ));
     }
-    let v: Vec<f32> = data
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let mut v = crate::tensor::try_vec(n)?;
+    v.extend(
+        data.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+    );
     Tensor::new(h.shape, v)
 }
 

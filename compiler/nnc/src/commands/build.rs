@@ -58,7 +58,19 @@ pub fn run(o: Opts) -> u8 {
             }
             w
         }
-        None => nnc_interp::weights::init_deterministic(g, o.seed),
+        None => match nnc_interp::weights::try_init_deterministic(g, o.seed) {
+            Ok(w) => w,
+            Err(e) => {
+                let d = nnc_diag::Diagnostic::error(nnc_interp::weights::E_LIMIT, e);
+                output::emit(
+                    &[d],
+                    &compiled.file,
+                    nnc_diag::render::MessageFormat::Human,
+                    o.color,
+                );
+                return exit::INPUT_ERRORS;
+            }
+        },
     };
     // predicted times for --profile
     let mut predicted_ms = HashMap::new();
