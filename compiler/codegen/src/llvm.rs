@@ -38,6 +38,7 @@ pub fn cpu_and_features(target_cpu: &str) -> (String, String) {
 
 /// Creates the target machine for the host triple.
 pub fn target_machine(target_cpu: &str, opt_level: u8) -> Result<TargetMachine, String> {
+    crate::cpu::validate_cpu(target_cpu)?;
     Target::initialize_native(&InitializationConfig::default())?;
     let triple = TargetMachine::get_default_triple();
     let target = Target::from_triple(&triple).map_err(|e| e.to_string())?;

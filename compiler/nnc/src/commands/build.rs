@@ -72,6 +72,10 @@ pub fn run(o: Opts) -> u8 {
             }
         },
     };
+    if let Err(e) = nnc_codegen::cpu::validate_cpu(o.target_cpu) {
+        output::usage_error(e);
+        return exit::USAGE;
+    }
     // predicted times for --profile
     let mut predicted_ms = HashMap::new();
     if let Some(p) = nnc_analysis::platform::builtin("zen3-2c") {
