@@ -42,6 +42,13 @@ pub fn read_header(bytes: &[u8]) -> Result<NpyHeader, String> {
         .ok_or("truncated .npy header")?;
     let text = std::str::from_utf8(&bytes[start..end])
         .map_err(|_| "the .npy header is not valid text".to_string())?;
+    for key in ["descr", "fortran_order", "shape"] {
+        let n =
+            text.matches(&format!("'{key}'")).count() + text.matches(&format!("\"{key}\"")).count();
+        if n > 1 {
+            return Err(format!("the .npy header has the key '{key}' twice"));
+        }
+    }
     let descr = dict_value(text, "descr")
         .ok_or("the .npy header has no 'descr'")?
         .trim()
