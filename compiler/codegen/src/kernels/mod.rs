@@ -3,8 +3,9 @@
 //!
 //! # How a kernel is organized
 //!
-//! Every kernel node becomes one internal LLVM function
-//! `void @nk<i>(ptr noalias out, ptr noalias in0, ..., i64 lo, i64 hi)` that
+//! Every kernel node becomes (or shares, see `llvm::KernelKey`) one internal
+//! `noinline` LLVM function
+//! `void @nk<i>(ptr noalias out, ptr noalias in0, ..., ptr weights, i64 lo, i64 hi)` that
 //! computes the *work items* `lo..hi` of the node (what an item is — a row, an
 //! output-channel tile × row, a chunk of elements — is the kernel's choice,
 //! see [`KernelPlan::items`]). The forward function splits `0..items` into
@@ -12,9 +13,10 @@
 //! the function once with `0..items` when one task is enough).
 //!
 //! Kernels address memory through `out`/`in*` (f32, C order, the node's
-//! shape) and the weights through [`Kcx::weights`] (a hidden global holding
-//! the weight blob; every kernel's weights start at a 64-byte aligned offset
-//! and are laid out however the kernel packed them at build time).
+//! shape) and the weights through [`Kcx::weights`] (a pointer parameter: the
+//! step's first weight in the blob, 64-byte aligned; plan offsets are relative
+//! to it, and the weights are laid out however the kernel packed them at
+//! build time).
 //!
 //! # Contract for kernel modules (`gemm`, `conv_fast`, `dwconv`, ...)
 //!
