@@ -292,3 +292,27 @@ fn atomic_write_leaves_no_temp() {
     assert!(npy::write_atomic(&dir.join("missing/o.npy"), b"x").is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn truncation_at_every_byte_and_absurd_declared_sizes() {
+    let b = npy::encode(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    assert!(npy::decode(&b, &[2, 3]).is_ok());
+    for cut in 0..b.len() {
+        assert!(npy::decode(&b[..cut], &[2, 3]).is_err(), "cut at {cut}");
+    }
+    // 2^40 elements declared (and expected), 16 bytes present: a truncation
+    // error computed from the header, nothing allocated for the declaration
+    for shape in [vec![1usize << 40], vec![1 << 20, 1 << 20]] {
+        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        let h = format!(
+            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}\n",
+            dims.join(", ")
+        );
+        let e = npy::decode(&v1(&h, &[0u8; 16]), &shape).unwrap_err();
+        assert!(matches!(e, NpyError::TruncatedData { .. }), "{e:?}");
+    }
+    // a product that overflows u64 bytes is an error, not a wrap-around
+    let h = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n";
+    let shape = [1usize << 32, 1 << 32];
+    assert!(npy::decode(&v1(h, &[0u8; 16]), &shape).is_err());
+}

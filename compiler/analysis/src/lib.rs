@@ -21,7 +21,7 @@ pub mod testing;
 pub use calibrate::{calibrate, Calibration};
 pub use cost::{cost, g1_bound, seed_mac, Cost};
 pub use platform::Platform;
-pub use report::{render_table, SortKey};
+pub use report::{render_table, write_table, SortKey};
 pub use roofline::plot_roofline;
 
 use nnc_ir::{BlockId, Graph, NodeId, Op};

@@ -2,10 +2,11 @@
 //! ([`Analysis::to_json`]) and a human table ([`render_table`]).
 
 use crate::{Analysis, Bound, NodeAnalysis};
-use comfy_table::{presets, Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
+use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 use nnc_diag::SourceFile;
 use nnc_ir::Graph;
 use serde_json::{json, Value};
+use std::io::{self, Write};
 use std::str::FromStr;
 
 impl Analysis {
@@ -242,10 +243,140 @@ fn shape_str(s: &[usize]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
+/// Headers of the per-node table.
+const HEADERS: [&str; 12] = [
+    "#",
+    "node",
+    "op",
+    "output shape",
+    "params",
+    "mult-adds",
+    "FLOPs",
+    "MAC (elems)",
+    "FLOP/B",
+    "bound",
+    "time",
+    "share",
+];
+
+/// Right-aligned columns of the per-node table.
+const RIGHT: [bool; 12] = [
+    true, false, false, false, true, true, true, true, true, false, true, true,
+];
+
+/// The cells of one node's row (plain text) and, with colour, the ANSI style
+/// of the `bound` and `share` cells.
+fn node_cells(
+    n: &NodeAnalysis,
+    g: &Graph,
+    total_ms: f64,
+) -> ([String; 12], [Option<&'static str>; 2]) {
+    let node = g.node(n.id);
+    let share = if total_ms > 0.0 {
+        n.predicted_ms / total_ms
+    } else {
+        0.0
+    };
+    let styles = [
+        Some(match n.bound {
+            Bound::Compute => "\u{1b}[38;5;10m",
+            Bound::Memory => "\u{1b}[38;5;11m",
+        }),
+        (share >= 0.05).then_some("\u{1b}[1m\u{1b}[38;5;9m"),
+    ];
+    (
+        [
+            n.id.0.to_string(),
+            node.name.clone(),
+            node.op.name().to_string(),
+            shape_str(&node.shape),
+            human(n.cost.params),
+            human(n.cost.mult_adds),
+            human(n.cost.flops),
+            human(n.cost.mac),
+            format!("{:.2}", n.cost.intensity()),
+            n.bound.as_str().to_string(),
+            human_ms(n.predicted_ms),
+            format!("{:.1}%", share * 100.0),
+        ],
+        styles,
+    )
+}
+
+fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// A border line of the per-node table (`┌─┬─┐`, `╞═╪═╡`, `└─┴─┘`).
+fn border(
+    w: &mut dyn Write,
+    widths: &[usize; 12],
+    l: &str,
+    fill: &str,
+    mid: &str,
+    r: &str,
+) -> io::Result<()> {
+    w.write_all(l.as_bytes())?;
+    for (i, cw) in widths.iter().enumerate() {
+        if i > 0 {
+            w.write_all(mid.as_bytes())?;
+        }
+        w.write_all(fill.repeat(cw + 2).as_bytes())?;
+    }
+    writeln!(w, "{r}")
+}
+
+/// One row of the per-node table; `styles` colour the bound and share cells.
+fn row(
+    w: &mut dyn Write,
+    widths: &[usize; 12],
+    cells: &[String; 12],
+    styles: [Option<&str>; 2],
+) -> io::Result<()> {
+    w.write_all("│".as_bytes())?;
+    for (i, c) in cells.iter().enumerate() {
+        if i > 0 {
+            w.write_all("┆".as_bytes())?;
+        }
+        let pad = widths[i].saturating_sub(width(c));
+        let style = match i {
+            9 => styles[0],
+            11 => styles[1],
+            _ => None,
+        };
+        let (l, r) = if RIGHT[i] { (pad, 0) } else { (0, pad) };
+        write!(w, " {:l$}", "")?;
+        match style {
+            Some(st) => write!(w, "{st}{c}\u{1b}[39m\u{1b}[22m")?,
+            None => w.write_all(c.as_bytes())?,
+        }
+        write!(w, "{:r$} ", "")?;
+    }
+    writeln!(w, "│")
+}
+
+/// The human table of `nnc analyze` as a string; see [`write_table`].
+pub fn render_table(a: &Analysis, g: &Graph, sort: SortKey, color: bool) -> String {
+    let mut out = Vec::new();
+    // writing to a Vec cannot fail
+    let _ = write_table(&mut out, a, g, sort, color);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The human table of `nnc analyze`: one row per op, then the totals and the
 /// graph figures, each under an unambiguous name. With `color`, ANSI styles
 /// are emitted (bound column, and the time share of heavy nodes).
-pub fn render_table(a: &Analysis, g: &Graph, sort: SortKey, color: bool) -> String {
+///
+/// The per-node rows are streamed to `w` (two passes over the nodes: column
+/// widths, then the rows), so memory does not grow with the table: a
+/// million-node graph no longer builds a table of gigabytes in memory.
+pub fn write_table(
+    w: &mut dyn Write,
+    a: &Analysis,
+    g: &Graph,
+    sort: SortKey,
+    color: bool,
+) -> io::Result<()> {
     let mut rows: Vec<&NodeAnalysis> = a.nodes.iter().collect();
     match sort {
         SortKey::Order => {}
@@ -255,67 +386,31 @@ pub fn render_table(a: &Analysis, g: &Graph, sort: SortKey, color: bool) -> Stri
         SortKey::Params => rows.sort_by_key(|n| std::cmp::Reverse(n.cost.params)),
     }
     let total_ms = a.totals.predicted_ms;
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled);
-    if color {
-        t.enforce_styling();
-    } else {
-        t.force_no_tty();
-    }
-    t.set_header(vec![
-        "#",
-        "node",
-        "op",
-        "output shape",
-        "params",
-        "mult-adds",
-        "FLOPs",
-        "MAC (elems)",
-        "FLOP/B",
-        "bound",
-        "time",
-        "share",
-    ]);
-    for n in rows {
-        let node = g.node(n.id);
-        let share = if total_ms > 0.0 {
-            n.predicted_ms / total_ms
-        } else {
-            0.0
-        };
-        let mut bound = Cell::new(n.bound.as_str());
-        let mut share_cell = Cell::new(format!("{:.1}%", share * 100.0));
-        if color {
-            bound = bound.fg(match n.bound {
-                Bound::Compute => Color::Green,
-                Bound::Memory => Color::Yellow,
-            });
-            if share >= 0.05 {
-                share_cell = share_cell.fg(Color::Red).add_attribute(Attribute::Bold);
-            }
-        }
-        t.add_row(vec![
-            Cell::new(n.id.0),
-            Cell::new(&node.name),
-            Cell::new(node.op.name()),
-            Cell::new(shape_str(&node.shape)),
-            Cell::new(human(n.cost.params)),
-            Cell::new(human(n.cost.mult_adds)),
-            Cell::new(human(n.cost.flops)),
-            Cell::new(human(n.cost.mac)),
-            Cell::new(format!("{:.2}", n.cost.intensity())),
-            bound,
-            Cell::new(human_ms(n.predicted_ms)),
-            share_cell,
-        ]);
-    }
-    for i in [0, 4, 5, 6, 7, 8, 10, 11] {
-        if let Some(c) = t.column_mut(i) {
-            c.set_cell_alignment(CellAlignment::Right);
+    let mut widths = HEADERS.map(width);
+    for n in &rows {
+        let (cells, _) = node_cells(n, g, total_ms);
+        for (wd, c) in widths.iter_mut().zip(&cells) {
+            *wd = (*wd).max(width(c));
         }
     }
+    border(w, &widths, "┌", "─", "┬", "┐")?;
+    row(w, &widths, &HEADERS.map(String::from), [None, None])?;
+    border(w, &widths, "╞", "═", "╪", "╡")?;
+    for n in &rows {
+        let (cells, styles) = node_cells(n, g, total_ms);
+        row(
+            w,
+            &widths,
+            &cells,
+            if color { styles } else { [None, None] },
+        )?;
+    }
+    border(w, &widths, "└", "─", "┴", "┘")?;
+    w.write_all(summary_table(a, g, color).as_bytes())
+}
 
+/// The totals and graph figures (a small table).
+fn summary_table(a: &Analysis, g: &Graph, color: bool) -> String {
     let tt = &a.totals;
     let p = &a.platform;
     let compute: Vec<&NodeAnalysis> = a
@@ -417,7 +512,7 @@ pub fn render_table(a: &Analysis, g: &Graph, sort: SortKey, color: bool) -> Stri
         c.set_cell_alignment(CellAlignment::Right);
     }
     format!(
-        "{t}\n{s}\nMAC = memory access cost (elements read + written, weights included), not multiply-accumulates.\n"
+        "{s}\nMAC = memory access cost (elements read + written, weights included), not multiply-accumulates.\n"
     )
 }
 

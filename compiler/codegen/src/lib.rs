@@ -6,6 +6,7 @@
 //! `nnc_model_meta` — see `runtime/ABI.md`), optimizes it and writes an
 //! object file (with the weights embedded by `.incbin`), assembly or IR.
 
+pub mod cpu;
 pub mod kernels;
 pub mod llvm;
 pub mod plan;
@@ -140,6 +141,7 @@ pub fn compile(
     emit: Emit,
     out_dir: &Path,
 ) -> Result<Artifacts, String> {
+    cpu::validate_cpu(&opts.target_cpu)?;
     std::fs::create_dir_all(out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let prep = prepare(graph, weights)?;

@@ -13,6 +13,7 @@ use inkwell::targets::{
 use inkwell::types::BasicMetadataTypeEnum;
 use inkwell::values::{BasicMetadataValueEnum, FunctionValue, GlobalValue, PointerValue};
 use inkwell::{AddressSpace, GlobalVisibility, OptimizationLevel};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// How the weight blob gets into the module.
@@ -37,6 +38,7 @@ pub fn cpu_and_features(target_cpu: &str) -> (String, String) {
 
 /// Creates the target machine for the host triple.
 pub fn target_machine(target_cpu: &str, opt_level: u8) -> Result<TargetMachine, String> {
+    crate::cpu::validate_cpu(target_cpu)?;
     Target::initialize_native(&InitializationConfig::default())?;
     let triple = TargetMachine::get_default_triple();
     let target = Target::from_triple(&triple).map_err(|e| e.to_string())?;
@@ -202,7 +204,8 @@ pub fn build_module<'ctx>(
     for a in &fn_attrs {
         fwd.add_attribute(AttributeLoc::Function, *a);
     }
-    let mk = |func: FunctionValue<'ctx>| Kcx {
+    let weights_ptr = weights.as_pointer_value();
+    let mk = |func: FunctionValue<'ctx>, wbase: PointerValue<'ctx>| Kcx {
         ctx,
         module: &module,
         b: &builder,
@@ -210,29 +213,43 @@ pub fn build_module<'ctx>(
         i64t,
         i32t,
         ptrt,
-        weights,
+        weights: wbase,
         func,
         fn_attrs: &fn_attrs,
         cpu: &cpu,
         features: &features,
     };
 
-    // kernels first (each with its own builder position)
-    let mut kernel_fns = Vec::new();
+    // Kernels first (each with its own builder position). Steps whose
+    // kernels differ only in where their weights are share one function
+    // (and one task wrapper): a network of N identical layers costs LLVM
+    // one kernel, not N, so that build time follows the number of distinct
+    // kernels (see `KernelKey`).
+    let mut shared: HashMap<String, (FunctionValue<'ctx>, Option<FunctionValue<'ctx>>)> =
+        HashMap::new();
+    let mut kernel_fns = Vec::with_capacity(plan.steps.len());
     for (i, st) in plan.steps.iter().enumerate() {
-        let f = emit_kernel_fn(ctx, &module, &mk, i, st)?;
-        let task = if st.ntasks > 1 {
-            Some(emit_task_fn(ctx, &module, &mk, i, st, f)?)
-        } else {
-            None
+        let key = KernelKey::of(st);
+        let fns = match shared.get(&key.text) {
+            Some(&fns) => fns,
+            None => {
+                let f = emit_kernel_fn(ctx, &module, &mk, i, st, &key)?;
+                let task = if st.ntasks > 1 {
+                    Some(emit_task_fn(ctx, &module, &mk, i, st, f)?)
+                } else {
+                    None
+                };
+                shared.insert(key.text.clone(), (f, task));
+                (f, task)
+            }
         };
-        kernel_fns.push((f, task));
+        kernel_fns.push((fns.0, fns.1, key.base));
     }
 
     // forward
     let entry = ctx.append_basic_block(fwd, "entry");
     builder.position_at_end(entry);
-    let k = mk(fwd);
+    let k = mk(fwd, weights_ptr);
     let p_in = fwd.get_nth_param(0).ok_or("param")?.into_pointer_value();
     let p_out = fwd.get_nth_param(1).ok_or("param")?.into_pointer_value();
     let arena = fwd.get_nth_param(2).ok_or("param")?.into_pointer_value();
@@ -258,17 +275,18 @@ pub fn build_module<'ctx>(
     let max_args = plan
         .steps
         .iter()
-        .map(|s| s.ins.len() + 1)
+        .map(|s| s.ins.len() + 2)
         .max()
         .unwrap_or(1);
     let ctx_arr = builder.build_alloca(ptrt.array_type(max_args as u32), "taskctx")?;
-    for (i, (st, (f, task))) in plan.steps.iter().zip(&kernel_fns).enumerate() {
+    for (i, (st, (f, task, wbase))) in plan.steps.iter().zip(&kernel_fns).enumerate() {
         let idx = i32t.const_int(i as u64, false);
         builder.build_call(begin, &[idx.into()], "")?;
         let mut ptrs = vec![bufptr(st.out)?];
         for &b in &st.ins {
             ptrs.push(bufptr(b)?);
         }
+        ptrs.push(k.gepc(weights_ptr, *wbase as i64)?);
         match task {
             None => {
                 let mut args: Vec<BasicMetadataValueEnum> =
@@ -311,48 +329,102 @@ pub fn build_module<'ctx>(
     Ok(module)
 }
 
+/// What makes two steps' kernel functions interchangeable: the kernel plan
+/// with its weight offsets made relative to the first of them (`base`,
+/// passed to the function as its weights pointer), the number of buffers and
+/// whether they may alias. Two steps with equal `text` get one function.
+pub struct KernelKey {
+    /// The plan, rebased, as text (`Debug` prints every field).
+    pub text: String,
+    /// The rebased plan.
+    pub kernel: KernelPlan,
+    /// Offset (f32 elements) of the step's weights in the blob.
+    pub base: u64,
+    /// Whether the buffers get `noalias`.
+    pub noalias: bool,
+}
+
+impl KernelKey {
+    /// The key of a step.
+    pub fn of(st: &Step) -> KernelKey {
+        let mut kernel = st.kernel.clone();
+        let base = match &mut kernel {
+            KernelPlan::Conv(p) => std::mem::take(&mut p.w_off),
+            KernelPlan::BatchNorm(p) => std::mem::take(&mut p.w_off),
+            KernelPlan::Fast(p) => {
+                let base = p.b_off.map_or(p.w_off, |b| b.min(p.w_off));
+                p.w_off -= base;
+                if let Some(b) = &mut p.b_off {
+                    *b -= base;
+                }
+                base
+            }
+            _ => 0,
+        };
+        // noalias only when the output overlaps no input
+        let noalias = !st
+            .ins
+            .iter()
+            .any(|&b| overlaps(st.out, st.out_bytes, b, u64::MAX / 4));
+        let text = format!("{kernel:?} ins={} noalias={noalias}", st.ins.len());
+        KernelKey {
+            text,
+            kernel,
+            base,
+            noalias,
+        }
+    }
+}
+
 fn emit_kernel_fn<'ctx, 'a>(
     ctx: &'ctx Context,
     module: &Module<'ctx>,
-    mk: &dyn Fn(FunctionValue<'ctx>) -> Kcx<'ctx, 'a>,
+    mk: &dyn Fn(FunctionValue<'ctx>, PointerValue<'ctx>) -> Kcx<'ctx, 'a>,
     i: usize,
     st: &Step,
+    key: &KernelKey,
 ) -> R<FunctionValue<'ctx>> {
     let ptrt = ctx.ptr_type(AddressSpace::default());
     let nptr = st.ins.len() + 1;
-    let mut params: Vec<BasicMetadataTypeEnum> = vec![ptrt.into(); nptr];
+    // out, ins..., weights, lo, hi
+    let mut params: Vec<BasicMetadataTypeEnum> = vec![ptrt.into(); nptr + 1];
     params.push(ctx.i64_type().into());
     params.push(ctx.i64_type().into());
     let ft = ctx.void_type().fn_type(&params, false);
     let f = module.add_function(&format!("nk{i}_{}", st.op), ft, Some(Linkage::Internal));
-    let k = mk(f);
+    let param = |n: usize| -> R<_> { Ok(f.get_nth_param(n as u32).ok_or("param")?) };
+    let wbase = param(nptr)?.into_pointer_value();
+    let k = mk(f, wbase);
     k.add_fn_attrs(f);
-    // noalias only when the output overlaps no input
-    let sizes = st.out_bytes;
-    let clash = st
-        .ins
-        .iter()
-        .any(|&b| overlaps(st.out, sizes, b, u64::MAX / 4));
-    if !clash {
-        let na = Attribute::get_named_enum_kind_id("noalias");
+    let attr = |name: &str, v: u64| {
+        k.ctx
+            .create_enum_attribute(Attribute::get_named_enum_kind_id(name), v)
+    };
+    if key.noalias {
         for p in 0..nptr {
-            f.add_attribute(
-                AttributeLoc::Param(p as u32),
-                k.ctx.create_enum_attribute(na, 0),
-            );
+            f.add_attribute(AttributeLoc::Param(p as u32), attr("noalias", 0));
         }
     }
+    // Never inlined into `nnc_model_forward`: with thousands of steps the
+    // inlined loops make LLVM's loop analyses superlinear in the number of
+    // layers (a chain of 20,000 relus spent minutes in ScalarEvolution),
+    // while a call per step costs nothing measurable.
+    f.add_attribute(AttributeLoc::Function, attr("noinline", 0));
+    // the weights are read-only and 64-byte aligned (plan::push_weights)
+    let wp = AttributeLoc::Param(nptr as u32);
+    f.add_attribute(wp, attr("noalias", 0));
+    f.add_attribute(wp, attr("readonly", 0));
+    f.add_attribute(wp, attr("align", 64));
     let entry = k.ctx.append_basic_block(f, "entry");
     k.b.position_at_end(entry);
-    let param = |n: usize| -> R<_> { Ok(f.get_nth_param(n as u32).ok_or("param")?) };
     let out = param(0)?.into_pointer_value();
     let ins: Vec<PointerValue> = (1..nptr)
         .map(|n| Ok(param(n)?.into_pointer_value()))
         .collect::<R<_>>()?;
-    let lo = param(nptr)?.into_int_value();
-    let hi = param(nptr + 1)?.into_int_value();
+    let lo = param(nptr + 1)?.into_int_value();
+    let hi = param(nptr + 2)?.into_int_value();
     let in0 = || -> R<PointerValue> { Ok(*ins.first().ok_or("kernel without input")?) };
-    match &st.kernel {
+    match &key.kernel {
         KernelPlan::Unary(p) => p.emit(&k, out, in0()?, lo, hi)?,
         KernelPlan::BatchNorm(p) => p.emit(&k, out, in0()?, lo, hi)?,
         KernelPlan::Binary(p) => {
@@ -383,7 +455,7 @@ fn emit_kernel_fn<'ctx, 'a>(
 fn emit_task_fn<'ctx, 'a>(
     ctx: &'ctx Context,
     module: &Module<'ctx>,
-    mk: &dyn Fn(FunctionValue<'ctx>) -> Kcx<'ctx, 'a>,
+    mk: &dyn Fn(FunctionValue<'ctx>, PointerValue<'ctx>) -> Kcx<'ctx, 'a>,
     i: usize,
     st: &Step,
     kernel: FunctionValue<'ctx>,
@@ -394,7 +466,7 @@ fn emit_task_fn<'ctx, 'a>(
         .void_type()
         .fn_type(&[ptrt.into(), i64t.into(), i64t.into()], false);
     let f = module.add_function(&format!("nk{i}_task"), ft, Some(Linkage::Internal));
-    let k = mk(f);
+    let k = mk(f, ptrt.const_null());
     k.add_fn_attrs(f);
     let entry = k.ctx.append_basic_block(f, "entry");
     k.b.position_at_end(entry);
@@ -402,7 +474,8 @@ fn emit_task_fn<'ctx, 'a>(
     let t = f.get_nth_param(1).ok_or("param")?.into_int_value();
     let nt = f.get_nth_param(2).ok_or("param")?.into_int_value();
     let mut args: Vec<BasicMetadataValueEnum> = Vec::new();
-    for j in 0..st.ins.len() + 1 {
+    // the context slots: out, ins..., weights
+    for j in 0..st.ins.len() + 2 {
         let slot = unsafe {
             k.b.build_in_bounds_gep(k.ptrt, c, &[k.i64c(j as i64)], "")?
         };

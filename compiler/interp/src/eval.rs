@@ -45,7 +45,7 @@ pub fn collect_outputs(
         let v = values
             .get(&o.node)
             .ok_or_else(|| format!("output `{}` names a node with no value", o.name))?;
-        out.insert(o.name.clone(), v.clone());
+        out.insert(o.name.clone(), v.try_clone()?);
     }
     Ok(out)
 }
@@ -93,7 +93,7 @@ fn run_inner(
                     fmt_shape(t.shape())
                 ));
             }
-            t.clone()
+            t.try_clone()?
         } else {
             let ins = g.inputs(id);
             let mut args = Vec::with_capacity(ins.len());
@@ -210,7 +210,7 @@ pub fn eval_op(op: &Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, Stri
         }
         Op::Act(a) => {
             arity(args, 1)?;
-            Ok(act(*a, args[0].clone()))
+            Ok(act(*a, args[0].try_clone()?))
         }
         Op::MaxPool(p) => {
             arity(args, 1)?;
@@ -420,7 +420,7 @@ fn batchnorm(
         }
     }
     let inner: usize = s[2..].iter().product();
-    let mut y = x.clone();
+    let mut y = x.try_clone()?;
     for (i, v) in y.data_mut().iter_mut().enumerate() {
         let ch = (i / inner.max(1)) % c;
         let inv = 1.0 / (var.data()[ch] as f64 + eps).sqrt();
@@ -591,7 +591,7 @@ fn flatten(x: &Tensor) -> Result<Tensor, String> {
         return Err(format!("flatten needs rank >= 2, got {}", fmt_shape(s)));
     }
     let rest = checked_len(&s[1..])?;
-    x.clone().reshape(vec![s[0], rest])
+    x.try_clone()?.reshape(vec![s[0], rest])
 }
 
 fn concat(args: &[&Tensor], axis: usize) -> Result<Tensor, String> {
@@ -620,7 +620,7 @@ fn concat(args: &[&Tensor], axis: usize) -> Result<Tensor, String> {
     }
     let outer: usize = shape[..axis].iter().product();
     let inner: usize = shape[axis + 1..].iter().product();
-    let mut data = Vec::with_capacity(checked_len(&shape)?);
+    let mut data = crate::tensor::try_vec(checked_len(&shape)?)?;
     for o in 0..outer {
         for a in args {
             let chunk = a.shape()[axis] * inner;
@@ -646,7 +646,7 @@ fn slice(x: &Tensor, axis: usize, start: usize, len: usize) -> Result<Tensor, St
     let inner: usize = s[axis + 1..].iter().product();
     let mut shape = s.to_vec();
     shape[axis] = len;
-    let mut data = Vec::with_capacity(checked_len(&shape)?);
+    let mut data = crate::tensor::try_vec(checked_len(&shape)?)?;
     for o in 0..outer {
         let base = (o * s[axis] + start) * inner;
         data.extend_from_slice(&x.data()[base..base + len * inner]);
@@ -685,7 +685,7 @@ fn softmax(x: &Tensor, axis: usize) -> Result<Tensor, String> {
     let outer: usize = s[..axis].iter().product();
     let len = s[axis];
     let inner: usize = s[axis + 1..].iter().product();
-    let mut y = x.clone();
+    let mut y = x.try_clone()?;
     let xd = x.data();
     let od = y.data_mut();
     for o in 0..outer {
@@ -771,7 +771,7 @@ fn binary(k: BinaryKind, a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
     let n = checked_len(&shape)?;
     let (sa, sb) = (bstrides(a.shape(), &shape), bstrides(b.shape(), &shape));
     let so = strides_of(&shape);
-    let mut data = Vec::with_capacity(n);
+    let mut data = crate::tensor::try_vec(n)?;
     for flat in 0..n {
         let (mut ia, mut ib, mut rem) = (0usize, 0usize, flat);
         for d in 0..shape.len() {

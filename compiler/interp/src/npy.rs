@@ -42,6 +42,13 @@ pub fn read_header(bytes: &[u8]) -> Result<NpyHeader, String> {
         .ok_or("truncated .npy header")?;
     let text = std::str::from_utf8(&bytes[start..end])
         .map_err(|_| "the .npy header is not valid text".to_string())?;
+    for key in ["descr", "fortran_order", "shape"] {
+        let n =
+            text.matches(&format!("'{key}'")).count() + text.matches(&format!("\"{key}\"")).count();
+        if n > 1 {
+            return Err(format!("the .npy header has the key '{key}' twice"));
+        }
+    }
     let descr = dict_value(text, "descr")
         .ok_or("the .npy header has no 'descr'")?
         .trim()
@@ -134,10 +141,11 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor, String> {
             fmt_shape(&h.shape)
         ));
     }
-    let v: Vec<f32> = data
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let mut v = crate::tensor::try_vec(n)?;
+    v.extend(
+        data.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+    );
     Tensor::new(h.shape, v)
 }
 

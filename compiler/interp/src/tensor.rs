@@ -22,7 +22,43 @@ pub fn fmt_shape(shape: &[usize]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
+/// The most f32 elements one tensor may have in the interpreter (2^31,
+/// 8 GiB; the elaborator's tensor limit). Checked before allocating.
+pub const MAX_ELEMENTS: usize = 1 << 31;
+
+/// The start of every allocation error of the interpreter (so that drivers
+/// can give it its code, E0414).
+pub const ALLOC_FAILED: &str = "cannot allocate";
+
+/// An empty vector with room for `n` elements, or an error (never an abort)
+/// when `n` exceeds [`MAX_ELEMENTS`] or the memory is not available.
+pub fn try_vec(n: usize) -> Result<Vec<f32>, String> {
+    if n > MAX_ELEMENTS {
+        return Err(format!(
+            "{ALLOC_FAILED} a tensor of {n} elements: over the limit of {MAX_ELEMENTS}"
+        ));
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        format!(
+            "{ALLOC_FAILED} {} MB for a tensor of {n} elements: out of memory",
+            n.saturating_mul(4).div_ceil(1_000_000)
+        )
+    })?;
+    Ok(v)
+}
+
 impl Tensor {
+    /// A copy, or an allocation error instead of an abort.
+    pub fn try_clone(&self) -> Result<Tensor, String> {
+        let mut data = try_vec(self.data.len())?;
+        data.extend_from_slice(&self.data);
+        Ok(Tensor {
+            shape: self.shape.clone(),
+            data,
+        })
+    }
+
     /// A tensor of this shape holding `data` (C order). Errors when the
     /// element count overflows or does not equal `data.len()`.
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor, String> {
@@ -48,10 +84,9 @@ impl Tensor {
     pub fn filled(shape: Vec<usize>, v: f32) -> Result<Tensor, String> {
         let n = numel(&shape)
             .ok_or_else(|| format!("shape {} has too many elements", fmt_shape(&shape)))?;
-        Ok(Tensor {
-            shape,
-            data: vec![v; n],
-        })
+        let mut data = try_vec(n)?;
+        data.resize(n, v);
+        Ok(Tensor { shape, data })
     }
 
     /// The shape.

@@ -21,6 +21,8 @@ pub const E_MISSING: &str = "E0411";
 pub const E_SHAPE: &str = "E0412";
 /// Code: a weight in the file has a dtype that is not a float type.
 pub const E_DTYPE: &str = "E0413";
+/// Code: weights or tensors exceed a size limit or cannot be allocated.
+pub const E_LIMIT: &str = "E0414";
 /// Code: the file holds keys the network does not use (warning).
 pub const W_UNUSED: &str = "W0010";
 /// Code: weights were converted to f32 (a note).
@@ -208,6 +210,17 @@ pub fn load_safetensors_file(path: &Path, g: &Graph) -> (WeightStore, Vec<Diagno
 pub fn load_safetensors(bytes: &[u8], g: &Graph) -> (WeightStore, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut store = WeightStore::new();
+    if let Some(key) = crate::st_header::duplicated_key(bytes) {
+        diags.push(
+            Diagnostic::error(
+                E_CORRUPT,
+                format!("the weights file is not a valid safetensors file: the key `{key}` appears twice in its header"),
+            )
+            .with_note(format!("the file is {} bytes long", bytes.len()))
+            .with_help("each tensor must be stored under one name only"),
+        );
+        return (store, diags);
+    }
     let st = match SafeTensors::deserialize(bytes) {
         Ok(st) => st,
         Err(e) => {
@@ -424,9 +437,42 @@ pub fn fnv1a64(s: &str) -> u64 {
 ///   `fan_in = in_channels/groups * kh * kw` for conv2d and `in_features` for
 ///   linear, elements in C order;
 /// - batchnorm: weight 1, bias 0, running_mean 0, running_var 1.
+///
+/// Keys whose tensors would exceed [`MAX_WEIGHT_ELEMENTS`] (or that cannot
+/// be allocated) are left out; use [`try_init_deterministic`] to get an error
+/// for them instead.
 pub fn init_deterministic(g: &Graph, seed: u64) -> WeightStore {
+    init_checked(g, seed, false).unwrap_or_default()
+}
+
+/// The most f32 elements the weights of one network may hold in total
+/// (2^31, 8 GiB; the same bound as one activation tensor). Checked before
+/// anything is allocated: a network declaring more is an error, not an
+/// attempt to allocate terabytes.
+pub const MAX_WEIGHT_ELEMENTS: usize = 1 << 31;
+
+/// [`init_deterministic`], but an error when the weights the graph declares
+/// exceed [`MAX_WEIGHT_ELEMENTS`] in total or cannot be allocated.
+pub fn try_init_deterministic(g: &Graph, seed: u64) -> Result<WeightStore, String> {
+    init_checked(g, seed, true)
+}
+
+fn init_checked(g: &Graph, seed: u64, strict: bool) -> Result<WeightStore, String> {
     let mut w = WeightStore::new();
     let expected = expected_weights(g);
+    let mut total = 0usize;
+    for e in &expected {
+        let n = numel(&e.shape).unwrap_or(usize::MAX);
+        total = total.saturating_add(n);
+        if strict && total > MAX_WEIGHT_ELEMENTS {
+            return Err(format!(
+                "the network's weights hold more than {MAX_WEIGHT_ELEMENTS} elements \
+                 (the limit; `{}` alone has shape {})",
+                e.key,
+                fmt_shape(&e.shape)
+            ));
+        }
+    }
     // fan_in per node = product of the weight's dims after the first.
     let mut fan_in: HashMap<NodeId, usize> = HashMap::new();
     for e in &expected {
@@ -439,23 +485,37 @@ pub fn init_deterministic(g: &Graph, seed: u64) -> WeightStore {
         }
     }
     for e in &expected {
-        let Some(n) = numel(&e.shape) else { continue };
-        let data = match (e.suffix, fan_in.get(&e.node)) {
-            ("running_var", _) => vec![1.0; n],
-            ("running_mean", _) => vec![0.0; n],
-            ("weight", None) => vec![1.0; n], // batchnorm gamma
-            (_, None) => vec![0.0; n],        // batchnorm beta
+        let n = match numel(&e.shape) {
+            Some(n) if n <= MAX_WEIGHT_ELEMENTS => n,
+            _ => continue,
+        };
+        let mut data: Vec<f32> = Vec::new();
+        if data.try_reserve_exact(n).is_err() {
+            if strict {
+                return Err(format!(
+                    "cannot allocate {} MB for the weight `{}`",
+                    n.saturating_mul(4) / 1_000_000,
+                    e.key
+                ));
+            }
+            continue;
+        }
+        match (e.suffix, fan_in.get(&e.node)) {
+            ("running_var", _) => data.resize(n, 1.0),
+            ("running_mean", _) => data.resize(n, 0.0),
+            ("weight", None) => data.resize(n, 1.0), // batchnorm gamma
+            (_, None) => data.resize(n, 0.0),        // batchnorm beta
             (_, Some(&f)) => {
                 let bound = 1.0 / (f.max(1) as f64).sqrt();
                 let mut r = SplitMix64(seed ^ fnv1a64(&e.key));
-                (0..n).map(|_| r.uniform(bound as f32)).collect()
+                data.extend((0..n).map(|_| r.uniform(bound as f32)));
             }
-        };
+        }
         if let Ok(t) = Tensor::new(e.shape.clone(), data) {
             w.insert(e.key.clone(), t);
         }
     }
-    w
+    Ok(w)
 }
 
 /// Random values for tests and tools: uniform in [-1, 1) from SplitMix64.

@@ -308,3 +308,84 @@ fn unreadable_file_is_e0400() {
     let (_, d) = load_safetensors_file(std::path::Path::new("/nonexistent/w.safetensors"), &g);
     assert_eq!(codes(&d), vec!["E0400"]);
 }
+
+/// A safetensors file from a raw JSON header and `data` bytes.
+fn raw_file(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut b = (header.len() as u64).to_le_bytes().to_vec();
+    b.extend_from_slice(header.as_bytes());
+    b.extend_from_slice(data);
+    b
+}
+
+#[test]
+fn duplicated_key_is_named_not_blamed_on_another_tensor() {
+    let g = small_net();
+    // `fc.bias` twice: the parser keeps the last entry, which leaves a gap
+    // at [0, 8) that used to be reported as an invalid offset of `fc.weight`.
+    let h = r#"{"fc.bias":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"fc.weight":{"dtype":"F32","shape":[2,4],"data_offsets":[8,40]},"fc.bias":{"dtype":"F32","shape":[2],"data_offsets":[40,48]}}"#;
+    let (w, d) = load_safetensors(&raw_file(h, &[0u8; 48]), &g);
+    assert!(w.is_empty());
+    assert_eq!(codes(&d), vec!["E0410"]);
+    assert!(
+        d[0].message.contains("`fc.bias` appears twice"),
+        "{}",
+        d[0].message
+    );
+    assert!(!d[0].message.contains("fc.weight"), "{}", d[0].message);
+}
+
+#[test]
+fn overlapping_offsets_and_gaps_are_corrupt() {
+    let g = small_net();
+    for h in [
+        // both tensors on the same bytes
+        r#"{"fc.bias":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"fc.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+        // partly overlapping
+        r#"{"fc.bias":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"fc.weight":{"dtype":"F32","shape":[2,4],"data_offsets":[4,36]}}"#,
+        // a gap between them
+        r#"{"fc.bias":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"fc.weight":{"dtype":"F32","shape":[2,4],"data_offsets":[12,44]}}"#,
+        // offsets backwards
+        r#"{"fc.bias":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#,
+    ] {
+        let (w, d) = load_safetensors(&raw_file(h, &[0u8; 44]), &g);
+        assert!(w.is_empty(), "{h}");
+        assert_eq!(codes(&d), vec!["E0410"], "{h}");
+    }
+}
+
+#[test]
+fn absurd_declared_sizes_do_not_allocate() {
+    let g = small_net();
+    // 2^40 elements declared (4 TiB), a few bytes present: rejected from
+    // the header, nothing allocated (allocating would abort the test).
+    for shape in [
+        "[1048576,1048576]",
+        "[1099511627776]",
+        "[18446744073709551615,2]",
+    ] {
+        let h = format!(
+            r#"{{"conv1.weight":{{"dtype":"F32","shape":{shape},"data_offsets":[0,16]}}}}"#
+        );
+        let (w, d) = load_safetensors(&raw_file(&h, &[0u8; 16]), &g);
+        assert!(w.is_empty());
+        assert_eq!(codes(&d), vec!["E0410"], "{shape}");
+    }
+    // wrong dtypes of the right byte length are dtype errors, not garbage
+    let h = r#"{"fc.bias":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}"#;
+    let (_, d) = load_safetensors(&raw_file(h, &[0u8; 16]), &g);
+    assert!(codes(&d).contains(&"E0413"), "{:?}", codes(&d));
+}
+
+#[test]
+fn weights_past_the_element_limit_are_an_error_not_an_allocation() {
+    // linear 2^20 -> 2^20: a 2^40-element weight (4 TiB)
+    let src = "network huge { input x: [1, 1048576]; output y = linear(x, out = 1048576, name = \"fc\"); }";
+    let (file, diags) = nnc_syntax::parse(src);
+    assert!(diags.is_empty(), "{diags:?}");
+    let g = nnc_elab::elaborate(&file, None).graph.expect("elaborates");
+    let e = try_init_deterministic(&g, 0).unwrap_err();
+    assert!(e.contains("fc.weight") && e.contains("limit"), "{e}");
+    // the lenient version leaves the key out instead of aborting
+    let w = init_deterministic(&g, 0);
+    assert!(!w.contains("fc.weight"));
+}

@@ -152,6 +152,9 @@ pub enum Command {
         /// Each rewritten width stays within [original / R, original · R].
         #[arg(long, default_value_t = 2.0, value_name = "R")]
         max_ratio: f64,
+        /// Time budget of `--rebalance`: past it, the best result so far is reported.
+        #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+        time_limit: f64,
     },
     /// Print the graph as Graphviz DOT or JSON.
     Graph {

@@ -96,6 +96,53 @@ pub fn plan(g: &Graph, opts: PlanOptions) -> Result<MemoryPlan, String> {
     })
 }
 
+/// The buffers placed so far, found by lifetime: one map from definition
+/// step to buffers per class of lifetime length (`[2^k, 2^(k+1))` steps), so
+/// that the buffers whose lifetimes overlap a query are found by scanning a
+/// window of definition steps per class, not every placed buffer. A query
+/// visits each overlapping buffer once plus at most a constant factor of
+/// near misses per class, which keeps planning near-linear in the number of
+/// tensors (a scan of every placed buffer made it quadratic).
+#[derive(Default)]
+struct PlacedIndex {
+    classes: Vec<std::collections::BTreeMap<usize, Vec<(usize, usize)>>>,
+}
+
+impl PlacedIndex {
+    fn class(span: usize) -> usize {
+        (usize::BITS - span.leading_zeros()) as usize
+    }
+
+    /// Records buffer `id`, live over steps `def..=last`.
+    fn insert(&mut self, id: usize, def: usize, last: usize) {
+        let k = Self::class(last - def);
+        if self.classes.len() <= k {
+            self.classes.resize_with(k + 1, Default::default);
+        }
+        self.classes[k].entry(def).or_default().push((id, last));
+    }
+
+    /// Calls `f` with every recorded buffer live at some step of `def..=last`.
+    fn overlapping(&self, def: usize, last: usize, mut f: impl FnMut(usize)) {
+        for (k, map) in self.classes.iter().enumerate() {
+            // spans in this class are below 2^k
+            let max_span = if k >= usize::BITS as usize {
+                usize::MAX
+            } else {
+                (1usize << k) - 1
+            };
+            let from = def.saturating_sub(max_span);
+            for (_, list) in map.range(from..=last) {
+                for &(id, l) in list {
+                    if l >= def {
+                        f(id);
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, String> {
     let order = g.topo_order().ok_or("the graph has a cycle")?;
     let pos: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
@@ -175,20 +222,18 @@ fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, String> {
     // Greedy by size, best fit.
     let mut idx: Vec<usize> = (0..bufs.len()).collect();
     idx.sort_by_key(|&i| (std::cmp::Reverse(bufs[i].size), bufs[i].def));
-    let mut placed: Vec<(usize, usize)> = Vec::new(); // (buf, offset)
+    let mut placed = PlacedIndex::default();
     let mut buf_off = vec![0usize; bufs.len()];
     let mut arena = 0usize;
+    let mut busy: Vec<(usize, usize)> = Vec::new();
     for i in idx {
         let b = &bufs[i];
         let need = align_up(b.size).ok_or("arena too large")?;
-        let mut busy: Vec<(usize, usize)> = placed
-            .iter()
-            .filter(|(j, _)| {
-                let o = &bufs[*j];
-                o.def <= b.last && b.def <= o.last
-            })
-            .map(|&(j, off)| (off, off + align_up(bufs[j].size).unwrap_or(usize::MAX)))
-            .collect();
+        busy.clear();
+        placed.overlapping(b.def, b.last, |j| {
+            let off = buf_off[j];
+            busy.push((off, off + align_up(bufs[j].size).unwrap_or(usize::MAX)));
+        });
         busy.sort_unstable();
         let mut best: Option<(usize, usize)> = None; // (gap size, offset)
         let mut cur = 0usize;
@@ -208,7 +253,7 @@ fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, String> {
         let end = off.checked_add(need).ok_or("arena too large")?;
         arena = arena.max(end);
         buf_off[i] = off;
-        placed.push((i, off));
+        placed.insert(i, b.def, b.last);
     }
     let mut offsets = HashMap::new();
     for (i, b) in bufs.iter().enumerate() {
@@ -292,20 +337,24 @@ pub fn check(g: &Graph, plan: &MemoryPlan) -> Result<(), Vec<String>> {
         }
         tensors.push((n, pos[&n], last[&n], off, size));
     }
-    // the in-place group of each node (its root)
-    let root = |mut n: NodeId| {
-        let mut steps = 0;
-        while let Some(&i) = plan.in_place.get(&n) {
-            n = i;
-            steps += 1;
-            if steps > plan.order.len() {
-                break;
-            }
-        }
-        n
-    };
-    for (k, &(a, da, la, oa, sa)) in tensors.iter().enumerate() {
-        for &(b, db, lb, ob, sb) in &tensors[k + 1..] {
+    // the in-place group of each node (its root), in execution order so that
+    // a node's input already has its root (memoized: following the chain
+    // for every pair was quadratic on long in-place chains)
+    let mut roots: HashMap<NodeId, NodeId> = HashMap::new();
+    for &n in &plan.order {
+        let r = match plan.in_place.get(&n) {
+            Some(i) => roots.get(i).copied().unwrap_or(*i),
+            None => n,
+        };
+        roots.insert(n, r);
+    }
+    let root = |n: NodeId| roots.get(&n).copied().unwrap_or(n);
+    // Sweep in definition order, comparing each tensor only with the
+    // earlier ones still live when it is defined.
+    let mut live: Vec<(NodeId, usize, usize, usize, usize)> = Vec::new();
+    for &(b, db, lb, ob, sb) in &tensors {
+        live.retain(|&(_, _, la, _, _)| la >= db);
+        for &(a, da, la, oa, sa) in &live {
             let time = da <= lb && db <= la;
             let mem = oa < ob + sb && ob < oa + sa;
             if !(time && mem) {
@@ -324,6 +373,7 @@ pub fn check(g: &Graph, plan: &MemoryPlan) -> Result<(), Vec<String>> {
                 ));
             }
         }
+        live.push((b, db, lb, ob, sb));
     }
     // an in-place overwrite must happen after every earlier tensor of its buffer died
     for (&n, &i) in &plan.in_place {

@@ -7,6 +7,7 @@ use nnc_analysis::Platform;
 use nnc_diag::Span;
 use nnc_ir::{Graph, NodeId, Op};
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// What must not change between the original graph and a candidate: per
 /// node, its op with every attribute that is not a channel count, its name,
@@ -122,6 +123,8 @@ pub(crate) enum Reject {
     Structure,
     /// A width that was a multiple of the SIMD width is no longer one.
     Alignment,
+    /// The time budget ran out before the candidate was compiled.
+    Budget,
 }
 
 impl Reject {
@@ -135,6 +138,7 @@ impl Reject {
             Reject::OutputShape => "it sets the shape of a network output",
             Reject::Structure => "it also sets something other than a channel width (a loop bound, a kernel size, a name, whether a branch is taken, ...)",
             Reject::Alignment => "changing it makes a SIMD-aligned width unaligned",
+            Reject::Budget => "not examined: the time budget (--time-limit) ran out first",
         }
     }
 }
@@ -188,6 +192,13 @@ pub(crate) struct Evaluator<'a> {
     /// Candidates compiled so far (cache misses).
     pub(crate) evals: usize,
     pub(crate) cache: BTreeMap<Vec<i64>, Result<Metrics, Reject>>,
+    /// When the whole pass must stop (`Options::max_time` after it began):
+    /// past it, uncached candidates are rejected with [`Reject::Budget`]
+    /// without being compiled, so every phase (probing, sensitivities,
+    /// search) stops at the budget.
+    pub(crate) deadline: Instant,
+    /// Set once a candidate was refused for the deadline.
+    pub(crate) out_of_time: bool,
 }
 
 impl Evaluator<'_> {
@@ -204,6 +215,10 @@ impl Evaluator<'_> {
         }
         if let Some(m) = self.cache.get(values) {
             return *m;
+        }
+        if self.out_of_time || Instant::now() >= self.deadline {
+            self.out_of_time = true;
+            return Err(Reject::Budget);
         }
         self.evals += 1;
         let m = self.eval_uncached(values);

@@ -38,7 +38,7 @@ use nnc_analysis::Platform;
 use nnc_diag::{Diagnostic, SourceFile, Span};
 use nnc_elab::IntProv;
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Options of the pass.
 #[derive(Clone, Debug)]
@@ -182,6 +182,7 @@ fn compile(text: &str, network: Option<&str>) -> Result<nnc_elab::Elaborated, So
 
 /// Runs the pass on a source text.
 pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, SourceErrors> {
+    let started = Instant::now();
     let src = SourceFile::new(name, text);
     let el = compile(text, opts.network.as_deref())?;
     let g = el.graph.as_ref().expect("checked by compile");
@@ -249,6 +250,8 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
         hi: hi.clone(),
         evals: 0,
         cache: BTreeMap::new(),
+        deadline: started + opts.max_time,
+        out_of_time: false,
     };
     // A literal is left alone if no one-step move of it alone is feasible
     // (it sets an input or output shape, a loop bound, a kernel size, ...)
@@ -257,15 +260,25 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
     let mut free = vec![true; orig.len()];
     let mut stuck: Vec<(usize, Reject)> = Vec::new();
     for (i, f) in free.iter_mut().enumerate() {
+        if ev.out_of_time {
+            // stopped at the budget: the rest stays as written
+            *f = false;
+            frozen.push((vars[i].0, orig[i], Reject::Budget.why().to_string()));
+            continue;
+        }
         if let Err(r) = search::probe(&mut ev, &orig, i, steps[i]) {
             *f = false;
-            stuck.push((i, r));
+            if r == Reject::Budget {
+                frozen.push((vars[i].0, orig[i], r.why().to_string()));
+            } else {
+                stuck.push((i, r));
+            }
         }
     }
     for &(i, r) in &stuck {
-        let pair_ok = (0..orig.len())
-            .filter(|&j| j != i)
-            .any(|j| search::probe_pair(&mut ev, &orig, i, j, steps[i], steps[j]));
+        let pair_ok = (0..orig.len()).filter(|&j| j != i).any(|j| {
+            !ev.out_of_time && search::probe_pair(&mut ev, &orig, i, j, steps[i], steps[j])
+        });
         if pair_ok {
             free[i] = true;
         } else {
@@ -318,7 +331,7 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
         untraced: untraced.into_values().collect(),
         evaluations: ev.evals,
         rounds: found.rounds,
-        hit_budget: found.hit_budget,
+        hit_budget: found.hit_budget || ev.out_of_time,
         scaling_exponent: found.beta,
     })
 }

@@ -96,7 +96,9 @@ struct Searcher<'e, 'a, 's> {
 
 impl Searcher<'_, '_, '_> {
     fn out_of_budget(&self) -> bool {
-        self.ev.evals >= self.st.max_evals || self.start.elapsed() > self.st.max_time
+        self.ev.evals >= self.st.max_evals
+            || self.ev.out_of_time
+            || self.start.elapsed() > self.st.max_time
     }
 
     fn within(&self, m: &Metrics) -> bool {

@@ -3,8 +3,9 @@
 //!
 //! # How a kernel is organized
 //!
-//! Every kernel node becomes one internal LLVM function
-//! `void @nk<i>(ptr noalias out, ptr noalias in0, ..., i64 lo, i64 hi)` that
+//! Every kernel node becomes (or shares, see `llvm::KernelKey`) one internal
+//! `noinline` LLVM function
+//! `void @nk<i>(ptr noalias out, ptr noalias in0, ..., ptr weights, i64 lo, i64 hi)` that
 //! computes the *work items* `lo..hi` of the node (what an item is — a row, an
 //! output-channel tile × row, a chunk of elements — is the kernel's choice,
 //! see [`KernelPlan::items`]). The forward function splits `0..items` into
@@ -12,9 +13,10 @@
 //! the function once with `0..items` when one task is enough).
 //!
 //! Kernels address memory through `out`/`in*` (f32, C order, the node's
-//! shape) and the weights through [`Kcx::weights`] (a hidden global holding
-//! the weight blob; every kernel's weights start at a 64-byte aligned offset
-//! and are laid out however the kernel packed them at build time).
+//! shape) and the weights through [`Kcx::weights`] (a pointer parameter: the
+//! step's first weight in the blob, 64-byte aligned; plan offsets are relative
+//! to it, and the weights are laid out however the kernel packed them at
+//! build time).
 //!
 //! # Contract for kernel modules (`gemm`, `conv_fast`, `dwconv`, ...)
 //!
@@ -39,7 +41,7 @@ use inkwell::intrinsics::Intrinsic;
 use inkwell::module::Module;
 use inkwell::types::{BasicTypeEnum, FloatType, IntType, PointerType, VectorType};
 use inkwell::values::{
-    BasicMetadataValueEnum, BasicValue, BasicValueEnum, FloatValue, FunctionValue, GlobalValue,
+    BasicMetadataValueEnum, BasicValue, BasicValueEnum, FloatValue, FunctionValue,
     InstructionValue, IntValue, PointerValue, VectorValue,
 };
 use inkwell::{FloatPredicate, IntPredicate};
@@ -99,8 +101,11 @@ pub struct Kcx<'ctx, 'a> {
     pub i64t: IntType<'ctx>,
     pub i32t: IntType<'ctx>,
     pub ptrt: PointerType<'ctx>,
-    /// The weight blob (`nnc_weights`, 64-byte aligned).
-    pub weights: GlobalValue<'ctx>,
+    /// Where this kernel's weights start (64-byte aligned): a parameter of
+    /// the kernel function, so that kernels differing only in where their
+    /// weights are share one function. [`KernelPlan`](crate::plan::KernelPlan)
+    /// offsets are relative to it.
+    pub weights: PointerValue<'ctx>,
     /// The function whose body is being emitted.
     pub func: FunctionValue<'ctx>,
     /// Attributes to put on every function (target-cpu, target-features, ...).
@@ -160,7 +165,7 @@ impl<'ctx, 'a> Kcx<'ctx, 'a> {
 
     /// Pointer to weight element `off` (in f32 elements) of the blob.
     pub fn wptr(&self, off: u64) -> R<PointerValue<'ctx>> {
-        self.gepc(self.weights.as_pointer_value(), off as i64)
+        self.gepc(self.weights, off as i64)
     }
 
     fn set_align(inst: Option<InstructionValue<'ctx>>, align: u32) {

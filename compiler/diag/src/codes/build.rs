@@ -45,6 +45,16 @@ Usually the network's channel counts, kernel sizes or groups differ from the che
 converted to F32 (with note W0011). Integer, boolean and 8-bit float tensors are rejected.",
     },
     CodeInfo {
+        code: "E0414",
+        title: "tensors or weights are too large to allocate",
+        explanation: "Before allocating memory whose size comes from the input (the network's \
+weights, the interpreter's tensors in `nnc run`), nnc checks it against a documented limit: at \
+most 2^31 f32 elements for all weights of a network together and for any one tensor. When the \
+size is within the limit but the system cannot provide the memory (for example under `ulimit \
+-v`), the allocation fails with this error instead of aborting. Reduce the network's sizes or \
+give the process more memory.",
+    },
+    CodeInfo {
         code: "W0001",
         title: "an attribute or lint name is unknown",
         explanation: "Lint attributes are `#[allow(NAME, ...)]`, `#[warn(NAME, ...)]` and \

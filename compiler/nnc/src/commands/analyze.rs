@@ -85,10 +85,16 @@ pub fn run(o: Opts) -> u8 {
                 SortArg::Params => SortKey::Params,
             };
             let color_out = o.color && std::io::IsTerminal::is_terminal(&std::io::stdout());
-            print!(
-                "{}",
-                nnc_analysis::render_table(&analysis, g, sort, color_out)
-            );
+            // streamed: a million-node table is never held in memory
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            let r = nnc_analysis::write_table(&mut w, &analysis, g, sort, color_out)
+                .and_then(|()| std::io::Write::flush(&mut w));
+            if let Err(e) = r {
+                drop(w);
+                eprintln!("error: cannot write the table to stdout: {e}");
+                return exit::USAGE;
+            }
         }
     }
     exit::OK

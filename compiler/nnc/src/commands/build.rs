@@ -58,8 +58,24 @@ pub fn run(o: Opts) -> u8 {
             }
             w
         }
-        None => nnc_interp::weights::init_deterministic(g, o.seed),
+        None => match nnc_interp::weights::try_init_deterministic(g, o.seed) {
+            Ok(w) => w,
+            Err(e) => {
+                let d = nnc_diag::Diagnostic::error(nnc_interp::weights::E_LIMIT, e);
+                output::emit(
+                    &[d],
+                    &compiled.file,
+                    nnc_diag::render::MessageFormat::Human,
+                    o.color,
+                );
+                return exit::INPUT_ERRORS;
+            }
+        },
     };
+    if let Err(e) = nnc_codegen::cpu::validate_cpu(o.target_cpu) {
+        output::usage_error(e);
+        return exit::USAGE;
+    }
     // predicted times for --profile
     let mut predicted_ms = HashMap::new();
     if let Some(p) = nnc_analysis::platform::builtin("zen3-2c") {

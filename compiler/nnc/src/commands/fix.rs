@@ -21,6 +21,8 @@ pub struct Opts<'a> {
     pub flops_tolerance: &'a str,
     pub simd_lanes: usize,
     pub max_ratio: f64,
+    /// `--time-limit` of `--rebalance`, seconds.
+    pub time_limit: f64,
     pub color: bool,
 }
 
@@ -73,6 +75,10 @@ pub fn run(o: Opts) -> u8 {
         output::usage_error("--max-ratio must be a number ≥ 1");
         return exit::USAGE;
     }
+    if !(o.time_limit.is_finite() && o.time_limit > 0.0 && o.time_limit <= 1e6) {
+        output::usage_error("--time-limit must be a number of seconds > 0");
+        return exit::USAGE;
+    }
     if o.simd_lanes == 0 || o.simd_lanes > 64 {
         output::usage_error("--simd-lanes must be between 1 and 64");
         return exit::USAGE;
@@ -109,7 +115,7 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
         tolerance,
         lanes: o.simd_lanes,
         max_ratio: o.max_ratio,
-        max_time: Duration::from_secs(60),
+        max_time: Duration::from_secs_f64(o.time_limit),
         ..nnc_rebalance::Options::new(platform)
     };
     let out = match nnc_rebalance::rebalance(name, text, &opts) {
@@ -212,11 +218,18 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
         out.rounds,
         out.scaling_exponent,
         if out.hit_budget {
-            "; the search budget ran out"
+            "; stopped at the budget: this is the best result found so far"
         } else {
             ""
         }
     );
+    if out.hit_budget {
+        eprintln!(
+            "note: `--rebalance` stopped at its budget (--time-limit {} s, or {} compilations); \
+             the best result so far is reported; a larger --time-limit may find more",
+            o.time_limit, opts.max_evals
+        );
+    }
     if o.diff {
         print!("{}", diff::unified(name, text, &out.new_source, 3));
     }

@@ -98,6 +98,7 @@ pub fn run(cli: Cli) -> u8 {
             flops_tolerance,
             simd_lanes,
             max_ratio,
+            time_limit,
         } => fix::run(fix::Opts {
             file: &file,
             network: network.as_deref(),
@@ -108,6 +109,7 @@ pub fn run(cli: Cli) -> u8 {
             flops_tolerance: &flops_tolerance,
             simd_lanes,
             max_ratio,
+            time_limit,
             color,
         }),
         Command::Graph {

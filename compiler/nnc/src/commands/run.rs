@@ -55,7 +55,19 @@ pub fn run(o: Opts) -> u8 {
             }
             w
         }
-        None => nnc_interp::weights::init_deterministic(g, o.seed),
+        None => match nnc_interp::weights::try_init_deterministic(g, o.seed) {
+            Ok(w) => w,
+            Err(e) => {
+                let d = nnc_diag::Diagnostic::error(nnc_interp::weights::E_LIMIT, e);
+                output::emit(
+                    &[d],
+                    &compiled.file,
+                    nnc_diag::render::MessageFormat::Human,
+                    o.color,
+                );
+                return exit::INPUT_ERRORS;
+            }
+        },
     };
     // inputs
     let input_names: Vec<(String, Vec<usize>)> = g
@@ -121,8 +133,11 @@ pub fn run(o: Opts) -> u8 {
             }
             None => {
                 let n: usize = shape.iter().product();
-                let data: Vec<f32> = (0..n).map(|_| rng.uniform(1.0)).collect();
-                match Tensor::new(shape.clone(), data) {
+                let data = nnc_interp::tensor::try_vec(n).map(|mut d| {
+                    d.extend((0..n).map(|_| rng.uniform(1.0)));
+                    d
+                });
+                match data.and_then(|d| Tensor::new(shape.clone(), d)) {
                     Ok(t) => t,
                     Err(e) => {
                         output::usage_error(format!("input `{name}`: {e}"));
@@ -141,6 +156,10 @@ pub fn run(o: Opts) -> u8 {
     }
     let outs = match nnc_interp::eval::run(g, &weights, &values) {
         Ok(v) => v,
+        Err(e) if e.contains(nnc_interp::tensor::ALLOC_FAILED) => {
+            eprintln!("error[{}]: {e}", nnc_interp::weights::E_LIMIT);
+            return exit::INPUT_ERRORS;
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return exit::INPUT_ERRORS;
