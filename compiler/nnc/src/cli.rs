@@ -65,7 +65,8 @@ pub enum Command {
     },
     /// Per-layer and total cost: params, mult-adds, FLOPs, memory access cost, depth, parallelism, latency prediction.
     Analyze {
-        file: PathBuf,
+        #[arg(required_unless_present = "list_platforms")]
+        file: Option<PathBuf>,
         #[arg(long)]
         network: Option<String>,
         #[arg(long, value_enum, default_value_t = TableFormat::Table)]
@@ -105,6 +106,11 @@ pub enum Command {
         /// Seed of the deterministic weight initialization used without --weights.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Platform profile of the predicted times baked in for `--profile`: a built-in
+        /// name (the default keeps builds identical across machines), or `host` for this
+        /// machine's `nnc calibrate` cache.
+        #[arg(long, default_value = "zen3-2c")]
+        platform: String,
     },
     /// Run a network with the reference interpreter (no compilation).
     Run {
@@ -134,13 +140,13 @@ pub enum Command {
         /// Rewrite channel widths to cut memory access cost at equal mult-adds.
         #[arg(long)]
         rebalance: bool,
-        /// Print a unified diff.
-        #[arg(long)]
+        /// Print a unified diff of the changes instead of writing them (nothing is written).
+        #[arg(long, conflicts_with = "output")]
         diff: bool,
-        /// Do not write anything.
+        /// Do not write anything (print the report only).
         #[arg(long)]
         dry_run: bool,
-        /// Write the result here instead of in place.
+        /// Write the result here instead of in place (written even when nothing changes).
         #[arg(short = 'o')]
         output: Option<PathBuf>,
         /// Allowed change of total mult-adds, e.g. 5%.

@@ -2,7 +2,9 @@
 //! compiling, with the same command-line conventions as the executables.
 
 use crate::exit;
+use crate::outfile;
 use crate::output;
+use crate::output::outln;
 use nnc_interp::tensor::{fmt_shape, Tensor};
 use nnc_interp::weights::SplitMix64;
 use std::collections::HashMap;
@@ -43,6 +45,10 @@ pub fn run(o: Opts) -> u8 {
     // weights
     let weights = match o.weights {
         Some(p) => {
+            if let Err(e) = outfile::check_readable("weights", p) {
+                output::usage_error(e);
+                return exit::USAGE;
+            }
             let (w, diags) = nnc_interp::weights::load_safetensors_file(p, g);
             output::emit(
                 &diags,
@@ -177,6 +183,21 @@ pub fn run(o: Opts) -> u8 {
             }
         }
     }
+    // no output may replace an input or another output
+    let mut files = outfile::Outputs::new();
+    files.input(o.file);
+    if let Some(w) = o.weights {
+        files.input(w);
+    }
+    for p in given.values() {
+        files.input(p);
+    }
+    for (_, p) in &writes {
+        if let Err(e) = files.plan(p) {
+            output::usage_error(e);
+            return exit::USAGE;
+        }
+    }
     if writes.is_empty() {
         for o in &g.outputs {
             if let Some(t) = outs.get(&o.name) {
@@ -186,8 +207,9 @@ pub fn run(o: Opts) -> u8 {
     }
     for (n, p) in writes {
         let Some(t) = outs.get(&n) else { continue };
-        if let Err(e) = output::write_atomic(&p, &nnc_interp::npy::write_npy(t)) {
-            output::usage_error(format!("cannot write `{}`: {e}", p.display()));
+        let bytes = nnc_interp::npy::write_npy(t);
+        if let Err(e) = outfile::write(&p, &bytes, outfile::Mode::Data) {
+            output::usage_error(e);
             return exit::USAGE;
         }
     }
@@ -197,7 +219,7 @@ pub fn run(o: Opts) -> u8 {
 fn print_summary(name: &str, t: &Tensor) {
     let d = t.data();
     let first: Vec<String> = d.iter().take(8).map(|v| format!("{v:.6}")).collect();
-    println!(
+    outln!(
         "{name}: shape {}, first values [{}{}]",
         fmt_shape(t.shape()),
         first.join(", "),
@@ -215,6 +237,6 @@ fn print_summary(name: &str, t: &Tensor) {
                     (bi, bv)
                 }
             });
-        println!("{name}: argmax {i} (value {v:.6})");
+        outln!("{name}: argmax {i} (value {v:.6})");
     }
 }
