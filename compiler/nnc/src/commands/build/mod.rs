@@ -72,8 +72,9 @@ pub fn run(o: Opts) -> u8 {
         .output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(default_name));
-    // the weight blob that `.incbin` of `--emit asm|llvm-ir` refers to
-    let blob_out = matches!(o.emit, EmitArg::Asm | EmitArg::LlvmIr).then(|| companion_blob(&out));
+    // the weight blob that `.incbin` of `--emit llvm-ir` refers to (LLVM's
+    // assembly printer expands the `.incbin` itself: a `.s` is self-contained)
+    let blob_out = matches!(o.emit, EmitArg::LlvmIr).then(|| companion_blob(&out));
     let mut files = outfile::Outputs::new();
     files.input(o.file);
     if let Some(w) = o.weights {
@@ -144,9 +145,9 @@ pub fn run(o: Opts) -> u8 {
                 objs.len()
             )),
         },
-        EmitArg::Asm | EmitArg::LlvmIr => match (&art.text, &blob_out) {
-            (Some(t), Some(blob)) => write_text(t, &art.weights_blob, &out, blob),
-            _ => Err("internal compiler error: the backend produced no text output".into()),
+        EmitArg::Asm | EmitArg::LlvmIr => match &art.text {
+            Some(t) => write_text(t, &art.weights_blob, &out, blob_out.as_deref()),
+            None => Err("internal compiler error: the backend produced no text output".into()),
         },
     };
     if let Err(e) = result {
@@ -185,9 +186,19 @@ fn companion_blob(out: &Path) -> PathBuf {
 /// Writes the assembly or IR text with its `.incbin` pointed at the kept
 /// copy of the weight blob (by absolute path, so the text assembles from any
 /// directory), and the blob itself.
-fn write_text(text: &Path, tmp_blob: &Path, out: &Path, blob: &Path) -> Result<(), String> {
+fn write_text(text: &Path, tmp_blob: &Path, out: &Path, blob: Option<&Path>) -> Result<(), String> {
     let src = std::fs::read_to_string(text)
         .map_err(|e| format!("cannot read {}: {e}", text.display()))?;
+    let tmp_s = tmp_blob.to_string_lossy();
+    let Some(blob) = blob.filter(|_| src.contains(tmp_s.as_ref())) else {
+        if src.contains(tmp_s.as_ref()) {
+            return Err(format!(
+                "internal compiler error: `{}` refers to a temporary file",
+                out.display()
+            ));
+        }
+        return outfile::write(out, src.as_bytes(), outfile::Mode::Data);
+    };
     outfile::copy(tmp_blob, blob, outfile::Mode::Data)?;
     let kept = absolute_file(blob)?;
     let kept_s = kept
@@ -199,7 +210,6 @@ fn write_text(text: &Path, tmp_blob: &Path, out: &Path, blob: &Path) -> Result<(
                 kept.display()
             )
         })?;
-    let tmp_s = tmp_blob.to_string_lossy();
     let fixed = src.replace(tmp_s.as_ref(), kept_s);
     outfile::write(out, fixed.as_bytes(), outfile::Mode::Data)
 }
