@@ -229,14 +229,58 @@ fn resolve(
     }
 }
 
+/// What a path names: device and inode of an existing file, or the
+/// canonical directory and name of a file still to be created. So `o.npy`
+/// and `./o.npy` (or a symlink to it) are the same file.
+#[derive(PartialEq, Eq)]
+enum FileId {
+    Inode(u64, u64),
+    New(PathBuf),
+}
+
+fn file_id(p: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(m) = std::fs::metadata(p) {
+        return Some(FileId::Inode(m.dev(), m.ino()));
+    }
+    let target = npy::resolve_links(p).ok()?;
+    let name = target.file_name()?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Some(FileId::New(dir.canonicalize().ok()?.join(name)))
+}
+
 fn same_file(a: &Path, b: &Path) -> bool {
     if a == b {
         return true;
     }
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
+    match (file_id(a), file_id(b)) {
+        (Some(x), Some(y)) => x == y,
         _ => false,
     }
+}
+
+/// Why `p` cannot take an output: a directory, socket or block device
+/// (character devices and FIFOs are written to, regular files replaced).
+fn unwritable_kind(p: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = std::fs::metadata(p).ok()?.file_type();
+    if t.is_dir() {
+        Some("is a directory")
+    } else if t.is_socket() {
+        Some("is a socket")
+    } else if t.is_block_device() {
+        Some("is a block device")
+    } else {
+        None
+    }
+}
+
+fn is_stream(p: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(p).is_ok_and(|m| m.file_type().is_char_device() || m.file_type().is_fifo())
 }
 
 /// Everything needed to run: resolved inputs and outputs.
@@ -302,16 +346,16 @@ fn plan(meta: &Meta, a: &Args) -> Result<Plan, String> {
                 meta.outputs[i].name
             ));
         }
-        if p.is_dir() {
+        if let Some(why) = unwritable_kind(&p) {
             return Err(format!(
-                "output `{}`: `{}` is a directory",
+                "output `{}`: `{}` {why} (outputs go to regular files, character devices or FIFOs)",
                 meta.outputs[i].name,
                 p.display()
             ));
         }
         for (j, q) in output_files.iter().enumerate() {
             if let Some(q) = q {
-                if same_file(&p, q) {
+                if same_file(&p, q) && !is_stream(&p) {
                     return Err(format!(
                         "outputs `{}` and `{}` are both written to `{}`",
                         meta.outputs[j].name,
@@ -596,6 +640,9 @@ fn profile_report(meta: &Meta, runs: usize, threads: usize, wall: &[f64]) -> Str
             "-".to_string()
         }
     };
+    if let Some(from) = &meta.predictions {
+        s.push_str(&format!("predicted times from {from}\n"));
+    }
     s.push_str(&format!(
         "{:>idxw$}  {:<opw$}  {:<namew$}  {:>11}  {:>12}  {:>6}  {:>6}\n",
         "#", "op", "name", "measured ms", "predicted ms", "ratio", "share"
@@ -664,10 +711,53 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    let code = run_inner(meta, forward, argv, out, err);
-    let _ = out.flush();
+    let mut checked = Checked {
+        inner: out,
+        error: None,
+    };
+    let mut code = run_inner(meta, forward, argv, &mut checked, err);
+    let _ = checked.flush();
+    if let Some(e) = checked.error {
+        // a summary, report or help that did not reach its destination (a
+        // full disk) is a failure, never a silent exit 0
+        let _ = writeln!(err, "error: cannot write to standard output: {e}");
+        if code == EXIT_OK {
+            code = EXIT_FAILURE;
+        }
+    }
     let _ = err.flush();
     code
+}
+
+/// Standard output that remembers its first write error (then drops the
+/// rest), so [`run`] can report it.
+struct Checked<'a> {
+    inner: &'a mut dyn Write,
+    error: Option<std::io::Error>,
+}
+
+impl Write for Checked<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.error.is_some() {
+            return Ok(buf.len());
+        }
+        match self.inner.write_all(buf) {
+            Ok(()) => Ok(buf.len()),
+            Err(e) => {
+                self.error = Some(e);
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.error.is_none() {
+            if let Err(e) = self.inner.flush() {
+                self.error = Some(e);
+            }
+        }
+        Ok(())
+    }
 }
 
 fn run_inner(
@@ -813,8 +903,10 @@ fn run_inner(
                 direct.push((path.clone(), bytes, i));
                 continue;
             }
-            match npy::write_temp(path, &bytes) {
-                Ok(tmp) => temps.push((tmp, path.clone(), i)),
+            // a symlink's target is replaced, the link stays
+            let target = npy::resolve_links(path).unwrap_or_else(|_| path.clone());
+            match npy::write_temp(&target, &bytes) {
+                Ok(tmp) => temps.push((tmp, target, i)),
                 Err(e) => {
                     failure = Some(format!(
                         "cannot write output `{}` to `{}`: {e}",

@@ -416,3 +416,43 @@ fn crafted_calibration_cache_is_rejected() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("platform `zen3-2c`"), "{}", stderr(&o));
 }
+
+#[test]
+fn executable_records_its_predictions_and_fails_on_a_full_disk() {
+    let (d, _) = setup();
+    let o = nnc(&["build", "tiny.nn", "-o", "tiny"], d.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let exe = d.path().join("tiny");
+    let o = Command::new(&exe)
+        .args(["--profile", "--bench", "3", "--threads", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("predicted times from platform `zen3-2c` (built-in profile)"),
+        "{out}"
+    );
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = Command::new(&exe)
+        .stdout(Stdio::from(full))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("standard output"), "{}", stderr(&o));
+    // the executable's -o: a device is written through, not replaced
+    if is_root() {
+        let o = Command::new(&exe)
+            .args(["-o", "/dev/null"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device());
+    }
+}

@@ -109,6 +109,10 @@ pub fn run(o: Opts) -> u8 {
         target_cpu: o.target_cpu.to_string(),
         opt_level: o.opt_level,
         predicted_ms,
+        predictions_from: predictions::describe(&platform)
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect(),
     };
     let emit = match o.emit {
         EmitArg::Exe | EmitArg::Obj => nnc_codegen::Emit::Obj,
