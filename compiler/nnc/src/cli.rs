@@ -1,4 +1,5 @@
-//! The command line of `nnc` (shared/spec/cli.md), declared with clap.
+//! The command line of `nnc`, declared with clap. Output files follow
+//! docs/outputs.md.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -87,7 +88,8 @@ pub enum Command {
     /// Compile a network to a native executable (or object, assembly, LLVM IR).
     Build {
         file: PathBuf,
-        /// Output path (default: the network's name, or NAME.o/.s/.ll).
+        /// Output path (default: the network's name, or NAME.o/.s/.ll). A device or FIFO
+        /// (/dev/null) is written to, never replaced; a directory or an input is refused.
         #[arg(short = 'o')]
         output: Option<PathBuf>,
         #[arg(long)]
@@ -166,6 +168,7 @@ pub enum Command {
         network: Option<String>,
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
+        /// Write here instead of stdout (a device or FIFO is written to, never replaced).
         #[arg(short = 'o')]
         output: Option<PathBuf>,
     },

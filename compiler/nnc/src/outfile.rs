@@ -1,5 +1,4 @@
-//! Writing output files without destroying anything (docs/cli.md, "Output
-//! files"):
+//! Writing output files without destroying anything (docs/outputs.md):
 //!
 //! - a regular file (or a new one) is written to a temporary file beside it
 //!   and renamed over it, so a failure never leaves a half-written file; an
@@ -189,6 +188,8 @@ fn replace(target: &Path, bytes: &[u8], old: Option<&Metadata>, mode: Mode) -> s
         .prefix(".nnc-")
         .permissions(Permissions::from_mode(new_mode))
         .tempfile_in(dir)?;
+    // removed if a signal ends nnc before the rename
+    let _cleanup = crate::cleanup::register(tmp.path().to_path_buf());
     if let Some(m) = old {
         // keep the existing file's mode (the umask applies only to new files)
         tmp.as_file()

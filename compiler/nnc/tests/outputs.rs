@@ -1,5 +1,4 @@
-//! Output files of `nnc` never destroy anything (docs/cli.md, "Output
-//! files"): no device, FIFO or directory replaced, no input overwritten, two
+//! Output files of `nnc` never destroy anything (docs/outputs.md): no device, FIFO or directory replaced, no input overwritten, two
 //! outputs never on one file, modes kept, symlinks followed, nothing left
 //! behind by a killed build, stdout errors reported with exit 2; and the
 //! single defects of `fix`, `--emit asm`, `--list-platforms`, `--weights`.
