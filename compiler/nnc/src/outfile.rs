@@ -191,9 +191,14 @@ fn replace(target: &Path, bytes: &[u8], old: Option<&Metadata>, mode: Mode) -> s
     // removed if a signal ends nnc before the rename
     let _cleanup = crate::cleanup::register(tmp.path().to_path_buf());
     if let Some(m) = old {
-        // keep the existing file's mode (the umask applies only to new files)
+        // keep the existing file's mode (the umask applies only to new files);
+        // an executable also gets x wherever the old file had r
+        let mut keep = m.mode() & 0o7777;
+        if mode == Mode::Executable {
+            keep |= (keep & 0o444) >> 2;
+        }
         tmp.as_file()
-            .set_permissions(Permissions::from_mode(m.mode() & 0o7777))?;
+            .set_permissions(Permissions::from_mode(keep))?;
     }
     tmp.write_all(bytes)?;
     tmp.flush()?;
