@@ -1,5 +1,5 @@
-//! The command line of a compiled network (`shared/spec/cli.md`, "The
-//! executable `nnc build` makes"):
+//! The command line of a compiled network (runtime/ABI.md, "The
+//! executable's command line"):
 //!
 //! ```text
 //! ./net [--input NAME=FILE.npy]... [--output NAME=FILE.npy]... [-o FILE.npy]
