@@ -79,13 +79,27 @@ fn fifo_is_written_through() {
     let fifo = d.path().join("pipe");
     let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(st.success());
-    let reader = std::thread::spawn({
-        let fifo = fifo.clone();
-        move || std::fs::read_to_string(fifo).unwrap()
-    });
+    // the reader is a process, so a regression (the FIFO replaced) cannot hang the test
+    let mut reader = Command::new("cat")
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let o = nnc(&["graph", "tiny.nn", "-o", "pipe"], d.path());
+    let mut done = false;
+    for _ in 0..2000 {
+        if reader.try_wait().unwrap().is_some() {
+            done = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    if !done {
+        let _ = reader.kill();
+    }
+    let text = String::from_utf8_lossy(&reader.wait_with_output().unwrap().stdout).into_owned();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let text = reader.join().unwrap();
+    assert!(done, "nothing was written to the FIFO");
     assert!(text.starts_with("digraph"), "{text}");
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
 }
