@@ -760,6 +760,8 @@ impl Write for Checked<'_> {
     }
 }
 
+/// The program in stages: set-up (meta, arguments, plan), inputs, buffers
+/// and threads, the first run, its results, then `--bench` and `--profile`.
 fn run_inner(
     meta: Result<&str, String>,
     forward: ForwardFn,
@@ -767,6 +769,52 @@ fn run_inner(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
+    let (meta, args, plan) = match setup(meta, argv, out, err) {
+        Ok(Setup::Run(run)) => *run,
+        Ok(Setup::Done) => return EXIT_OK,
+        Err(code) => return code,
+    };
+    let inputs = match read_inputs(&meta, &args, &plan, err) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let (mut outputs, mut arena) = match allocate(&meta, err) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let threads = start_threads(&args, err);
+    let mut runner = Runner::new(forward, &inputs, &mut outputs, &mut arena);
+    runner.run();
+    if plan.output_files.iter().any(|f| f.is_some()) {
+        if let Err(f) = write_outputs(&meta, &plan, &runner) {
+            let _ = writeln!(err, "error: {f}");
+            return EXIT_USAGE;
+        }
+    } else {
+        for (i, t) in meta.outputs.iter().enumerate() {
+            let _ = write!(out, "{}", summary(t, runner.output(i)));
+        }
+    }
+    measure(&meta, &args, threads, &mut runner, out);
+    EXIT_OK
+}
+
+/// What [`setup`] leaves to do.
+enum Setup {
+    /// `--help` or `--version` was answered.
+    Done,
+    /// Run with this meta, these arguments and this plan.
+    Run(Box<(Meta, Args, Plan)>),
+}
+
+/// Parses the meta and the arguments, answers `--help`/`--version`, and
+/// resolves the input and output files. `Err` is the exit status.
+fn setup(
+    meta: Result<&str, String>,
+    argv: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Setup, i32> {
     let prog = argv
         .first()
         .map(|p| p.to_string_lossy().into_owned())
@@ -776,39 +824,36 @@ fn run_inner(
         Err(e) => {
             let _ = writeln!(err, "error: internal error: {e}");
             let _ = writeln!(err, "note: this executable was built incorrectly; this is a bug in nnc, please report it");
-            return EXIT_INTERNAL;
+            return Err(EXIT_INTERNAL);
         }
     };
-    let args = match parse_args(argv.get(1..).unwrap_or(&[])) {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = writeln!(
-                err,
-                "error: {e}\n\nFor more information, try `{prog} --help`."
-            );
-            return EXIT_USAGE;
-        }
+    let usage = |err: &mut dyn Write, e: String| {
+        let _ = writeln!(
+            err,
+            "error: {e}\n\nFor more information, try `{prog} --help`."
+        );
+        EXIT_USAGE
     };
+    let args = parse_args(argv.get(1..).unwrap_or(&[])).map_err(|e| usage(err, e))?;
     if args.help {
         let _ = write!(out, "{}", help(&prog, &meta));
-        return EXIT_OK;
+        return Ok(Setup::Done);
     }
     if args.version {
         let _ = writeln!(out, "{} (nnc runtime {VERSION}, meta v1)", meta.network);
-        return EXIT_OK;
+        return Ok(Setup::Done);
     }
-    let plan = match plan(&meta, &args) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = writeln!(
-                err,
-                "error: {e}\n\nFor more information, try `{prog} --help`."
-            );
-            return EXIT_USAGE;
-        }
-    };
+    let plan = plan(&meta, &args).map_err(|e| usage(err, e))?;
+    Ok(Setup::Run(Box::new((meta, args, plan))))
+}
 
-    // Inputs: read (or generate) before anything runs.
+/// Reads (or generates) every input before anything runs.
+fn read_inputs(
+    meta: &Meta,
+    args: &Args,
+    plan: &Plan,
+    err: &mut dyn Write,
+) -> Result<Vec<AlignedBuf>, i32> {
     let mut inputs: Vec<AlignedBuf> = Vec::with_capacity(meta.inputs.len());
     let random = plan.input_files.iter().all(|f| f.is_none()) && !meta.inputs.is_empty();
     let mut rng = SplitMix64(args.seed.unwrap_or(0));
@@ -817,7 +862,7 @@ fn run_inner(
             Ok(b) => b,
             Err(e) => {
                 let _ = writeln!(err, "error: input `{}`: {e}", t.name);
-                return EXIT_FAILURE;
+                return Err(EXIT_FAILURE);
             }
         };
         match file {
@@ -835,7 +880,7 @@ fn run_inner(
                             shape_str(&t.shape)
                         ),
                     };
-                    return EXIT_USAGE;
+                    return Err(EXIT_USAGE);
                 }
             }
             None => {
@@ -855,25 +900,32 @@ fn run_inner(
     } else if args.seed.is_some() && !meta.inputs.is_empty() {
         let _ = writeln!(err, "warning: --seed has no effect when inputs are given");
     }
+    Ok(inputs)
+}
 
+/// The output buffers and the activation arena.
+fn allocate(meta: &Meta, err: &mut dyn Write) -> Result<(Vec<AlignedBuf>, AlignedBuf), i32> {
     let mut outputs: Vec<AlignedBuf> = Vec::with_capacity(meta.outputs.len());
     for t in &meta.outputs {
         match AlignedBuf::zeroed_f32(t.elems) {
             Ok(b) => outputs.push(b),
             Err(e) => {
                 let _ = writeln!(err, "error: output `{}`: {e}", t.name);
-                return EXIT_FAILURE;
+                return Err(EXIT_FAILURE);
             }
         }
     }
-    let mut arena = match AlignedBuf::zeroed(meta.arena) {
-        Ok(b) => b,
+    match AlignedBuf::zeroed(meta.arena) {
+        Ok(a) => Ok((outputs, a)),
         Err(e) => {
             let _ = writeln!(err, "error: activation arena: {e}");
-            return EXIT_FAILURE;
+            Err(EXIT_FAILURE)
         }
-    };
+    }
+}
 
+/// Starts the pool; returns the number of threads running.
+fn start_threads(args: &Args, err: &mut dyn Write) -> usize {
     let want_threads = args.threads.unwrap_or_else(default_threads);
     let threads = pool::set_global(want_threads);
     if threads < want_threads {
@@ -882,82 +934,86 @@ fn run_inner(
             "warning: could only start {threads} of {want_threads} threads"
         );
     }
+    threads
+}
 
-    let mut runner = Runner::new(forward, &inputs, &mut outputs, &mut arena);
-    runner.run();
-
-    // Results of the first run.
-    let any_output = plan.output_files.iter().any(|f| f.is_some());
-    if any_output {
-        let mut temps: Vec<(PathBuf, PathBuf, usize)> = Vec::new();
-        let mut direct: Vec<(PathBuf, Vec<u8>, usize)> = Vec::new();
-        let mut failure: Option<String> = None;
-        for (i, (t, file)) in meta.outputs.iter().zip(&plan.output_files).enumerate() {
-            let Some(path) = file else { continue };
-            let bytes = npy::encode(&t.shape, runner.output(i));
-            let special = std::fs::metadata(path)
-                .map(|m| !m.is_file())
-                .unwrap_or(false);
-            if special {
-                // A pipe or device (`/dev/stdout`): written directly, last.
-                direct.push((path.clone(), bytes, i));
-                continue;
-            }
-            // a symlink's target is replaced, the link stays
-            let target = npy::resolve_links(path).unwrap_or_else(|_| path.clone());
-            match npy::write_temp(&target, &bytes) {
-                Ok(tmp) => temps.push((tmp, target, i)),
-                Err(e) => {
-                    failure = Some(format!(
-                        "cannot write output `{}` to `{}`: {e}",
-                        t.name,
-                        path.display()
-                    ));
-                    break;
-                }
-            }
-        }
-        if failure.is_none() {
+/// Writes the first run's outputs: regular files through temporary files
+/// committed together (a failure leaves every old file alone), devices and
+/// FIFOs (`/dev/stdout`) directly, last.
+fn write_outputs(meta: &Meta, plan: &Plan, runner: &Runner) -> Result<(), String> {
+    let mut temps: Vec<(PathBuf, PathBuf, usize)> = Vec::new();
+    let mut direct: Vec<(PathBuf, Vec<u8>, usize)> = Vec::new();
+    let result = stage_outputs(meta, plan, runner, &mut temps, &mut direct)
+        .and_then(|()| {
             for (tmp, path, i) in &temps {
-                if let Err(e) = npy::commit_temp(tmp, path) {
-                    failure = Some(format!(
+                npy::commit_temp(tmp, path).map_err(|e| {
+                    format!(
                         "cannot write output `{}` to `{}`: {e}",
                         meta.outputs[*i].name,
                         path.display()
-                    ));
-                    break;
-                }
+                    )
+                })?;
             }
-        }
-        if failure.is_none() {
+            Ok(())
+        })
+        .and_then(|()| {
             for (path, bytes, i) in &direct {
-                let res = std::fs::OpenOptions::new()
+                std::fs::OpenOptions::new()
                     .write(true)
                     .open(path)
-                    .and_then(|mut f| f.write_all(bytes).and_then(|_| f.flush()));
-                if let Err(e) = res {
-                    failure = Some(format!(
-                        "cannot write output `{}` to `{}`: {e}",
-                        meta.outputs[*i].name,
-                        path.display()
-                    ));
-                    break;
-                }
+                    .and_then(|mut f| f.write_all(bytes).and_then(|_| f.flush()))
+                    .map_err(|e| {
+                        format!(
+                            "cannot write output `{}` to `{}`: {e}",
+                            meta.outputs[*i].name,
+                            path.display()
+                        )
+                    })?;
             }
-        }
-        if let Some(f) = failure {
-            for (tmp, _, _) in &temps {
-                let _ = std::fs::remove_file(tmp);
-            }
-            let _ = writeln!(err, "error: {f}");
-            return EXIT_USAGE;
-        }
-    } else {
-        for (i, t) in meta.outputs.iter().enumerate() {
-            let _ = write!(out, "{}", summary(t, runner.output(i)));
+            Ok(())
+        });
+    if result.is_err() {
+        for (tmp, _, _) in &temps {
+            let _ = std::fs::remove_file(tmp);
         }
     }
+    result
+}
 
+/// Encodes each output and writes the regular files' temporaries.
+fn stage_outputs(
+    meta: &Meta,
+    plan: &Plan,
+    runner: &Runner,
+    temps: &mut Vec<(PathBuf, PathBuf, usize)>,
+    direct: &mut Vec<(PathBuf, Vec<u8>, usize)>,
+) -> Result<(), String> {
+    for (i, (t, file)) in meta.outputs.iter().zip(&plan.output_files).enumerate() {
+        let Some(path) = file else { continue };
+        let bytes = npy::encode(&t.shape, runner.output(i));
+        let special = std::fs::metadata(path)
+            .map(|m| !m.is_file())
+            .unwrap_or(false);
+        if special {
+            direct.push((path.clone(), bytes, i));
+            continue;
+        }
+        // a symlink's target is replaced, the link stays
+        let target = npy::resolve_links(path).unwrap_or_else(|_| path.clone());
+        let tmp = npy::write_temp(&target, &bytes).map_err(|e| {
+            format!(
+                "cannot write output `{}` to `{}`: {e}",
+                t.name,
+                path.display()
+            )
+        })?;
+        temps.push((tmp, target, i));
+    }
+    Ok(())
+}
+
+/// `--bench` and `--profile` after the first run.
+fn measure(meta: &Meta, args: &Args, threads: usize, runner: &mut Runner, out: &mut dyn Write) {
     if let Some(iters) = args.bench {
         let warm = warmup_runs(iters);
         runner.timed(warm);
@@ -976,7 +1032,6 @@ fn run_inner(
             );
         }
     }
-
     if args.profile {
         let runs = args.bench.unwrap_or(DEFAULT_PROFILE_RUNS);
         if args.bench.is_none() {
@@ -985,9 +1040,8 @@ fn run_inner(
         profile::enable(meta.nodes.len());
         let wall = runner.timed(runs);
         profile::disable();
-        let _ = write!(out, "{}", profile_report(&meta, runs, threads, &wall));
+        let _ = write!(out, "{}", profile_report(meta, runs, threads, &wall));
     }
-    EXIT_OK
 }
 
 #[cfg(test)]
