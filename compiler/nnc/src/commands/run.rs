@@ -145,13 +145,6 @@ pub fn run(o: Opts) -> u8 {
             o.seed
         );
     }
-    let outs = match nnc_interp::eval::run(g, &weights, &values) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INPUT_ERRORS;
-        }
-    };
     // outputs
     let out_names: Vec<&str> = g.outputs.iter().map(|o| o.name.as_str()).collect();
     let single_out = (out_names.len() == 1).then(|| out_names[0]);
@@ -183,7 +176,8 @@ pub fn run(o: Opts) -> u8 {
             }
         }
     }
-    // no output may replace an input or another output
+    // no output may replace an input or another output (checked before
+    // the possibly long evaluation)
     let mut files = outfile::Outputs::new();
     files.input(o.file);
     if let Some(w) = o.weights {
@@ -198,6 +192,13 @@ pub fn run(o: Opts) -> u8 {
             return exit::USAGE;
         }
     }
+    let outs = match nnc_interp::eval::run(g, &weights, &values) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INPUT_ERRORS;
+        }
+    };
     if writes.is_empty() {
         for o in &g.outputs {
             if let Some(t) = outs.get(&o.name) {
