@@ -1,5 +1,5 @@
-//! The command line of a compiled network (`shared/spec/cli.md`, "The
-//! executable `nnc build` makes"):
+//! The command line of a compiled network (runtime/ABI.md, "The
+//! executable's command line"):
 //!
 //! ```text
 //! ./net [--input NAME=FILE.npy]... [--output NAME=FILE.npy]... [-o FILE.npy]
@@ -229,14 +229,58 @@ fn resolve(
     }
 }
 
+/// What a path names: device and inode of an existing file, or the
+/// canonical directory and name of a file still to be created. So `o.npy`
+/// and `./o.npy` (or a symlink to it) are the same file.
+#[derive(PartialEq, Eq)]
+enum FileId {
+    Inode(u64, u64),
+    New(PathBuf),
+}
+
+fn file_id(p: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(m) = std::fs::metadata(p) {
+        return Some(FileId::Inode(m.dev(), m.ino()));
+    }
+    let target = npy::resolve_links(p).ok()?;
+    let name = target.file_name()?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Some(FileId::New(dir.canonicalize().ok()?.join(name)))
+}
+
 fn same_file(a: &Path, b: &Path) -> bool {
     if a == b {
         return true;
     }
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
+    match (file_id(a), file_id(b)) {
+        (Some(x), Some(y)) => x == y,
         _ => false,
     }
+}
+
+/// Why `p` cannot take an output: a directory, socket or block device
+/// (character devices and FIFOs are written to, regular files replaced).
+fn unwritable_kind(p: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = std::fs::metadata(p).ok()?.file_type();
+    if t.is_dir() {
+        Some("is a directory")
+    } else if t.is_socket() {
+        Some("is a socket")
+    } else if t.is_block_device() {
+        Some("is a block device")
+    } else {
+        None
+    }
+}
+
+fn is_stream(p: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(p).is_ok_and(|m| m.file_type().is_char_device() || m.file_type().is_fifo())
 }
 
 /// Everything needed to run: resolved inputs and outputs.
@@ -302,16 +346,16 @@ fn plan(meta: &Meta, a: &Args) -> Result<Plan, String> {
                 meta.outputs[i].name
             ));
         }
-        if p.is_dir() {
+        if let Some(why) = unwritable_kind(&p) {
             return Err(format!(
-                "output `{}`: `{}` is a directory",
+                "output `{}`: `{}` {why} (outputs go to regular files, character devices or FIFOs)",
                 meta.outputs[i].name,
                 p.display()
             ));
         }
         for (j, q) in output_files.iter().enumerate() {
             if let Some(q) = q {
-                if same_file(&p, q) {
+                if same_file(&p, q) && !is_stream(&p) {
                     return Err(format!(
                         "outputs `{}` and `{}` are both written to `{}`",
                         meta.outputs[j].name,
@@ -596,6 +640,9 @@ fn profile_report(meta: &Meta, runs: usize, threads: usize, wall: &[f64]) -> Str
             "-".to_string()
         }
     };
+    if let Some(from) = &meta.predictions {
+        s.push_str(&format!("predicted times from {from}\n"));
+    }
     s.push_str(&format!(
         "{:>idxw$}  {:<opw$}  {:<namew$}  {:>11}  {:>12}  {:>6}  {:>6}\n",
         "#", "op", "name", "measured ms", "predicted ms", "ratio", "share"
@@ -664,12 +711,57 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    let code = run_inner(meta, forward, argv, out, err);
-    let _ = out.flush();
+    let mut checked = Checked {
+        inner: out,
+        error: None,
+    };
+    let mut code = run_inner(meta, forward, argv, &mut checked, err);
+    let _ = checked.flush();
+    if let Some(e) = checked.error {
+        // a summary, report or help that did not reach its destination (a
+        // full disk) is a failure, never a silent exit 0
+        let _ = writeln!(err, "error: cannot write to standard output: {e}");
+        if code == EXIT_OK {
+            code = EXIT_FAILURE;
+        }
+    }
     let _ = err.flush();
     code
 }
 
+/// Standard output that remembers its first write error (then drops the
+/// rest), so [`run`] can report it.
+struct Checked<'a> {
+    inner: &'a mut dyn Write,
+    error: Option<std::io::Error>,
+}
+
+impl Write for Checked<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.error.is_some() {
+            return Ok(buf.len());
+        }
+        match self.inner.write_all(buf) {
+            Ok(()) => Ok(buf.len()),
+            Err(e) => {
+                self.error = Some(e);
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.error.is_none() {
+            if let Err(e) = self.inner.flush() {
+                self.error = Some(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The program in stages: set-up (meta, arguments, plan), inputs, buffers
+/// and threads, the first run, its results, then `--bench` and `--profile`.
 fn run_inner(
     meta: Result<&str, String>,
     forward: ForwardFn,
@@ -677,6 +769,52 @@ fn run_inner(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
+    let (meta, args, plan) = match setup(meta, argv, out, err) {
+        Ok(Setup::Run(run)) => *run,
+        Ok(Setup::Done) => return EXIT_OK,
+        Err(code) => return code,
+    };
+    let inputs = match read_inputs(&meta, &args, &plan, err) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let (mut outputs, mut arena) = match allocate(&meta, err) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let threads = start_threads(&args, err);
+    let mut runner = Runner::new(forward, &inputs, &mut outputs, &mut arena);
+    runner.run();
+    if plan.output_files.iter().any(|f| f.is_some()) {
+        if let Err(f) = write_outputs(&meta, &plan, &runner) {
+            let _ = writeln!(err, "error: {f}");
+            return EXIT_USAGE;
+        }
+    } else {
+        for (i, t) in meta.outputs.iter().enumerate() {
+            let _ = write!(out, "{}", summary(t, runner.output(i)));
+        }
+    }
+    measure(&meta, &args, threads, &mut runner, out);
+    EXIT_OK
+}
+
+/// What [`setup`] leaves to do.
+enum Setup {
+    /// `--help` or `--version` was answered.
+    Done,
+    /// Run with this meta, these arguments and this plan.
+    Run(Box<(Meta, Args, Plan)>),
+}
+
+/// Parses the meta and the arguments, answers `--help`/`--version`, and
+/// resolves the input and output files. `Err` is the exit status.
+fn setup(
+    meta: Result<&str, String>,
+    argv: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Setup, i32> {
     let prog = argv
         .first()
         .map(|p| p.to_string_lossy().into_owned())
@@ -686,39 +824,36 @@ fn run_inner(
         Err(e) => {
             let _ = writeln!(err, "error: internal error: {e}");
             let _ = writeln!(err, "note: this executable was built incorrectly; this is a bug in nnc, please report it");
-            return EXIT_INTERNAL;
+            return Err(EXIT_INTERNAL);
         }
     };
-    let args = match parse_args(argv.get(1..).unwrap_or(&[])) {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = writeln!(
-                err,
-                "error: {e}\n\nFor more information, try `{prog} --help`."
-            );
-            return EXIT_USAGE;
-        }
+    let usage = |err: &mut dyn Write, e: String| {
+        let _ = writeln!(
+            err,
+            "error: {e}\n\nFor more information, try `{prog} --help`."
+        );
+        EXIT_USAGE
     };
+    let args = parse_args(argv.get(1..).unwrap_or(&[])).map_err(|e| usage(err, e))?;
     if args.help {
         let _ = write!(out, "{}", help(&prog, &meta));
-        return EXIT_OK;
+        return Ok(Setup::Done);
     }
     if args.version {
         let _ = writeln!(out, "{} (nnc runtime {VERSION}, meta v1)", meta.network);
-        return EXIT_OK;
+        return Ok(Setup::Done);
     }
-    let plan = match plan(&meta, &args) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = writeln!(
-                err,
-                "error: {e}\n\nFor more information, try `{prog} --help`."
-            );
-            return EXIT_USAGE;
-        }
-    };
+    let plan = plan(&meta, &args).map_err(|e| usage(err, e))?;
+    Ok(Setup::Run(Box::new((meta, args, plan))))
+}
 
-    // Inputs: read (or generate) before anything runs.
+/// Reads (or generates) every input before anything runs.
+fn read_inputs(
+    meta: &Meta,
+    args: &Args,
+    plan: &Plan,
+    err: &mut dyn Write,
+) -> Result<Vec<AlignedBuf>, i32> {
     let mut inputs: Vec<AlignedBuf> = Vec::with_capacity(meta.inputs.len());
     let random = plan.input_files.iter().all(|f| f.is_none()) && !meta.inputs.is_empty();
     let mut rng = SplitMix64(args.seed.unwrap_or(0));
@@ -727,7 +862,7 @@ fn run_inner(
             Ok(b) => b,
             Err(e) => {
                 let _ = writeln!(err, "error: input `{}`: {e}", t.name);
-                return EXIT_FAILURE;
+                return Err(EXIT_FAILURE);
             }
         };
         match file {
@@ -745,7 +880,7 @@ fn run_inner(
                             shape_str(&t.shape)
                         ),
                     };
-                    return EXIT_USAGE;
+                    return Err(EXIT_USAGE);
                 }
             }
             None => {
@@ -765,25 +900,32 @@ fn run_inner(
     } else if args.seed.is_some() && !meta.inputs.is_empty() {
         let _ = writeln!(err, "warning: --seed has no effect when inputs are given");
     }
+    Ok(inputs)
+}
 
+/// The output buffers and the activation arena.
+fn allocate(meta: &Meta, err: &mut dyn Write) -> Result<(Vec<AlignedBuf>, AlignedBuf), i32> {
     let mut outputs: Vec<AlignedBuf> = Vec::with_capacity(meta.outputs.len());
     for t in &meta.outputs {
         match AlignedBuf::zeroed_f32(t.elems) {
             Ok(b) => outputs.push(b),
             Err(e) => {
                 let _ = writeln!(err, "error: output `{}`: {e}", t.name);
-                return EXIT_FAILURE;
+                return Err(EXIT_FAILURE);
             }
         }
     }
-    let mut arena = match AlignedBuf::zeroed(meta.arena) {
-        Ok(b) => b,
+    match AlignedBuf::zeroed(meta.arena) {
+        Ok(a) => Ok((outputs, a)),
         Err(e) => {
             let _ = writeln!(err, "error: activation arena: {e}");
-            return EXIT_FAILURE;
+            Err(EXIT_FAILURE)
         }
-    };
+    }
+}
 
+/// Starts the pool; returns the number of threads running.
+fn start_threads(args: &Args, err: &mut dyn Write) -> usize {
     let want_threads = args.threads.unwrap_or_else(default_threads);
     let threads = pool::set_global(want_threads);
     if threads < want_threads {
@@ -792,80 +934,86 @@ fn run_inner(
             "warning: could only start {threads} of {want_threads} threads"
         );
     }
+    threads
+}
 
-    let mut runner = Runner::new(forward, &inputs, &mut outputs, &mut arena);
-    runner.run();
-
-    // Results of the first run.
-    let any_output = plan.output_files.iter().any(|f| f.is_some());
-    if any_output {
-        let mut temps: Vec<(PathBuf, PathBuf, usize)> = Vec::new();
-        let mut direct: Vec<(PathBuf, Vec<u8>, usize)> = Vec::new();
-        let mut failure: Option<String> = None;
-        for (i, (t, file)) in meta.outputs.iter().zip(&plan.output_files).enumerate() {
-            let Some(path) = file else { continue };
-            let bytes = npy::encode(&t.shape, runner.output(i));
-            let special = std::fs::metadata(path)
-                .map(|m| !m.is_file())
-                .unwrap_or(false);
-            if special {
-                // A pipe or device (`/dev/stdout`): written directly, last.
-                direct.push((path.clone(), bytes, i));
-                continue;
-            }
-            match npy::write_temp(path, &bytes) {
-                Ok(tmp) => temps.push((tmp, path.clone(), i)),
-                Err(e) => {
-                    failure = Some(format!(
-                        "cannot write output `{}` to `{}`: {e}",
-                        t.name,
-                        path.display()
-                    ));
-                    break;
-                }
-            }
-        }
-        if failure.is_none() {
+/// Writes the first run's outputs: regular files through temporary files
+/// committed together (a failure leaves every old file alone), devices and
+/// FIFOs (`/dev/stdout`) directly, last.
+fn write_outputs(meta: &Meta, plan: &Plan, runner: &Runner) -> Result<(), String> {
+    let mut temps: Vec<(PathBuf, PathBuf, usize)> = Vec::new();
+    let mut direct: Vec<(PathBuf, Vec<u8>, usize)> = Vec::new();
+    let result = stage_outputs(meta, plan, runner, &mut temps, &mut direct)
+        .and_then(|()| {
             for (tmp, path, i) in &temps {
-                if let Err(e) = npy::commit_temp(tmp, path) {
-                    failure = Some(format!(
+                npy::commit_temp(tmp, path).map_err(|e| {
+                    format!(
                         "cannot write output `{}` to `{}`: {e}",
                         meta.outputs[*i].name,
                         path.display()
-                    ));
-                    break;
-                }
+                    )
+                })?;
             }
-        }
-        if failure.is_none() {
+            Ok(())
+        })
+        .and_then(|()| {
             for (path, bytes, i) in &direct {
-                let res = std::fs::OpenOptions::new()
+                std::fs::OpenOptions::new()
                     .write(true)
                     .open(path)
-                    .and_then(|mut f| f.write_all(bytes).and_then(|_| f.flush()));
-                if let Err(e) = res {
-                    failure = Some(format!(
-                        "cannot write output `{}` to `{}`: {e}",
-                        meta.outputs[*i].name,
-                        path.display()
-                    ));
-                    break;
-                }
+                    .and_then(|mut f| f.write_all(bytes).and_then(|_| f.flush()))
+                    .map_err(|e| {
+                        format!(
+                            "cannot write output `{}` to `{}`: {e}",
+                            meta.outputs[*i].name,
+                            path.display()
+                        )
+                    })?;
             }
-        }
-        if let Some(f) = failure {
-            for (tmp, _, _) in &temps {
-                let _ = std::fs::remove_file(tmp);
-            }
-            let _ = writeln!(err, "error: {f}");
-            return EXIT_USAGE;
-        }
-    } else {
-        for (i, t) in meta.outputs.iter().enumerate() {
-            let _ = write!(out, "{}", summary(t, runner.output(i)));
+            Ok(())
+        });
+    if result.is_err() {
+        for (tmp, _, _) in &temps {
+            let _ = std::fs::remove_file(tmp);
         }
     }
+    result
+}
 
+/// Encodes each output and writes the regular files' temporaries.
+fn stage_outputs(
+    meta: &Meta,
+    plan: &Plan,
+    runner: &Runner,
+    temps: &mut Vec<(PathBuf, PathBuf, usize)>,
+    direct: &mut Vec<(PathBuf, Vec<u8>, usize)>,
+) -> Result<(), String> {
+    for (i, (t, file)) in meta.outputs.iter().zip(&plan.output_files).enumerate() {
+        let Some(path) = file else { continue };
+        let bytes = npy::encode(&t.shape, runner.output(i));
+        let special = std::fs::metadata(path)
+            .map(|m| !m.is_file())
+            .unwrap_or(false);
+        if special {
+            direct.push((path.clone(), bytes, i));
+            continue;
+        }
+        // a symlink's target is replaced, the link stays
+        let target = npy::resolve_links(path).unwrap_or_else(|_| path.clone());
+        let tmp = npy::write_temp(&target, &bytes).map_err(|e| {
+            format!(
+                "cannot write output `{}` to `{}`: {e}",
+                t.name,
+                path.display()
+            )
+        })?;
+        temps.push((tmp, target, i));
+    }
+    Ok(())
+}
+
+/// `--bench` and `--profile` after the first run.
+fn measure(meta: &Meta, args: &Args, threads: usize, runner: &mut Runner, out: &mut dyn Write) {
     if let Some(iters) = args.bench {
         let warm = warmup_runs(iters);
         runner.timed(warm);
@@ -884,7 +1032,6 @@ fn run_inner(
             );
         }
     }
-
     if args.profile {
         let runs = args.bench.unwrap_or(DEFAULT_PROFILE_RUNS);
         if args.bench.is_none() {
@@ -893,9 +1040,8 @@ fn run_inner(
         profile::enable(meta.nodes.len());
         let wall = runner.timed(runs);
         profile::disable();
-        let _ = write!(out, "{}", profile_report(&meta, runs, threads, &wall));
+        let _ = write!(out, "{}", profile_report(meta, runs, threads, &wall));
     }
-    EXIT_OK
 }
 
 #[cfg(test)]

@@ -62,10 +62,29 @@ mod entry {
         let meta = meta
             .to_str()
             .map_err(|_| "the model meta is not UTF-8".to_string());
-        let stdout = std::io::stdout();
-        let stderr = std::io::stderr();
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        let mut err = stderr.lock();
-        crate::cli::run(meta, nnc_model_forward, &args, &mut out, &mut err)
+        let program = move || {
+            let stdout = std::io::stdout();
+            let stderr = std::io::stderr();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut err = stderr.lock();
+            crate::cli::run(meta, nnc_model_forward, &args, &mut out, &mut err)
+        };
+        // Inferences run on a thread with the workers' stack size, so the
+        // caller's share of every parallel region has the same room for
+        // kernel scratch (ABI.md) whatever `ulimit -s` says.
+        match std::thread::Builder::new()
+            .name("nnc-main".into())
+            .stack_size(crate::pool::TASK_STACK_BYTES)
+            .spawn(program)
+        {
+            Ok(h) => h.join().unwrap_or(crate::cli::EXIT_INTERNAL),
+            Err(_) => {
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    b"error: cannot start the inference thread\n",
+                );
+                crate::cli::EXIT_FAILURE
+            }
+        }
     }
 }

@@ -50,6 +50,9 @@ pub struct Meta {
     pub arena: usize,
     /// Optional thread-count hint from the compiler.
     pub threads_hint: Option<usize>,
+    /// Where the predicted times come from (`predictions` line: platform
+    /// profile, and for a calibration cache its path and hash).
+    pub predictions: Option<String>,
     /// Kernels, index = position.
     pub nodes: Vec<NodeMeta>,
 }
@@ -178,6 +181,7 @@ impl Meta {
         let mut outputs: Vec<TensorMeta> = Vec::new();
         let mut arena: Option<usize> = None;
         let mut threads_hint: Option<usize> = None;
+        let mut predictions: Option<String> = None;
         let mut nodes: Vec<NodeMeta> = Vec::new();
         for (n, line) in lines {
             if line.is_empty() {
@@ -229,6 +233,12 @@ impl Meta {
                     }
                     arena = Some(a);
                 }
+                "predictions" => {
+                    if predictions.is_some() {
+                        return Err(err(n, "`predictions` given twice"));
+                    }
+                    predictions = Some(fields[1..].join(" "));
+                }
                 "threads-hint" => {
                     if fields.len() != 2 {
                         return Err(err(n, "`threads-hint` takes one count"));
@@ -267,12 +277,9 @@ impl Meta {
                             format!("predicted time: expected a number, found `{}`", fields[4]),
                         )
                     })?;
-                    if !p.is_finite() || p < 0.0 {
-                        return Err(err(
-                            n,
-                            format!("predicted time `{}` out of range", fields[4]),
-                        ));
-                    }
+                    // a prediction is advice, not structure: one out of
+                    // range (an implausible calibration) means "no prediction"
+                    let p = if p.is_finite() && p >= 0.0 { p } else { 0.0 };
                     nodes.push(NodeMeta {
                         op: fields[2].to_string(),
                         name: fields[3].to_string(),
@@ -295,6 +302,7 @@ impl Meta {
             outputs,
             arena,
             threads_hint,
+            predictions,
             nodes,
         })
     }
@@ -344,6 +352,18 @@ mod tests {
     }
 
     #[test]
+    fn out_of_range_predictions_mean_no_prediction() {
+        // a crafted calibration used to make these fatal (exit 101)
+        for p in ["nan", "-1", "inf", "1e400"] {
+            let text =
+                format!("nnc-meta 1\nnetwork a\noutput y 1 1\narena 0\nnode 0 relu r {p}\npredictions platform `host` (x)");
+            let m = Meta::parse(&text).unwrap_or_else(|e| panic!("{p}: {e}"));
+            assert_eq!(m.nodes[0].predicted_ms, 0.0);
+            assert_eq!(m.predictions.as_deref(), Some("platform `host` (x)"));
+        }
+    }
+
+    #[test]
     fn rejects_bad_meta() {
         let bad = [
             "",
@@ -361,8 +381,6 @@ mod tests {
             "nnc-meta 1\nnetwork a\noutput y 1 1\narena 0\n\n",
             "nnc-meta 1\nnetwork a\noutput y 1 1\noutput y 1 1\narena 0",
             "nnc-meta 1\nnetwork a\noutput y 1 1\narena 0\nnode 1 relu r 0.1",
-            "nnc-meta 1\nnetwork a\noutput y 1 1\narena 0\nnode 0 relu r nan",
-            "nnc-meta 1\nnetwork a\noutput y 1 1\narena 0\nnode 0 relu r -1",
             "nnc-meta 1\nnetwork a\noutput y 1 1\narena 0\nnode 0 relu r",
             "nnc-meta 1\nnetwork a\noutput y 1 1\narena 0\nbogus 1",
             "nnc-meta 1\nnetwork a\noutput y 1 1\narena 0\narena 1",

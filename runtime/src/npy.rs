@@ -677,8 +677,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), NpyError> {
     commit_temp(&tmp, path)
 }
 
+/// Follows symlinks from `p` (dangling ones too) to the path a write must
+/// replace, so writing through a symlink rewrites its target.
+pub fn resolve_links(p: &Path) -> std::io::Result<std::path::PathBuf> {
+    let mut cur = p.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&cur)?;
+                cur = match cur.parent() {
+                    Some(d) if to.is_relative() => d.join(to),
+                    _ => to,
+                };
+            }
+            _ => return Ok(cur),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
+}
+
 /// Writes `bytes` to a fresh temporary file beside `path` and returns its
-/// path.
+/// path. The file has the mode of an existing `path` (a new one: 0666 less
+/// the umask).
 pub fn write_temp(path: &Path, bytes: &[u8]) -> Result<std::path::PathBuf, NpyError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -705,6 +725,11 @@ pub fn write_temp(path: &Path, bytes: &[u8]) -> Result<std::path::PathBuf, NpyEr
                 )))
             }
         };
+        if let Ok(m) = std::fs::metadata(path) {
+            if m.is_file() {
+                let _ = f.set_permissions(m.permissions());
+            }
+        }
         if let Err(e) = f.write_all(bytes).and_then(|_| f.flush()) {
             drop(f);
             let _ = std::fs::remove_file(&tmp);

@@ -16,6 +16,16 @@
 //! A region started while another runs (a nested call from a task, or a call
 //! from another thread) runs inline on the calling thread instead.
 
+/// Stack size of every thread that runs tasks: the workers, and the thread
+/// the executable runs its inferences on (`lib.rs`). Kernels may keep up to
+/// [`MAX_KERNEL_SCRATCH_BYTES`] of scratch in their frame (ABI.md); the rest
+/// is ample room for the kernels' and the runtime's own frames.
+pub const TASK_STACK_BYTES: usize = 8 << 20;
+
+/// The most stack scratch one kernel task may use (the code generator's
+/// limit for the direct convolution's staged input rows).
+pub const MAX_KERNEL_SCRATCH_BYTES: usize = 1 << 20;
+
 use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
@@ -202,6 +212,7 @@ impl Pool {
             let sh = Arc::clone(&shared);
             match std::thread::Builder::new()
                 .name(format!("nnc-worker-{i}"))
+                .stack_size(TASK_STACK_BYTES)
                 .spawn(move || worker_loop(sh))
             {
                 Ok(h) => workers.push(h),

@@ -478,3 +478,65 @@ fn profile_format() {
     let r = exec(AFFINE_META, affine, &["--profile", "--bench", "5"]);
     assert!(r.stdout.contains("average of 5 runs"), "{}", r.stdout);
 }
+
+#[test]
+fn new_outputs_are_compared_by_canonical_path() {
+    let d = tmpdir("newsame");
+    let a = format!("sum={}/o.npy", d.display());
+    let b = format!("diff={}/./o.npy", d.display());
+    let r = exec(ADD_META, add, &["--output", &a, "--output", &b]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("both written to"), "{}", r.stderr);
+    assert!(!d.join("o.npy").exists());
+}
+
+/// A standard output on a full disk.
+struct Full;
+
+impl std::io::Write for Full {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::from_raw_os_error(28))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::from_raw_os_error(28))
+    }
+}
+
+#[test]
+fn summary_on_a_full_disk_fails() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for args in [&[][..], &["--help"], &["--profile", "--bench", "2"]] {
+        let mut argv: Vec<OsString> = vec!["net".into()];
+        argv.extend(args.iter().map(OsString::from));
+        let mut e = Vec::new();
+        let code = run(Ok(AFFINE_META), affine, &argv, &mut Full, &mut e);
+        let e = String::from_utf8_lossy(&e);
+        assert_eq!(code, 1, "{args:?}: {e}");
+        assert!(e.contains("cannot write to standard output"), "{e}");
+    }
+}
+
+#[test]
+fn outputs_refuse_sockets_and_follow_symlinks() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tmpdir("kinds");
+    let sock = d.join("s.npy");
+    let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let r = exec(AFFINE_META, affine, &["-o", sock.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("is a socket"), "{}", r.stderr);
+    let target = d.join("t.npy");
+    std::fs::write(&target, b"old").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = d.join("l.npy");
+    std::os::unix::fs::symlink("t.npy", &link).unwrap();
+    let r = exec(AFFINE_META, affine, &["-o", link.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(read_npy(&target, &[1, 4]).len(), 4);
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+}

@@ -210,3 +210,48 @@ fn workers_take_part() {
         }
     }
 }
+
+/// Uses `bytes` of stack (a frame the optimizer cannot drop).
+#[inline(never)]
+fn use_stack(bytes: usize) -> u64 {
+    const CHUNK: usize = 64 * 1024;
+    let mut buf = [0u8; CHUNK];
+    std::hint::black_box(&mut buf);
+    buf[bytes % CHUNK] = 1;
+    let below = if bytes > CHUNK {
+        use_stack(bytes - CHUNK)
+    } else {
+        0
+    };
+    std::hint::black_box(buf.iter().map(|&b| u64::from(b)).sum::<u64>() + below)
+}
+
+#[test]
+fn workers_have_room_for_the_documented_kernel_scratch() {
+    // Four times the largest kernel scratch (4 MiB) on every task: more than
+    // a default 2 MiB thread stack holds, within the workers' stacks.
+    let need = 4 * pool::MAX_KERNEL_SCRATCH_BYTES;
+    assert!(need < pool::TASK_STACK_BYTES);
+    let p = Pool::new(2);
+    let on_worker = AtomicUsize::new(0);
+    // run the caller's share on a thread with the same stack (as the executable does)
+    std::thread::scope(|sc| {
+        std::thread::Builder::new()
+            .stack_size(pool::TASK_STACK_BYTES)
+            .spawn_scoped(sc, || {
+                let caller = std::thread::current().id();
+                for _ in 0..20 {
+                    p.run(8, |_| {
+                        if std::thread::current().id() != caller {
+                            on_worker.fetch_add(1, Ordering::Relaxed);
+                        }
+                        std::hint::black_box(use_stack(need));
+                    });
+                }
+            })
+            .expect("spawn")
+            .join()
+            .expect("join");
+    });
+    assert!(on_worker.load(Ordering::Relaxed) > 0);
+}

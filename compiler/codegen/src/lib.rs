@@ -30,6 +30,8 @@ pub struct BuildOptions {
     pub opt_level: u8,
     /// Predicted time per node name, written into the meta for `--profile`.
     pub predicted_ms: HashMap<String, f64>,
+    /// Where the predictions come from (meta `predictions` line; empty: none).
+    pub predictions_from: String,
 }
 
 impl Default for BuildOptions {
@@ -38,6 +40,7 @@ impl Default for BuildOptions {
             target_cpu: "host".into(),
             opt_level: 3,
             predicted_ms: HashMap::new(),
+            predictions_from: String::new(),
         }
     }
 }
@@ -163,7 +166,11 @@ pub fn compile(
             None => opts.predicted_ms.get(&step.name).copied().unwrap_or(0.0),
         }
     };
-    let meta = llvm::meta_text(&graph.name, &plan, &predicted);
+    let mut meta = llvm::meta_text(&graph.name, &plan, &predicted);
+    let from: Vec<&str> = opts.predictions_from.split_whitespace().collect();
+    if !from.is_empty() {
+        meta.push_str(&format!("predictions {}\n", from.join(" ")));
+    }
     let tm = llvm::target_machine(&opts.target_cpu, opts.opt_level)?;
     let ctx = Context::create();
     let module = llvm::build_module(

@@ -1,4 +1,5 @@
-//! The command line of `nnc` (shared/spec/cli.md), declared with clap.
+//! The command line of `nnc`, declared with clap. Output files follow
+//! docs/outputs.md.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -65,7 +66,8 @@ pub enum Command {
     },
     /// Per-layer and total cost: params, mult-adds, FLOPs, memory access cost, depth, parallelism, latency prediction.
     Analyze {
-        file: PathBuf,
+        #[arg(required_unless_present = "list_platforms")]
+        file: Option<PathBuf>,
         #[arg(long)]
         network: Option<String>,
         #[arg(long, value_enum, default_value_t = TableFormat::Table)]
@@ -86,7 +88,8 @@ pub enum Command {
     /// Compile a network to a native executable (or object, assembly, LLVM IR).
     Build {
         file: PathBuf,
-        /// Output path (default: the network's name, or NAME.o/.s/.ll).
+        /// Output path (default: the network's name, or NAME.o/.s/.ll). A device or FIFO
+        /// (/dev/null) is written to, never replaced; a directory or an input is refused.
         #[arg(short = 'o')]
         output: Option<PathBuf>,
         #[arg(long)]
@@ -105,6 +108,11 @@ pub enum Command {
         /// Seed of the deterministic weight initialization used without --weights.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Platform profile of the predicted times baked in for `--profile`: a built-in
+        /// name (the default keeps builds identical across machines), or `host` for this
+        /// machine's `nnc calibrate` cache.
+        #[arg(long, default_value = "zen3-2c")]
+        platform: String,
     },
     /// Run a network with the reference interpreter (no compilation).
     Run {
@@ -134,13 +142,13 @@ pub enum Command {
         /// Rewrite channel widths to cut memory access cost at equal mult-adds.
         #[arg(long)]
         rebalance: bool,
-        /// Print a unified diff.
-        #[arg(long)]
+        /// Print a unified diff of the changes instead of writing them (nothing is written).
+        #[arg(long, conflicts_with = "output")]
         diff: bool,
-        /// Do not write anything.
+        /// Do not write anything (print the report only).
         #[arg(long)]
         dry_run: bool,
-        /// Write the result here instead of in place.
+        /// Write the result here instead of in place (written even when nothing changes).
         #[arg(short = 'o')]
         output: Option<PathBuf>,
         /// Allowed change of total mult-adds, e.g. 5%.
@@ -163,6 +171,7 @@ pub enum Command {
         network: Option<String>,
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
+        /// Write here instead of stdout (a device or FIFO is written to, never replaced).
         #[arg(short = 'o')]
         output: Option<PathBuf>,
     },

@@ -4,9 +4,11 @@
 //! 0 success (warnings allowed), 1 errors in the input, 2 bad usage or an
 //! unreadable file, 101 an internal compiler error.
 
+mod cleanup;
 mod cli;
 mod commands;
 mod frontend;
+mod outfile;
 mod output;
 mod runtime_lib;
 
@@ -40,6 +42,8 @@ fn main() -> ExitCode {
             env!("CARGO_PKG_VERSION")
         );
     }));
+    // Temporary files are removed on SIGINT/SIGTERM/SIGHUP.
+    cleanup::install();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

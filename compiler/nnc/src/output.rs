@@ -1,4 +1,6 @@
-//! Printing diagnostics and files: colour choice, formats, atomic writes.
+//! Printing diagnostics and results: colour choice, formats, and standard
+//! output whose write errors (a full disk, `> /dev/full`) end the command
+//! with a message and exit 2 instead of a panic.
 
 use crate::cli::{ColorChoice, MessageFormatArg};
 use nnc_diag::render::{self, MessageFormat};
@@ -35,7 +37,12 @@ pub fn emit(diags: &[Diagnostic], file: &SourceFile, format: MessageFormat, colo
     for d in diags {
         let text = render::render(d, file, format, color);
         let _ = match format {
-            MessageFormat::Json => out.write_all(text.as_bytes()),
+            MessageFormat::Json => {
+                if let Err(e) = out.write_all(text.as_bytes()) {
+                    record_stdout_error(e);
+                }
+                Ok(())
+            }
             _ => err.write_all(text.as_bytes()),
         };
     }
@@ -50,21 +57,51 @@ pub fn emit(diags: &[Diagnostic], file: &SourceFile, format: MessageFormat, colo
     }
 }
 
-/// Writes a file atomically: a temporary file in the same directory, then a
-/// rename, so a failure never leaves a half-written or truncated file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.flush()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 /// Prints an error about the command line or the environment (exit 2 follows).
 pub fn usage_error(msg: impl std::fmt::Display) {
     eprintln!("error: {msg}");
 }
+
+/// The first error writing to standard output, if any.
+static STDOUT_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+fn record_stdout_error(e: std::io::Error) {
+    if let Ok(mut g) = STDOUT_ERROR.lock() {
+        g.get_or_insert_with(|| e.to_string());
+    }
+}
+
+/// Writes to standard output; an error is recorded (and later writes are
+/// skipped) for [`finish_stdout`]. Used by the [`out!`] and [`outln!`] macros.
+pub fn stdout_fmt(args: std::fmt::Arguments) {
+    if STDOUT_ERROR.lock().is_ok_and(|g| g.is_some()) {
+        return;
+    }
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        record_stdout_error(e);
+    }
+}
+
+/// Flushes standard output and returns the first write error, if any.
+pub fn finish_stdout() -> Result<(), String> {
+    if let Err(e) = std::io::stdout().lock().flush() {
+        record_stdout_error(e);
+    }
+    match STDOUT_ERROR.lock() {
+        Ok(g) => g.clone().map_or(Ok(()), Err),
+        Err(_) => Ok(()),
+    }
+}
+
+/// `print!` that reports write errors through [`finish_stdout`] instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::output::stdout_fmt(format_args!($($t)*)) };
+}
+
+/// `println!` that reports write errors through [`finish_stdout`] instead of panicking.
+macro_rules! outln {
+    () => { $crate::output::stdout_fmt(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::output::stdout_fmt(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+pub(crate) use {out, outln};

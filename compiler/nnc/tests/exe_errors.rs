@@ -1,5 +1,5 @@
 //! Error handling of the generated executables and of `nnc build`
-//! (`shared/spec/cli.md`, `runtime/ABI.md`): every bad input is exit 2 with
+//! (`runtime/ABI.md`, docs/outputs.md): every bad input is exit 2 with
 //! a message naming the input and the expected and found shape/dtype;
 //! outputs are written atomically; a failed build never touches an existing
 //! output file.

@@ -2,12 +2,14 @@
 
 use crate::cli::{SortArg, TableFormat};
 use crate::exit;
+use crate::outfile;
 use crate::output;
+use crate::output::{out, outln};
 use nnc_analysis::SortKey;
 use std::path::Path;
 
 pub struct Opts<'a> {
-    pub file: &'a Path,
+    pub file: Option<&'a Path>,
     pub network: Option<&'a str>,
     pub format: TableFormat,
     pub platform: &'a str,
@@ -19,13 +21,16 @@ pub struct Opts<'a> {
 
 fn list_platforms() -> u8 {
     for p in nnc_analysis::platform::builtins() {
-        println!(
+        outln!(
             "{:<14} {:>8.1} GFLOP/s {:>7.1} GB/s  {}",
-            p.name, p.peak_gflops, p.bandwidth_gbs, p.description
+            p.name,
+            p.peak_gflops,
+            p.bandwidth_gbs,
+            p.description
         );
-        println!("{:<14} source: {}", "", p.source);
+        outln!("{:<14} source: {}", "", p.source);
     }
-    println!(
+    outln!(
         "{:<14} measured on this machine by `nnc calibrate` (cached)",
         "host"
     );
@@ -33,9 +38,14 @@ fn list_platforms() -> u8 {
 }
 
 pub fn run(o: Opts) -> u8 {
-    if o.list_platforms {
-        return list_platforms();
-    }
+    let file = match (o.list_platforms, o.file) {
+        (true, _) => return list_platforms(),
+        (false, Some(f)) => f,
+        (false, None) => {
+            output::usage_error("a FILE is needed (or `--list-platforms`)");
+            return exit::USAGE;
+        }
+    };
     let platform = match nnc_analysis::platform::resolve(o.platform) {
         Ok(p) => p,
         Err(e) => {
@@ -43,7 +53,7 @@ pub fn run(o: Opts) -> u8 {
             return exit::USAGE;
         }
     };
-    let compiled = match super::load_graph(o.file, o.network, o.color) {
+    let compiled = match super::load_graph(file, o.network, o.color) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -65,8 +75,14 @@ pub fn run(o: Opts) -> u8 {
         }
     };
     if let Some(plot) = o.plot {
-        if let Err(e) = nnc_analysis::plot_roofline(&analysis, g, plot) {
-            output::usage_error(format!("cannot write `{}`: {e}", plot.display()));
+        let mut outs = outfile::Outputs::new();
+        outs.input(file);
+        let written = outs.plan(plot).and_then(|()| {
+            let svg = nnc_analysis::roofline::roofline_svg(&analysis, g)?;
+            outfile::write(plot, svg.as_bytes(), outfile::Mode::Data)
+        });
+        if let Err(e) = written {
+            output::usage_error(e);
             return exit::USAGE;
         }
         eprintln!("wrote roofline chart to {}", plot.display());
@@ -74,7 +90,7 @@ pub fn run(o: Opts) -> u8 {
     match o.format {
         TableFormat::Json => {
             let v = analysis.to_json(g, &compiled.file);
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         TableFormat::Table => {
             let sort = match o.sort {

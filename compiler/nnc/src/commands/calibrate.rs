@@ -1,6 +1,7 @@
 //! `nnc calibrate`: measure this machine (cached for `--platform host`).
 
 use crate::exit;
+use crate::output::outln;
 
 pub fn run(json: bool) -> u8 {
     eprintln!("measuring FMA throughput and memory bandwidth on all cores...");
@@ -19,22 +20,22 @@ pub fn run(json: bool) -> u8 {
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&c).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&c).unwrap_or_default());
     } else {
-        println!("cpu:        {}", c.cpu);
-        println!("isa:        {}", c.isa);
-        println!("threads:    {}", c.threads);
-        println!(
+        outln!("cpu:        {}", c.cpu);
+        outln!("isa:        {}", c.isa);
+        outln!("threads:    {}", c.threads);
+        outln!(
             "peak:       {:.1} GFLOP/s (fp32 FMA, all cores)",
             c.peak_gflops
         );
-        println!(
+        outln!(
             "bandwidth:  {:.1} GB/s (streaming, all cores)",
             c.bandwidth_gbs
         );
-        println!("took:       {:.2} s", c.seconds);
+        outln!("took:       {:.2} s", c.seconds);
         if let Some(p) = cached {
-            println!("cached in:  {} (used by --platform host)", p.display());
+            outln!("cached in:  {} (used by --platform host)", p.display());
         }
     }
     exit::OK

@@ -2,14 +2,15 @@
 //! (by name or `L` code).
 
 use crate::exit;
+use crate::output::outln;
 
 pub fn run(code: &str) -> u8 {
     if let Some(info) = nnc_diag::codes::lookup(code) {
-        println!("{}: {}\n\n{}", info.code, info.title, info.explanation);
+        outln!("{}: {}\n\n{}", info.code, info.title, info.explanation);
         return exit::OK;
     }
     if let Some(m) = nnc_lints::lookup(code) {
-        println!(
+        outln!(
             "{} ({}): {}\n\ndefault level: {:?}; groups: {}\n\n{}",
             m.name,
             m.code,

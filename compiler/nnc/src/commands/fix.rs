@@ -4,7 +4,9 @@
 
 use crate::exit;
 use crate::frontend;
+use crate::outfile;
 use crate::output;
+use crate::output::{out, outln};
 use nnc_diag::render::MessageFormat;
 use nnc_diag::{Applicability, Span};
 use nnc_rebalance::diff;
@@ -57,14 +59,16 @@ fn pct(a: f64, b: f64) -> String {
     }
 }
 
-/// Writes the result (in place, to `-o`, or nowhere with `--dry-run`).
+/// Writes the result (in place, to `-o`, or nowhere with `--diff` or
+/// `--dry-run`). In place, a symlink's target is rewritten and the file keeps
+/// its mode.
 fn write_result(o: &Opts, new: &str) -> Result<Option<std::path::PathBuf>, u8> {
-    if o.dry_run {
+    if o.dry_run || o.diff {
         return Ok(None);
     }
     let target = o.output.unwrap_or(o.file).to_path_buf();
-    if let Err(e) = output::write_atomic(&target, new.as_bytes()) {
-        output::usage_error(format!("cannot write `{}`: {e}", target.display()));
+    if let Err(e) = outfile::write(&target, new.as_bytes(), outfile::Mode::Data) {
+        output::usage_error(e);
         return Err(exit::USAGE);
     }
     Ok(Some(target))
@@ -131,52 +135,55 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
         }
     };
     let (b, a) = (out.before, out.after);
-    println!(
+    outln!(
         "rebalancing `{}` (mult-adds within ±{:.1}%, widths multiples of {}):",
         out.network,
         tolerance * 100.0,
         o.simd_lanes
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<26} {:>18} {:>18} {:>9}",
-        "", "before", "after", "change"
+        "",
+        "before",
+        "after",
+        "change"
     );
-    println!(
+    outln!(
         "{:<26} {:>18} {:>18} {:>9}",
         "mult-adds",
         fmt_count(b.mult_adds),
         fmt_count(a.mult_adds),
         pct(b.mult_adds as f64, a.mult_adds as f64)
     );
-    println!(
+    outln!(
         "{:<26} {:>18} {:>18} {:>9}",
         "MAC (elements)",
         fmt_count(b.mac),
         fmt_count(a.mac),
         pct(b.mac as f64, a.mac as f64)
     );
-    println!(
+    outln!(
         "{:<26} {:>18} {:>18} {:>9}",
         "params",
         fmt_count(b.params),
         fmt_count(a.params),
         pct(b.params as f64, a.params as f64)
     );
-    println!(
+    outln!(
         "{:<26} {:>18} {:>18} {:>9}",
         format!("predicted ms ({})", opts.platform.name),
         format!("{:.3}", b.predicted_ms),
         format!("{:.3}", a.predicted_ms),
         pct(b.predicted_ms, a.predicted_ms)
     );
-    println!();
+    outln!();
     if out.changes.is_empty() {
-        println!("no change lowers MAC within the tolerance: the widths are already balanced");
+        outln!("no change lowers MAC within the tolerance: the widths are already balanced");
     } else {
-        println!("rewritten width literals:");
+        outln!("rewritten width literals:");
         for c in &out.changes {
-            println!(
+            outln!(
                 "  {}:{}:{}: {} → {} (×{:.2}){}",
                 name,
                 c.line,
@@ -194,14 +201,14 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
     }
     let src = nnc_diag::SourceFile::new(name, text);
     if !out.frozen.is_empty() {
-        println!("width literals left alone:");
+        outln!("width literals left alone:");
         for (s, v, why) in &out.frozen {
             let (l, c) = src.line_col(s.start as usize);
-            println!("  {name}:{l}:{c}: {v}: {why}");
+            outln!("  {name}:{l}:{c}: {v}: {why}");
         }
     }
     if !out.untraced.is_empty() {
-        println!("widths not traced to a literal:");
+        outln!("widths not traced to a literal:");
         for u in &out.untraced {
             let (l, c) = src.line_col(u.span.start as usize);
             let nodes = match u.nodes.len() {
@@ -209,10 +216,10 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
                 1 => format!("`{}`", u.nodes[0]),
                 n => format!("`{}` and {} more", u.nodes[0], n - 1),
             };
-            println!("  {name}:{l}:{c}: {nodes}: out = {} — {}", u.expr, u.reason);
+            outln!("  {name}:{l}:{c}: {nodes}: out = {} — {}", u.expr, u.reason);
         }
     }
-    println!(
+    outln!(
         "({} candidate networks compiled in {} rounds; minimized MAC·(F₀/F)^{:.2}{})",
         out.evaluations,
         out.rounds,
@@ -231,7 +238,7 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
         );
     }
     if o.diff {
-        print!("{}", diff::unified(name, text, &out.new_source, 3));
+        out!("{}", diff::unified(name, text, &out.new_source, 3));
     }
     // nothing to rewrite in place; `-o OUT` still gets the (unchanged) text
     if out.changes.is_empty() && o.output.is_none() {
@@ -278,8 +285,15 @@ fn apply_suggestions(o: &Opts, compiled: &frontend::Compiled, name: &str, text: 
     }
     if kept.is_empty() {
         let maybe = diags.iter().filter(|d| !d.suggestions.is_empty()).count();
-        println!("nothing to fix automatically ({} lint findings; {} with suggestions that need a person; see `nnc check`, or `nnc fix --rebalance` for channel widths)", diags.len(), maybe);
-        return exit::OK;
+        outln!("nothing to fix automatically ({} lint findings; {} with suggestions that need a person; see `nnc check`, or `nnc fix --rebalance` for channel widths)", diags.len(), maybe);
+        // `-o OUT` still gets the (unchanged) text
+        if o.output.is_none() {
+            return exit::OK;
+        }
+        return match write_result(o, text) {
+            Ok(_) => exit::OK,
+            Err(code) => code,
+        };
     }
     let mut new = String::with_capacity(text.len());
     let mut at = 0;
@@ -292,7 +306,7 @@ fn apply_suggestions(o: &Opts, compiled: &frontend::Compiled, name: &str, text: 
         new.push_str(r);
         at = b;
         let (l, c) = compiled.file.line_col(a);
-        println!("{name}:{l}:{c}: {msg}");
+        outln!("{name}:{l}:{c}: {msg}");
     }
     new.push_str(&text[at..]);
     // the result must still compile
@@ -304,7 +318,7 @@ fn apply_suggestions(o: &Opts, compiled: &frontend::Compiled, name: &str, text: 
         return exit::ICE;
     }
     if o.diff {
-        print!("{}", diff::unified(name, text, &new, 3));
+        out!("{}", diff::unified(name, text, &new, 3));
     }
     match write_result(o, &new) {
         Ok(_) => exit::OK,

@@ -3,7 +3,9 @@
 
 use crate::cli::GraphFormat;
 use crate::exit;
+use crate::outfile;
 use crate::output;
+use crate::output::out;
 use nnc_ir::{BlockId, Graph, NodeId};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -35,12 +37,17 @@ pub fn run(
     };
     match out {
         Some(p) => {
-            if let Err(e) = output::write_atomic(p, text.as_bytes()) {
-                output::usage_error(format!("cannot write `{}`: {e}", p.display()));
+            let mut outs = outfile::Outputs::new();
+            outs.input(path);
+            if let Err(e) = outs
+                .plan(p)
+                .and_then(|()| outfile::write(p, text.as_bytes(), outfile::Mode::Data))
+            {
+                output::usage_error(e);
                 return exit::USAGE;
             }
         }
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     exit::OK
 }

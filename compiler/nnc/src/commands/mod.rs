@@ -15,7 +15,24 @@ use crate::frontend::{self, Compiled, LoadError};
 use crate::output;
 use std::path::Path;
 
+/// Runs the command, then reports a failed write to standard output
+/// (`nnc graph > /dev/full`) as exit 2 with a message.
 pub fn run(cli: Cli) -> u8 {
+    let code = dispatch(cli);
+    match output::finish_stdout() {
+        Ok(()) => code,
+        Err(e) => {
+            output::usage_error(format!("cannot write to standard output: {e}"));
+            if code == exit::OK {
+                exit::USAGE
+            } else {
+                code
+            }
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> u8 {
     let color = output::use_color(cli.color);
     match cli.command {
         Command::Check {
@@ -41,7 +58,7 @@ pub fn run(cli: Cli) -> u8 {
             sort,
             list_platforms,
         } => analyze::run(analyze::Opts {
-            file: &file,
+            file: file.as_deref(),
             network: network.as_deref(),
             format,
             platform: &platform,
@@ -59,6 +76,7 @@ pub fn run(cli: Cli) -> u8 {
             target_cpu,
             opt_level,
             seed,
+            platform,
         } => build::run(build::Opts {
             file: &file,
             output: output.as_deref(),
@@ -68,6 +86,7 @@ pub fn run(cli: Cli) -> u8 {
             target_cpu: &target_cpu,
             opt_level,
             seed,
+            platform: &platform,
             color,
         }),
         Command::Run {

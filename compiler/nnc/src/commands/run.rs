@@ -2,7 +2,9 @@
 //! compiling, with the same command-line conventions as the executables.
 
 use crate::exit;
+use crate::outfile;
 use crate::output;
+use crate::output::outln;
 use nnc_interp::tensor::{fmt_shape, Tensor};
 use nnc_interp::weights::SplitMix64;
 use std::collections::HashMap;
@@ -43,6 +45,10 @@ pub fn run(o: Opts) -> u8 {
     // weights
     let weights = match o.weights {
         Some(p) => {
+            if let Err(e) = outfile::check_readable("weights", p) {
+                output::usage_error(e);
+                return exit::USAGE;
+            }
             let (w, diags) = nnc_interp::weights::load_safetensors_file(p, g);
             output::emit(
                 &diags,
@@ -154,17 +160,6 @@ pub fn run(o: Opts) -> u8 {
             o.seed
         );
     }
-    let outs = match nnc_interp::eval::run(g, &weights, &values) {
-        Ok(v) => v,
-        Err(e) if e.contains(nnc_interp::tensor::ALLOC_FAILED) => {
-            eprintln!("error[{}]: {e}", nnc_interp::weights::E_LIMIT);
-            return exit::INPUT_ERRORS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INPUT_ERRORS;
-        }
-    };
     // outputs
     let out_names: Vec<&str> = g.outputs.iter().map(|o| o.name.as_str()).collect();
     let single_out = (out_names.len() == 1).then(|| out_names[0]);
@@ -196,6 +191,33 @@ pub fn run(o: Opts) -> u8 {
             }
         }
     }
+    // no output may replace an input or another output (checked before
+    // the possibly long evaluation)
+    let mut files = outfile::Outputs::new();
+    files.input(o.file);
+    if let Some(w) = o.weights {
+        files.input(w);
+    }
+    for p in given.values() {
+        files.input(p);
+    }
+    for (_, p) in &writes {
+        if let Err(e) = files.plan(p) {
+            output::usage_error(e);
+            return exit::USAGE;
+        }
+    }
+    let outs = match nnc_interp::eval::run(g, &weights, &values) {
+        Ok(v) => v,
+        Err(e) if e.contains(nnc_interp::tensor::ALLOC_FAILED) => {
+            eprintln!("error[{}]: {e}", nnc_interp::weights::E_LIMIT);
+            return exit::INPUT_ERRORS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INPUT_ERRORS;
+        }
+    };
     if writes.is_empty() {
         for o in &g.outputs {
             if let Some(t) = outs.get(&o.name) {
@@ -205,8 +227,9 @@ pub fn run(o: Opts) -> u8 {
     }
     for (n, p) in writes {
         let Some(t) = outs.get(&n) else { continue };
-        if let Err(e) = output::write_atomic(&p, &nnc_interp::npy::write_npy(t)) {
-            output::usage_error(format!("cannot write `{}`: {e}", p.display()));
+        let bytes = nnc_interp::npy::write_npy(t);
+        if let Err(e) = outfile::write(&p, &bytes, outfile::Mode::Data) {
+            output::usage_error(e);
             return exit::USAGE;
         }
     }
@@ -216,7 +239,7 @@ pub fn run(o: Opts) -> u8 {
 fn print_summary(name: &str, t: &Tensor) {
     let d = t.data();
     let first: Vec<String> = d.iter().take(8).map(|v| format!("{v:.6}")).collect();
-    println!(
+    outln!(
         "{name}: shape {}, first values [{}{}]",
         fmt_shape(t.shape()),
         first.join(", "),
@@ -234,6 +257,6 @@ fn print_summary(name: &str, t: &Tensor) {
                     (bi, bv)
                 }
             });
-        println!("{name}: argmax {i} (value {v:.6})");
+        outln!("{name}: argmax {i} (value {v:.6})");
     }
 }

@@ -1,0 +1,276 @@
+//! Writing output files without destroying anything (docs/outputs.md):
+//!
+//! - a regular file (or a new one) is written to a temporary file beside it
+//!   and renamed over it, so a failure never leaves a half-written file; an
+//!   existing file keeps its mode, a new one gets 0666 (0777 for an
+//!   executable) less the umask;
+//! - a symlink is followed: its target is rewritten, the link stays;
+//! - a character device or a FIFO (`/dev/null`, `/dev/stdout`, a named pipe)
+//!   is opened and written to, never replaced;
+//! - a directory, a socket or a block device is refused;
+//! - an output that is one of the command's inputs (same device and inode,
+//!   whatever the spelling of the path), or the same file as another output
+//!   of the command, is refused.
+
+use std::fs::{File, Metadata, OpenOptions, Permissions};
+use std::io::Write;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// What a path names, for comparing outputs with inputs and each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Identity {
+    /// An existing file: its device and inode.
+    Inode(u64, u64),
+    /// A file still to be created: its canonical directory and its name.
+    NewPath(PathBuf),
+}
+
+fn identity(p: &Path) -> Option<Identity> {
+    if let Ok(m) = std::fs::metadata(p) {
+        return Some(Identity::Inode(m.dev(), m.ino()));
+    }
+    let target = resolve_links(p).ok()?;
+    let name = target.file_name()?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Some(Identity::NewPath(dir.canonicalize().ok()?.join(name)))
+}
+
+/// Follows symlinks from `p` (also dangling ones) to the path that a write
+/// must replace.
+fn resolve_links(p: &Path) -> std::io::Result<PathBuf> {
+    let mut cur = p.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&cur)?;
+                cur = match cur.parent() {
+                    Some(d) if to.is_relative() => d.join(to),
+                    _ => to,
+                };
+            }
+            _ => return Ok(cur),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
+}
+
+/// The outputs and inputs of one command: every output is checked against
+/// the inputs and the outputs planned before it.
+#[derive(Default)]
+pub struct Outputs {
+    inputs: Vec<(PathBuf, Identity)>,
+    outputs: Vec<(PathBuf, Identity)>,
+}
+
+impl Outputs {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records an input file (the source, weights, `.npy` inputs).
+    pub fn input(&mut self, p: &Path) {
+        if let Some(id) = identity(p) {
+            self.inputs.push((p.to_path_buf(), id));
+        }
+    }
+
+    /// Checks that `p` may be written: its kind, and that it is neither an
+    /// input nor an output planned before. Returns the message to print
+    /// (exit 2) otherwise.
+    pub fn plan(&mut self, p: &Path) -> Result<(), String> {
+        if p.as_os_str().is_empty() {
+            return Err("empty output file name".into());
+        }
+        check_kind(p)?;
+        let id = identity(p).ok_or_else(|| {
+            format!(
+                "cannot write `{}`: its directory does not exist",
+                p.display()
+            )
+        })?;
+        if let Some((q, _)) = self.inputs.iter().find(|(_, i)| *i == id) {
+            return Err(if q == p {
+                format!(
+                    "refusing to overwrite the input `{}` with an output",
+                    p.display()
+                )
+            } else {
+                format!(
+                    "refusing to overwrite the input `{}` with the output `{}` (the same file)",
+                    q.display(),
+                    p.display()
+                )
+            });
+        }
+        if let Some((q, _)) = self.outputs.iter().find(|(_, i)| *i == id) {
+            // a device or FIFO may take several outputs (`/dev/null`)
+            if !is_stream(p) {
+                return Err(format!(
+                    "two outputs are written to the same file: `{}` and `{}`",
+                    q.display(),
+                    p.display()
+                ));
+            }
+        }
+        self.outputs.push((p.to_path_buf(), id));
+        Ok(())
+    }
+}
+
+fn is_stream(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| {
+        let t = m.file_type();
+        t.is_char_device() || t.is_fifo()
+    })
+}
+
+/// Refuses directories, sockets and block devices.
+fn check_kind(p: &Path) -> Result<(), String> {
+    let Ok(m) = std::fs::metadata(p) else {
+        return Ok(());
+    };
+    let t = m.file_type();
+    let what = if t.is_dir() {
+        "a directory"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        return Ok(());
+    };
+    Err(format!(
+        "refusing to write the output `{}`: it is {what} (outputs go to regular files, character devices such as /dev/null, or FIFOs)",
+        p.display()
+    ))
+}
+
+/// Whether the new file is an executable (mode 0777 less the umask).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Data,
+    Executable,
+}
+
+/// Writes `bytes` to `p` by the rules of the module. Errors are messages
+/// naming the path.
+pub fn write(p: &Path, bytes: &[u8], mode: Mode) -> Result<(), String> {
+    check_kind(p)?;
+    let fail = |e: std::io::Error| format!("cannot write `{}`: {e}", p.display());
+    match std::fs::metadata(p) {
+        Ok(m) if !m.is_file() => {
+            // character device or FIFO: write through, never replace
+            let mut f = OpenOptions::new().write(true).open(p).map_err(fail)?;
+            f.write_all(bytes).and_then(|()| f.flush()).map_err(fail)
+        }
+        existing => {
+            let target = resolve_links(p).map_err(fail)?;
+            replace(&target, bytes, existing.ok().as_ref(), mode).map_err(fail)
+        }
+    }
+}
+
+/// A temporary file beside `target`, renamed over it.
+fn replace(target: &Path, bytes: &[u8], old: Option<&Metadata>, mode: Mode) -> std::io::Result<()> {
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let new_mode = match mode {
+        Mode::Data => 0o666,
+        Mode::Executable => 0o777,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".nnc-")
+        .permissions(Permissions::from_mode(new_mode))
+        .tempfile_in(dir)?;
+    // removed if a signal ends nnc before the rename
+    let _cleanup = crate::cleanup::register(tmp.path().to_path_buf());
+    if let Some(m) = old {
+        // keep the existing file's mode (the umask applies only to new files);
+        // an executable also gets x wherever the old file had r
+        let mut keep = m.mode() & 0o7777;
+        if mode == Mode::Executable {
+            keep |= (keep & 0o444) >> 2;
+        }
+        tmp.as_file()
+            .set_permissions(Permissions::from_mode(keep))?;
+    }
+    tmp.write_all(bytes)?;
+    tmp.flush()?;
+    tmp.as_file().sync_all().or_else(|e| {
+        // some file systems cannot sync; the rename is still atomic
+        if e.kind() == std::io::ErrorKind::Unsupported {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    tmp.persist(target).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Copies the file `from` (an artifact in a temporary directory) to `to`.
+pub fn copy(from: &Path, to: &Path, mode: Mode) -> Result<(), String> {
+    let bytes = std::fs::read(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    write(to, &bytes, mode)
+}
+
+/// Opens `p` for reading, with "is a directory" for a directory.
+pub fn check_readable(what: &str, p: &Path) -> Result<(), String> {
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_dir() => Err(format!(
+            "cannot read {what} `{}`: is a directory",
+            p.display()
+        )),
+        Ok(_) => File::open(p)
+            .map(drop)
+            .map_err(|e| format!("cannot read {what} `{}`: {e}", p.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            "cannot read {what} `{}`: no such file",
+            p.display()
+        )),
+        Err(e) => Err(format!("cannot read {what} `{}`: {e}", p.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_file_by_inode_and_by_new_path() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("a.npy");
+        std::fs::write(&a, b"x").unwrap();
+        let mut o = Outputs::new();
+        o.input(&a);
+        let dotted = d.path().join(".").join("a.npy");
+        assert!(o.plan(&dotted).unwrap_err().contains("input"));
+        let n = d.path().join("n.npy");
+        o.plan(&n).unwrap();
+        let n2 = d.path().join(".").join("n.npy");
+        assert!(o.plan(&n2).unwrap_err().contains("same file"));
+    }
+
+    #[test]
+    fn keeps_mode_and_follows_symlinks() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("f.nn");
+        std::fs::write(&f, b"old").unwrap();
+        std::fs::set_permissions(&f, Permissions::from_mode(0o640)).unwrap();
+        let l = d.path().join("link.nn");
+        std::os::unix::fs::symlink("f.nn", &l).unwrap();
+        write(&l, b"new", Mode::Data).unwrap();
+        assert!(std::fs::symlink_metadata(&l)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&f).unwrap(), b"new");
+        assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o777, 0o640);
+    }
+}
