@@ -2,6 +2,7 @@
 //! (one line each, like `rustc --error-format short`) and `json` (one object a
 //! line, the fields of `shared/spec/cli.md`).
 
+use crate::excerpt::{sanitize_text, Excerpt};
 use crate::{Diagnostic, Level, SourceFile, Span};
 use ariadne::{Color, Config, IndexType, Label, Report, ReportKind, Source};
 use serde_json::{json, Value};
@@ -30,25 +31,50 @@ fn clamp(file: &SourceFile, span: Span) -> std::ops::Range<usize> {
 }
 
 /// The human rendering (what rustc prints), with or without ANSI colour.
+///
+/// The source shown is an [`Excerpt`]: only the labelled lines, long lines
+/// cut to a window, control characters replaced; texts are escaped and
+/// bounded by [`sanitize_text`]. The output size of one diagnostic is thus
+/// bounded whatever the file holds.
 pub fn human(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
     let kind = match d.level {
         Level::Error => ReportKind::Error,
         Level::Warning => ReportKind::Warning,
         Level::Note => ReportKind::Advice,
     };
-    let name = file.name.as_str();
-    let primary = d.primary_span().unwrap_or(Span::DUMMY);
+    let name = sanitize_text(&file.name);
+    let name = name.as_str();
+    // ariadne shows the end of a file that ends with a newline at the end
+    // of its last line; so does the excerpt
+    let body_end = file
+        .text
+        .strip_suffix('\n')
+        .map_or(file.text.len(), |t| t.strip_suffix('\r').unwrap_or(t).len());
+    let at_end = |r: std::ops::Range<usize>| r.start.min(body_end)..r.end.min(body_end);
+    let primary = at_end(clamp(file, d.primary_span().unwrap_or(Span::DUMMY)));
+    let spans: Vec<std::ops::Range<usize>> = d
+        .labels
+        .iter()
+        .map(|l| at_end(clamp(file, l.span)))
+        .collect();
+    let mut points: Vec<usize> = vec![primary.start, primary.end];
+    for r in &spans {
+        points.push(r.start);
+        points.push(r.end);
+    }
+    let ex = Excerpt::new(file, &points);
+    let map = |r: &std::ops::Range<usize>| ex.map(file, r.start)..ex.map(file, r.end);
     let config = Config::default()
         .with_index_type(IndexType::Byte)
         .with_color(color);
-    let mut report = Report::build(kind, (name, clamp(file, primary)))
+    let mut report = Report::build(kind, (name, map(&primary)))
         .with_config(config)
         .with_code(d.code)
-        .with_message(&d.message);
-    for (i, l) in d.labels.iter().enumerate() {
-        let mut label = Label::new((name, clamp(file, l.span))).with_order(i as i32);
+        .with_message(sanitize_text(&d.message));
+    for (i, (l, r)) in d.labels.iter().zip(&spans).enumerate() {
+        let mut label = Label::new((name, map(r))).with_order(i as i32);
         if !l.message.is_empty() {
-            label = label.with_message(&l.message);
+            label = label.with_message(sanitize_text(&l.message));
         }
         if color {
             label = label.with_color(if l.primary {
@@ -64,23 +90,39 @@ pub fn human(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
         report = report.with_label(label);
     }
     for n in &d.notes {
-        report = report.with_note(n);
+        report = report.with_note(sanitize_text(n));
     }
     if let Some(h) = &d.help {
-        report = report.with_help(h);
+        report = report.with_help(sanitize_text(h));
     }
     for s in &d.suggestions {
-        report = report.with_help(&s.message);
+        report = report.with_help(sanitize_text(&s.message));
     }
     let mut out = Vec::new();
+    let source = Source::from(ex.text.as_str());
     // Writing into a Vec cannot fail; if ariadne errs anyway, fall back to the short form.
-    match report
-        .finish()
-        .write((name, Source::from(file.text.as_str())), &mut out)
-    {
-        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+    match report.finish().write((name, source), &mut out) {
+        Ok(()) => {
+            let mut s = String::from_utf8_lossy(&out).into_owned();
+            // The header's column is counted in the excerpt; give the file's.
+            let shown = excerpt_line_col(&ex.text, map(&primary).start);
+            let (l, c) = file.line_col(primary.start);
+            if shown.1 != c {
+                let from = format!("{name}:{}:{}", shown.0, shown.1);
+                s = s.replace(&from, &format!("{name}:{l}:{c}"));
+            }
+            s
+        }
         Err(_) => short(d, file),
     }
+}
+
+/// 1-based line and column (in chars) of an offset of the excerpt text.
+fn excerpt_line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.bytes().filter(|&c| c == b'\n').count() + 1;
+    let start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    (line, before[start..].chars().count() + 1)
 }
 
 /// One line: `file:line:col: error[E0001]: message`.
@@ -90,10 +132,21 @@ pub fn short(d: &Diagnostic, file: &SourceFile) -> String {
             let (l, c) = file.line_col(sp.start as usize);
             format!(
                 "{}:{}:{}: {}[{}]: {}\n",
-                file.name, l, c, d.level, d.code, d.message
+                file.name,
+                l,
+                c,
+                d.level,
+                d.code,
+                sanitize_text(&d.message).replace('\n', " ")
             )
         }
-        None => format!("{}: {}[{}]: {}\n", file.name, d.level, d.code, d.message),
+        None => format!(
+            "{}: {}[{}]: {}\n",
+            file.name,
+            d.level,
+            d.code,
+            sanitize_text(&d.message).replace('\n', " ")
+        ),
     }
 }
 

@@ -168,7 +168,7 @@ pub fn elaborate(file: &ast::File, network: Option<&str>) -> Elaborated {
 pub fn elaborate_with(file: &ast::File, network: Option<&str>, limits: &Limits) -> Elaborated {
     const STACK: usize = 256 << 20;
     let run = || eval::run(file, network, limits);
-    std::thread::scope(|s| {
+    let mut r = std::thread::scope(|s| {
         match std::thread::Builder::new()
             .name("nnc-elab".into())
             .stack_size(STACK)
@@ -188,5 +188,7 @@ pub fn elaborate_with(file: &ast::File, network: Option<&str>, limits: &Limits) 
                 eval::run(file, network, &small)
             }
         }
-    })
+    });
+    nnc_diag::cap(&mut r.diagnostics);
+    r
 }
