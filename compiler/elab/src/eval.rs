@@ -152,6 +152,8 @@ pub(crate) struct Elab<'a> {
     scopes: Vec<Scope>,
     calls: Vec<Call<'a>>,
     iterations: u64,
+    block_calls: u64,
+    weight_elements: u64,
     depth: usize,
     aborted: bool,
     inputs: HashMap<String, Span>,
@@ -173,6 +175,8 @@ impl<'a> Elab<'a> {
             scopes: Vec::new(),
             calls: Vec::new(),
             iterations: 0,
+            block_calls: 0,
+            weight_elements: 0,
             depth: 0,
             aborted: false,
             inputs: HashMap::new(),
@@ -1439,6 +1443,16 @@ impl<'a> Elab<'a> {
             );
             return Value::Error;
         }
+        self.block_calls += 1;
+        if self.block_calls > self.limits.block_calls {
+            self.limit(
+                codes::LIMIT_CALLS,
+                e.span,
+                format!("more than {} block calls in total", self.limits.block_calls),
+                "call limit reached here",
+            );
+            return Value::Error;
+        }
         if self.calls.len() >= self.limits.call_depth {
             self.limit(
                 codes::LIMIT_CALL_DEPTH,
@@ -1597,6 +1611,56 @@ impl<'a> Elab<'a> {
         self.push_node(op, shape, inputs, full, span)
     }
 
+    /// Checks the weights `op` would have against the tensor limit (each,
+    /// `E0182`) and the total weight limit (`E0188`), and counts them.
+    fn check_weights(&mut self, op: &Op, inputs: &[NodeId], name: &str, span: Span) -> bool {
+        let shapes: Vec<Vec<usize>> = inputs
+            .iter()
+            .map(|&i| self.graph.node(i).shape.clone())
+            .collect();
+        let refs: Vec<&[usize]> = shapes.iter().map(|s| s.as_slice()).collect();
+        let mut total = 0u64;
+        for w in nnc_ir::op::weight_specs(op, &refs) {
+            match shape::numel(&w.shape) {
+                Some(n) if n <= self.limits.tensor_elements => {
+                    total = total.saturating_add(n as u64)
+                }
+                n => {
+                    let count = n
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "too many".into());
+                    self.report(
+                        Diagnostic::error(
+                            codes::LIMIT_TENSOR,
+                            format!(
+                                "the weight `{name}.{}` of shape {} has {count} elements, over the limit of {}",
+                                w.suffix,
+                                fmt_shape(&w.shape),
+                                self.limits.tensor_elements
+                            ),
+                        )
+                        .with_primary(span, "this op's weight is too large"),
+                    );
+                    return false;
+                }
+            }
+        }
+        self.weight_elements = self.weight_elements.saturating_add(total);
+        if self.weight_elements > self.limits.weight_elements {
+            self.limit(
+                codes::LIMIT_WEIGHTS,
+                span,
+                format!(
+                    "the weights of the network have more than {} elements in total",
+                    self.limits.weight_elements
+                ),
+                "weight limit reached here",
+            );
+            return false;
+        }
+        true
+    }
+
     /// Adds a node with a known shape and full name, checking the limits and
     /// the uniqueness of weight names.
     pub(crate) fn push_node(
@@ -1637,6 +1701,9 @@ impl<'a> Elab<'a> {
             }
         }
         let has_w = op.has_weights();
+        if has_w && !self.check_weights(&op, inputs, &name, span) {
+            return None;
+        }
         if has_w {
             if let Some(&prev) = self.weights.get(&name) {
                 self.duplicate_weight(&name, prev, span);

@@ -41,6 +41,10 @@ pub struct Limits {
     pub list_len: usize,
     /// Bytes of a compile-time string.
     pub string_len: usize,
+    /// Total block calls (instances), whatever their nesting.
+    pub block_calls: u64,
+    /// Total elements of all weight tensors.
+    pub weight_elements: u64,
 }
 
 impl Default for Limits {
@@ -53,6 +57,8 @@ impl Default for Limits {
             eval_depth: 2_000,
             list_len: 1_000_000,
             string_len: 1_000_000,
+            block_calls: 1_000_000,
+            weight_elements: 1 << 31,
         }
     }
 }
