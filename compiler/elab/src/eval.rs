@@ -79,6 +79,16 @@ impl Env {
         }
     }
 
+    /// Moves the value of the innermost binding of `name` out (leaving an
+    /// error value, rebound right after by the caller).
+    fn take(&mut self, name: &str) -> Option<Value> {
+        self.frames
+            .iter_mut()
+            .rev()
+            .find_map(|f| f.get_mut(name))
+            .map(|slot| std::mem::replace(slot, Value::Error))
+    }
+
     /// Rebinds the innermost binding of `name`; false if there is none.
     fn assign(&mut self, name: &str, v: Value) -> bool {
         for f in self.frames.iter_mut().rev() {
@@ -461,7 +471,10 @@ impl<'a> Elab<'a> {
                 }
             }
             StmtKind::Assign { name, value } => {
-                let v = self.eval(env, value);
+                let v = match self.append_in_place(env, name, value) {
+                    Some(v) => v,
+                    None => self.eval(env, value),
+                };
                 if !env.assign(&name.name, v.clone()) {
                     let mut d = Diagnostic::error(
                         codes::ASSIGN_UNBOUND,
@@ -891,7 +904,7 @@ impl<'a> Elab<'a> {
                 return Value::Error;
             }
         }
-        Value::Str(Rc::from(s))
+        Value::Str(Rc::new(s))
     }
 
     fn eval_index(&mut self, env: &mut Env, base: &'a Expr, index: &'a Expr) -> Value {
@@ -982,6 +995,38 @@ impl<'a> Elab<'a> {
                 "invalid operand",
             ),
         }
+    }
+
+    /// `x = x + e` where `x` is a list or a string: `e` is evaluated first
+    /// (reading `x` has no effect, so the order is not observable), then `x`
+    /// is taken out of its binding so that, unless it is shared, the append
+    /// happens in place: a loop of N appends is O(N), not O(N^2).
+    fn append_in_place(&mut self, env: &mut Env, name: &Ident, value: &'a Expr) -> Option<Value> {
+        let ExprKind::Binary {
+            op: BinOp::Add,
+            op_span,
+            lhs,
+            rhs,
+        } = &value.kind
+        else {
+            return None;
+        };
+        let ExprKind::Name(id) = &lhs.kind else {
+            return None;
+        };
+        if id.name != name.name
+            || !matches!(env.lookup(&name.name), Some(Value::List(_) | Value::Str(_)))
+        {
+            return None;
+        }
+        if !self.enter(value.span) {
+            return Some(Value::Error);
+        }
+        let r = self.eval(env, rhs);
+        let l = env.take(&name.name).unwrap_or(Value::Error);
+        let v = self.binary(BinOp::Add, *op_span, value.span, lhs.span, rhs.span, l, r);
+        self.leave();
+        Some(v)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1120,7 +1165,7 @@ impl<'a> Elab<'a> {
             (Str(a), Str(b)) if matches!(op, BinOp::Eq | BinOp::Ne) => {
                 Bool((a == b) == (op == BinOp::Eq))
             }
-            (Str(a), Str(b)) if op == BinOp::Add => {
+            (Str(mut a), Str(b)) if op == BinOp::Add => {
                 if a.len().saturating_add(b.len()) > self.limits.string_len {
                     self.limit(
                         codes::LIMIT_STRING,
@@ -1130,12 +1175,10 @@ impl<'a> Elab<'a> {
                     );
                     return Error;
                 }
-                let mut s = String::with_capacity(a.len() + b.len());
-                s.push_str(&a);
-                s.push_str(&b);
-                Str(Rc::from(s))
+                Rc::make_mut(&mut a).push_str(&b);
+                Str(a)
             }
-            (List(a), List(b)) if op == BinOp::Add => {
+            (List(mut a), List(b)) if op == BinOp::Add => {
                 if a.len().saturating_add(b.len()) > self.limits.list_len {
                     self.limit(
                         codes::LIMIT_LIST,
@@ -1145,10 +1188,8 @@ impl<'a> Elab<'a> {
                     );
                     return Error;
                 }
-                let mut v = Vec::with_capacity(a.len() + b.len());
-                v.extend(a.iter().cloned());
-                v.extend(b.iter().cloned());
-                List(Seq::new(v))
+                Seq::append(&mut a, &b);
+                List(a)
             }
             (l, r) => {
                 self.report(
