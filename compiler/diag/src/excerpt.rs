@@ -1,10 +1,10 @@
 //! The part of a source file that one diagnostic shows, made safe and small
 //! for a terminal (what rustc does for its snippets):
 //!
-//! - only the lines from the first to the last labelled line are kept, the
-//!   lines before are left empty (so that line numbers stay right) and so are
-//!   lines no label starts or ends on (the renderer elides them): the text
-//!   of a diagnostic does not grow with the file;
+//! - only the lines from the first to the last labelled line are kept, and
+//!   lines no label starts or ends on are left empty (the renderer elides
+//!   them): the work and the text of a diagnostic do not grow with the file
+//!   (the renderer then renumbers the lines, see `render::renumber`);
 //! - a line longer than [`MAX_LINE`] bytes is cut to a window around its
 //!   labels, with `…` where text was left out;
 //! - control characters are replaced by one-column glyphs (U+2400 "control
@@ -120,7 +120,7 @@ impl Excerpt {
         by_line.sort_unstable();
         let first_line = by_line.first().map(|p| p.0).unwrap_or(0);
         let last_line = by_line.last().map(|p| p.0).unwrap_or(0);
-        let mut out = "\n".repeat(first_line);
+        let mut out = String::new();
         let mut lines = Vec::with_capacity(last_line - first_line + 1);
         let mut k = 0;
         for li in first_line..=last_line {
@@ -212,7 +212,7 @@ mod tests {
         let x = 6 + 100_000;
         let e = Excerpt::new(&f, &[x, x + 1]);
         assert!(e.text.len() < 2 * MAX_LINE, "{}", e.text.len());
-        assert!(e.text.starts_with("\n…") && e.text.ends_with('…'));
+        assert!(e.text.starts_with('…') && e.text.ends_with('…'));
         assert_eq!(&e.text[e.map(&f, x)..e.map(&f, x + 1)], "X");
         assert_eq!(e.first_line, 1);
     }
@@ -226,6 +226,7 @@ mod tests {
         let e = Excerpt::new(&f, &[a, b + 4]);
         assert_eq!(e.first_line, 10);
         assert!(e.text.len() < 900 + 20, "{}", e.text.len());
+        assert!(!e.text.starts_with('\n'));
         assert_eq!(&e.text[e.map(&f, b)..e.map(&f, b + 4)], "line");
     }
 

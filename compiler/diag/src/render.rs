@@ -103,18 +103,91 @@ pub fn human(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
     // Writing into a Vec cannot fail; if ariadne errs anyway, fall back to the short form.
     match report.finish().write((name, source), &mut out) {
         Ok(()) => {
-            let mut s = String::from_utf8_lossy(&out).into_owned();
-            // The header's column is counted in the excerpt; give the file's.
+            let s = String::from_utf8_lossy(&out).into_owned();
+            let mut s = renumber(&s, ex.first_line);
+            // The header's location is counted in the excerpt; give the file's.
             let shown = excerpt_line_col(&ex.text, map(&primary).start);
             let (l, c) = file.line_col(primary.start);
-            if shown.1 != c {
-                let from = format!("{name}:{}:{}", shown.0, shown.1);
-                s = s.replace(&from, &format!("{name}:{l}:{c}"));
+            if shown != (l, c) {
+                let from = format!(" {name}:{}:{} ", shown.0, shown.1);
+                s = s.replace(&from, &format!(" {name}:{l}:{c} "));
             }
             s
         }
         Err(_) => short(d, file),
     }
+}
+
+/// Splits a line into its leading spaces, ANSI colour sequences and the rest.
+fn margin_parts(line: &str) -> (usize, &str, &str) {
+    let lead = line.len() - line.trim_start_matches(' ').len();
+    let mut rest = &line[lead..];
+    let mut esc = 0;
+    while rest[esc..].starts_with("\u{1b}[") {
+        match rest[esc..].find('m') {
+            Some(m) => esc += m + 1,
+            None => break,
+        }
+    }
+    let prefix = &rest[..esc];
+    rest = &rest[esc..];
+    (lead, prefix, rest)
+}
+
+/// The line number of a source line of ariadne's output (`  12 │ text`).
+fn line_number(rest: &str) -> Option<(usize, &str)> {
+    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 || !rest[digits..].starts_with(" │") {
+        return None;
+    }
+    Some((rest[..digits].parse().ok()?, &rest[digits..]))
+}
+
+/// Adds `offset` to the line numbers of ariadne's output for an excerpt that
+/// starts at line `offset` of the file, widening the margin to fit.
+fn renumber(out: &str, offset: usize) -> String {
+    if offset == 0 {
+        return out.to_string();
+    }
+    let digits = |n: usize| n.to_string().len();
+    let mut width = None;
+    let mut max = 0;
+    for line in out.lines() {
+        let (lead, _, rest) = margin_parts(line);
+        if let Some((n, _)) = line_number(rest) {
+            width.get_or_insert(lead + digits(n));
+            max = max.max(n + offset);
+        }
+    }
+    let Some(width) = width else {
+        return out.to_string();
+    };
+    // ariadne keeps one space before the widest number
+    let wide = (digits(max) + 1).max(width);
+    let extra = wide - width;
+    let mut s = String::with_capacity(out.len() + 64);
+    for (i, line) in out.split_inclusive('\n').enumerate() {
+        let (lead, prefix, rest) = margin_parts(line);
+        if i == 0 {
+            s.push_str(line);
+        } else if let Some((n, tail)) = line_number(rest) {
+            let real = (n + offset).to_string();
+            s.extend(std::iter::repeat_n(' ', wide - real.len()));
+            s.push_str(prefix);
+            s.push_str(&real);
+            s.push_str(tail);
+        } else if lead > 0 {
+            s.extend(std::iter::repeat_n(' ', extra));
+            s.push_str(line);
+        } else if rest.starts_with('─') {
+            s.push_str(prefix);
+            s.extend(std::iter::repeat_n('─', extra));
+            s.push_str(rest);
+        } else {
+            s.push_str(line);
+        }
+    }
+    s
 }
 
 /// 1-based line and column (in chars) of an offset of the excerpt text.
@@ -256,6 +329,27 @@ mod tests {
         assert_eq!(v["spans"][0]["byte_start"], 22);
         assert_eq!(v["spans"][0]["is_primary"], true);
         assert_eq!(v["lint"], Value::Null);
+    }
+
+    #[test]
+    fn far_lines_keep_their_numbers_and_alignment() {
+        let text: String = (0..2000).map(|i| format!("line{i}\n")).collect();
+        let f = SourceFile::new("t.nn", text.clone());
+        let at = text.find("line999\n").unwrap();
+        let d = Diagnostic::error("E0101", "x").with_primary(Span::new(at, at + 4), "here");
+        for color in [false, true] {
+            let h = human(&d, &f, color);
+            assert!(h.contains("t.nn:1000:1"), "{h}");
+            assert!(h.contains("1000 │"), "{h}");
+            // the work does not include the 999 lines before
+            assert!(h.len() < 2000, "{}", h.len());
+        }
+        let h = human(&d, &f, false);
+        let bars: Vec<usize> = h
+            .lines()
+            .filter_map(|l| l.find('│').map(|i| l[..i].chars().count()))
+            .collect();
+        assert!(bars.windows(2).all(|w| w[0] == w[1]), "{h}");
     }
 
     #[test]
