@@ -6,6 +6,7 @@
 //! print: they return diagnostics, and the driver renders them.
 
 pub mod codes;
+mod excerpt;
 pub mod render;
 pub mod suggest;
 
@@ -57,11 +58,73 @@ impl From<std::ops::Range<usize>> for Span {
     }
 }
 
+/// At most this many errors, and as many other diagnostics, are reported for
+/// one file; see [`cap`].
+pub const MAX_REPORTED: usize = 100;
+
+/// Keeps the first [`MAX_REPORTED`] errors and the first [`MAX_REPORTED`]
+/// warnings and notes (in order), and ends the list with an `E0009` note
+/// saying how many were left out. Stages call it on what they return, so
+/// that the time and the output spent on a broken file stay bounded.
+pub fn cap(diags: &mut Vec<Diagnostic>) {
+    let (mut errors, mut others) = (0usize, 0usize);
+    let (mut dropped_errors, mut dropped_others) = (0usize, 0usize);
+    diags.retain(|d| {
+        let n = if d.is_error() {
+            &mut errors
+        } else {
+            &mut others
+        };
+        *n += 1;
+        if *n <= MAX_REPORTED {
+            true
+        } else {
+            if d.is_error() {
+                dropped_errors += 1;
+            } else {
+                dropped_others += 1;
+            }
+            false
+        }
+    });
+    if dropped_errors + dropped_others > 0 {
+        let plural = |n: usize, w: &str| format!("{n} more {w}{}", if n == 1 { "" } else { "s" });
+        let what = match (dropped_errors, dropped_others) {
+            (e, 0) => plural(e, "error"),
+            (0, o) => plural(o, "warning or note"),
+            (e, o) => format!(
+                "{} and {}",
+                plural(e, "error"),
+                plural(o, "warning or note")
+            ),
+        };
+        let mut note = Diagnostic::new(Level::Note, "E0009", format!("{what} not shown"))
+            .with_note(format!(
+                "at most {MAX_REPORTED} errors and {MAX_REPORTED} warnings are reported; fix these first"
+            ));
+        // placed after the last diagnostic kept, so that sorting by position
+        // keeps it last
+        if let Some(end) = diags.iter().filter_map(|d| d.primary_span()).max() {
+            note = note.with_primary(
+                Span::new(end.end as usize, end.end as usize),
+                "reporting stops here",
+            );
+        }
+        diags.push(note);
+    }
+}
+
 /// One source file: its display name and its text.
+///
+/// The text must not be changed after the first call of a method that uses
+/// the line index ([`SourceFile::line_col`], the renderers): the index is
+/// built once, so that locating N diagnostics costs O(N log lines), not
+/// O(N × file).
 #[derive(Clone, Debug)]
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
@@ -69,7 +132,42 @@ impl SourceFile {
         SourceFile {
             name: name.into(),
             text: text.into(),
+            line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Byte offsets of the starts of the lines (the first is 0).
+    pub fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(
+                    self.text
+                        .bytes()
+                        .enumerate()
+                        .filter(|&(_, c)| c == b'\n')
+                        .map(|(i, _)| i + 1),
+                )
+                .collect()
+        })
+    }
+
+    /// 0-based index of the line holding byte `byte` (clamped to the file).
+    pub fn line_index(&self, byte: usize) -> usize {
+        let starts = self.line_starts();
+        starts.partition_point(|&s| s <= byte).saturating_sub(1)
+    }
+
+    /// The byte range of 0-based line `i` without its line terminator
+    /// (`\n` or `\r\n`).
+    pub fn line_range(&self, i: usize) -> std::ops::Range<usize> {
+        let starts = self.line_starts();
+        let len = self.text.len();
+        let start = starts.get(i).copied().unwrap_or(len).min(len);
+        let mut end = starts.get(i + 1).map(|&s| s - 1).unwrap_or(len).max(start);
+        if end > start && self.text.as_bytes()[end - 1] == b'\r' {
+            end -= 1;
+        }
+        start..end
     }
 
     /// 1-based line and 1-based column (in chars) of a byte offset.
@@ -80,11 +178,10 @@ impl SourceFile {
         while b > 0 && !self.text.is_char_boundary(b) {
             b -= 1;
         }
-        let before = &self.text[..b];
-        let line = before.bytes().filter(|&c| c == b'\n').count() + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let col = before[line_start..].chars().count() + 1;
-        (line, col)
+        let line = self.line_index(b);
+        let line_start = self.line_starts()[line];
+        let col = self.text[line_start..b].chars().count() + 1;
+        (line + 1, col)
     }
 
     /// The text a span covers (empty if the span is out of range).

@@ -96,6 +96,10 @@ pub const LIMIT_DEPTH: &str = "E0184";
 pub const LIMIT_LIST: &str = "E0185";
 /// E0186: a string is too long.
 pub const LIMIT_STRING: &str = "E0186";
+/// E0187: too many block calls in total.
+pub const LIMIT_CALLS: &str = "E0187";
+/// E0188: the weights are too large in total.
+pub const LIMIT_WEIGHTS: &str = "E0188";
 /// E0199: internal error: the elaborated graph is invalid.
 pub const INTERNAL: &str = "E0199";
 
@@ -149,5 +153,7 @@ pub const ALL: &[&str] = &[
     LIMIT_DEPTH,
     LIMIT_LIST,
     LIMIT_STRING,
+    LIMIT_CALLS,
+    LIMIT_WEIGHTS,
     INTERNAL,
 ];

@@ -79,6 +79,16 @@ impl Env {
         }
     }
 
+    /// Moves the value of the innermost binding of `name` out (leaving an
+    /// error value, rebound right after by the caller).
+    fn take(&mut self, name: &str) -> Option<Value> {
+        self.frames
+            .iter_mut()
+            .rev()
+            .find_map(|f| f.get_mut(name))
+            .map(|slot| std::mem::replace(slot, Value::Error))
+    }
+
     /// Rebinds the innermost binding of `name`; false if there is none.
     fn assign(&mut self, name: &str, v: Value) -> bool {
         for f in self.frames.iter_mut().rev() {
@@ -152,6 +162,8 @@ pub(crate) struct Elab<'a> {
     scopes: Vec<Scope>,
     calls: Vec<Call<'a>>,
     iterations: u64,
+    block_calls: u64,
+    weight_elements: u64,
     depth: usize,
     aborted: bool,
     inputs: HashMap<String, Span>,
@@ -173,6 +185,8 @@ impl<'a> Elab<'a> {
             scopes: Vec::new(),
             calls: Vec::new(),
             iterations: 0,
+            block_calls: 0,
+            weight_elements: 0,
             depth: 0,
             aborted: false,
             inputs: HashMap::new(),
@@ -457,7 +471,10 @@ impl<'a> Elab<'a> {
                 }
             }
             StmtKind::Assign { name, value } => {
-                let v = self.eval(env, value);
+                let v = match self.append_in_place(env, name, value) {
+                    Some(v) => v,
+                    None => self.eval(env, value),
+                };
                 if !env.assign(&name.name, v.clone()) {
                     let mut d = Diagnostic::error(
                         codes::ASSIGN_UNBOUND,
@@ -887,7 +904,7 @@ impl<'a> Elab<'a> {
                 return Value::Error;
             }
         }
-        Value::Str(Rc::from(s))
+        Value::Str(Rc::new(s))
     }
 
     fn eval_index(&mut self, env: &mut Env, base: &'a Expr, index: &'a Expr) -> Value {
@@ -978,6 +995,38 @@ impl<'a> Elab<'a> {
                 "invalid operand",
             ),
         }
+    }
+
+    /// `x = x + e` where `x` is a list or a string: `e` is evaluated first
+    /// (reading `x` has no effect, so the order is not observable), then `x`
+    /// is taken out of its binding so that, unless it is shared, the append
+    /// happens in place: a loop of N appends is O(N), not O(N^2).
+    fn append_in_place(&mut self, env: &mut Env, name: &Ident, value: &'a Expr) -> Option<Value> {
+        let ExprKind::Binary {
+            op: BinOp::Add,
+            op_span,
+            lhs,
+            rhs,
+        } = &value.kind
+        else {
+            return None;
+        };
+        let ExprKind::Name(id) = &lhs.kind else {
+            return None;
+        };
+        if id.name != name.name
+            || !matches!(env.lookup(&name.name), Some(Value::List(_) | Value::Str(_)))
+        {
+            return None;
+        }
+        if !self.enter(value.span) {
+            return Some(Value::Error);
+        }
+        let r = self.eval(env, rhs);
+        let l = env.take(&name.name).unwrap_or(Value::Error);
+        let v = self.binary(BinOp::Add, *op_span, value.span, lhs.span, rhs.span, l, r);
+        self.leave();
+        Some(v)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1116,7 +1165,7 @@ impl<'a> Elab<'a> {
             (Str(a), Str(b)) if matches!(op, BinOp::Eq | BinOp::Ne) => {
                 Bool((a == b) == (op == BinOp::Eq))
             }
-            (Str(a), Str(b)) if op == BinOp::Add => {
+            (Str(mut a), Str(b)) if op == BinOp::Add => {
                 if a.len().saturating_add(b.len()) > self.limits.string_len {
                     self.limit(
                         codes::LIMIT_STRING,
@@ -1126,12 +1175,10 @@ impl<'a> Elab<'a> {
                     );
                     return Error;
                 }
-                let mut s = String::with_capacity(a.len() + b.len());
-                s.push_str(&a);
-                s.push_str(&b);
-                Str(Rc::from(s))
+                Rc::make_mut(&mut a).push_str(&b);
+                Str(a)
             }
-            (List(a), List(b)) if op == BinOp::Add => {
+            (List(mut a), List(b)) if op == BinOp::Add => {
                 if a.len().saturating_add(b.len()) > self.limits.list_len {
                     self.limit(
                         codes::LIMIT_LIST,
@@ -1141,10 +1188,8 @@ impl<'a> Elab<'a> {
                     );
                     return Error;
                 }
-                let mut v = Vec::with_capacity(a.len() + b.len());
-                v.extend(a.iter().cloned());
-                v.extend(b.iter().cloned());
-                List(Seq::new(v))
+                Seq::append(&mut a, &b);
+                List(a)
             }
             (l, r) => {
                 self.report(
@@ -1439,6 +1484,16 @@ impl<'a> Elab<'a> {
             );
             return Value::Error;
         }
+        self.block_calls += 1;
+        if self.block_calls > self.limits.block_calls {
+            self.limit(
+                codes::LIMIT_CALLS,
+                e.span,
+                format!("more than {} block calls in total", self.limits.block_calls),
+                "call limit reached here",
+            );
+            return Value::Error;
+        }
         if self.calls.len() >= self.limits.call_depth {
             self.limit(
                 codes::LIMIT_CALL_DEPTH,
@@ -1597,6 +1652,56 @@ impl<'a> Elab<'a> {
         self.push_node(op, shape, inputs, full, span)
     }
 
+    /// Checks the weights `op` would have against the tensor limit (each,
+    /// `E0182`) and the total weight limit (`E0188`), and counts them.
+    fn check_weights(&mut self, op: &Op, inputs: &[NodeId], name: &str, span: Span) -> bool {
+        let shapes: Vec<Vec<usize>> = inputs
+            .iter()
+            .map(|&i| self.graph.node(i).shape.clone())
+            .collect();
+        let refs: Vec<&[usize]> = shapes.iter().map(|s| s.as_slice()).collect();
+        let mut total = 0u64;
+        for w in nnc_ir::op::weight_specs(op, &refs) {
+            match shape::numel(&w.shape) {
+                Some(n) if n <= self.limits.tensor_elements => {
+                    total = total.saturating_add(n as u64)
+                }
+                n => {
+                    let count = n
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "too many".into());
+                    self.report(
+                        Diagnostic::error(
+                            codes::LIMIT_TENSOR,
+                            format!(
+                                "the weight `{name}.{}` of shape {} has {count} elements, over the limit of {}",
+                                w.suffix,
+                                fmt_shape(&w.shape),
+                                self.limits.tensor_elements
+                            ),
+                        )
+                        .with_primary(span, "this op's weight is too large"),
+                    );
+                    return false;
+                }
+            }
+        }
+        self.weight_elements = self.weight_elements.saturating_add(total);
+        if self.weight_elements > self.limits.weight_elements {
+            self.limit(
+                codes::LIMIT_WEIGHTS,
+                span,
+                format!(
+                    "the weights of the network have more than {} elements in total",
+                    self.limits.weight_elements
+                ),
+                "weight limit reached here",
+            );
+            return false;
+        }
+        true
+    }
+
     /// Adds a node with a known shape and full name, checking the limits and
     /// the uniqueness of weight names.
     pub(crate) fn push_node(
@@ -1637,6 +1742,9 @@ impl<'a> Elab<'a> {
             }
         }
         let has_w = op.has_weights();
+        if has_w && !self.check_weights(&op, inputs, &name, span) {
+            return None;
+        }
         if has_w {
             if let Some(&prev) = self.weights.get(&name) {
                 self.duplicate_weight(&name, prev, span);

@@ -41,6 +41,10 @@ pub struct Limits {
     pub list_len: usize,
     /// Bytes of a compile-time string.
     pub string_len: usize,
+    /// Total block calls (instances), whatever their nesting.
+    pub block_calls: u64,
+    /// Total elements of all weight tensors.
+    pub weight_elements: u64,
 }
 
 impl Default for Limits {
@@ -53,6 +57,8 @@ impl Default for Limits {
             eval_depth: 2_000,
             list_len: 1_000_000,
             string_len: 1_000_000,
+            block_calls: 1_000_000,
+            weight_elements: 1 << 31,
         }
     }
 }
@@ -168,7 +174,7 @@ pub fn elaborate(file: &ast::File, network: Option<&str>) -> Elaborated {
 pub fn elaborate_with(file: &ast::File, network: Option<&str>, limits: &Limits) -> Elaborated {
     const STACK: usize = 256 << 20;
     let run = || eval::run(file, network, limits);
-    std::thread::scope(|s| {
+    let mut r = std::thread::scope(|s| {
         match std::thread::Builder::new()
             .name("nnc-elab".into())
             .stack_size(STACK)
@@ -188,5 +194,7 @@ pub fn elaborate_with(file: &ast::File, network: Option<&str>, limits: &Limits) 
                 eval::run(file, network, &small)
             }
         }
-    })
+    });
+    nnc_diag::cap(&mut r.diagnostics);
+    r
 }

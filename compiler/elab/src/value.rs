@@ -132,7 +132,7 @@ pub(crate) const MAX_PROV_DEPTH: u16 = 64;
 pub(crate) const MAX_NESTING: u32 = 256;
 
 /// The elements of a list or tuple, with the nesting depth of the value.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Seq {
     items: Vec<Value>,
     pub(crate) depth: u32,
@@ -143,6 +143,16 @@ impl Seq {
     pub(crate) fn new(items: Vec<Value>) -> Rc<Seq> {
         let depth = 1 + items.iter().map(Value::nesting).max().unwrap_or(0);
         Rc::new(Seq { items, depth })
+    }
+}
+
+impl Seq {
+    /// Appends `other`'s elements, in place when `this` is not shared (so
+    /// that `xs = xs + [x]` in a loop is linear, not quadratic).
+    pub(crate) fn append(this: &mut Rc<Seq>, other: &Seq) {
+        let s = Rc::make_mut(this);
+        s.items.extend(other.items.iter().cloned());
+        s.depth = s.depth.max(other.depth);
     }
 }
 
@@ -160,7 +170,8 @@ pub(crate) enum Value {
     Int(i64, Arc<IntProv>, u16),
     Float(f64),
     Bool(bool),
-    Str(Rc<str>),
+    /// A string; an `Rc<String>` so that appending to an unshared one is in place.
+    Str(Rc<String>),
     List(Rc<Seq>),
     Tuple(Rc<Seq>),
     Tensor(NodeId),

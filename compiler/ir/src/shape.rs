@@ -453,13 +453,8 @@ pub fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
         }
         Op::ChannelShuffle { groups } => {
             arity(op, inputs, 1)?;
-            let x = inputs[0];
-            if x.len() < 2 {
-                return Err(ShapeError::new(format!(
-                    "`channel_shuffle` needs an input of rank >= 2, got {}",
-                    fmt_shape(x)
-                )));
-            }
+            // 4-D like the other spatial ops (the interpreter's kernel is 4-D)
+            let x = rank4(op, inputs[0])?;
             if *groups == 0 || !x[1].is_multiple_of(*groups) {
                 return Err(ShapeError::new(format!(
                     "`channel_shuffle`: groups = {groups} does not divide the {} channels",
@@ -692,6 +687,8 @@ mod tests {
         assert_eq!(infer(&sh, &[&[1, 8, 2, 2]]).unwrap(), vec![1, 8, 2, 2]);
         assert!(infer(&sh, &[&[1, 7, 2, 2]]).is_err());
         assert!(infer(&Op::ChannelShuffle { groups: 0 }, &[&[1, 8, 2, 2]]).is_err());
+        // 2-D input: rejected here, as the interpreter rejects it
+        assert!(infer(&sh, &[&[4, 8]]).is_err());
         assert!(infer(&Op::Softmax { axis: 1 }, &[&[1, 8]]).is_ok());
         assert!(infer(&Op::Softmax { axis: 2 }, &[&[1, 8]]).is_err());
         let add = Op::Binary(BinaryKind::Add);

@@ -168,22 +168,34 @@ fn body_scopes(body: &ast::Body, out: &mut Vec<AttrScope>) {
 /// The level of one finding: for each span that controls it (its own span
 /// first, then enclosing block calls), the innermost attribute scope that
 /// contains it and names the lint decides; otherwise the base level.
+///
+/// Then, as in rustc, a finding that is still a warning takes the level of
+/// the innermost `#[deny(warnings)]` / `#[allow(warnings)]` /
+/// `#[warn(warnings)]` scope containing it.
 pub fn effective_level(
     base: LintLevel,
     meta: &LintMeta,
     scopes: &[AttrScope],
     spans: &[Span],
 ) -> LintLevel {
-    for sp in spans {
-        let best = scopes
+    let innermost = |sp: &Span, pick: &dyn Fn(&AttrScope) -> bool| {
+        scopes
             .iter()
-            .filter(|s| s.applies_to(meta) && s.span.start <= sp.start && sp.end <= s.span.end)
-            .min_by_key(|s| s.span.len());
-        if let Some(s) = best {
-            return s.level;
-        }
+            .filter(|s| pick(s) && s.span.start <= sp.start && sp.end <= s.span.end)
+            .min_by_key(|s| s.span.len())
+            .map(|s| s.level)
+    };
+    let level = spans
+        .iter()
+        .find_map(|sp| innermost(sp, &|s| s.applies_to(meta)))
+        .unwrap_or(base);
+    if level != LintLevel::Warn {
+        return level;
     }
-    base
+    spans
+        .iter()
+        .find_map(|sp| innermost(sp, &|s| s.names_lint("warnings")))
+        .unwrap_or(level)
 }
 
 /// Diagnostics for attributes that name unknown lints or levels (warnings,

@@ -115,7 +115,9 @@ pub fn run(cx: &LintContext, config: &LevelConfig) -> Vec<Diagnostic> {
         lint.check(cx, &mut findings);
         // One diagnostic per source location: an op inside a block called ten
         // times is reported once, with the number of instances.
-        let mut kept: Vec<(Diagnostic, usize)> = Vec::new();
+        let mut kept: Vec<(Diagnostic, usize, LintLevel)> = Vec::new();
+        let mut index: std::collections::HashMap<(Option<Span>, DiagLevel), usize> =
+            std::collections::HashMap::new();
         for f in findings {
             let spans = finding_spans(cx.graph, &f);
             let level = levels::effective_level(base, meta, &scopes, &spans);
@@ -129,21 +131,26 @@ pub fn run(cx: &LintContext, config: &LevelConfig) -> Vec<Diagnostic> {
             d.level = diag_level;
             d.code = meta.code;
             d.lint = Some(meta.name);
-            let key = d.primary_span();
-            match kept
-                .iter_mut()
-                .find(|(k, _)| k.primary_span() == key && k.level == d.level)
-            {
-                Some((_, n)) => *n += 1,
-                None => kept.push((d, 1)),
+            match index.entry((d.primary_span(), d.level)) {
+                std::collections::hash_map::Entry::Occupied(e) => kept[*e.get()].1 += 1,
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(kept.len());
+                    kept.push((d, 1, level));
+                }
             }
         }
-        for (i, (mut d, n)) in kept.into_iter().enumerate() {
+        for (i, (mut d, n, level)) in kept.into_iter().enumerate() {
             if n > 1 {
                 d.notes.push(format!("this op has {n} instances (block calls or loop iterations); the figures are for the first"));
             }
             if i == 0 {
-                let why = if config.level_of(meta) == meta.default && base == meta.default {
+                let why = if level != config.apply_warnings_override(base) {
+                    format!(
+                        "`{}` set to {} by an attribute in the source",
+                        meta.name,
+                        level_word(level)
+                    )
+                } else if config.level_of(meta) == meta.default && base == meta.default {
                     format!(
                         "`#[{}({})]` on by default",
                         level_word(meta.default),

@@ -37,6 +37,19 @@ pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
     let mut bal = delims::balance(lexed.tokens, src.len(), &lexed.suppress);
     diags.extend(bal.diags);
     bal.suppress.extend(lexed.suppress);
+    // a parse error at the token after unknown characters repeats `E0002`
+    for s in &lexed.stray {
+        let next = bal
+            .tokens
+            .partition_point(|(_, t)| t.start < s.end)
+            .min(bal.tokens.len());
+        let upto = bal
+            .tokens
+            .get(next)
+            .map_or(src.len(), |(_, t)| t.start as usize);
+        bal.suppress.push(Span::new(s.start as usize, upto));
+    }
+    let suppress = Suppressed::new(&bal.suppress);
     let tokens: Vec<(Token<'_>, CSpan)> = bal
         .tokens
         .iter()
@@ -48,25 +61,50 @@ pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
     let (file, errs) = file_parser(&line_starts).parse(input).into_output_errors();
     let file = file.unwrap_or_default();
     let mut perrs: Vec<Diagnostic> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for e in errs {
         if let Some(d) = convert(&e, &tokens, src) {
             let at = d.primary_span().unwrap_or(Span::DUMMY);
-            let suppressed = bal
-                .suppress
-                .iter()
-                .any(|r| r.start <= at.start && at.start <= r.end);
-            if !suppressed
-                && !perrs
-                    .iter()
-                    .any(|p| p.code == d.code && p.primary_span() == d.primary_span())
-            {
+            if !suppress.covers(at.start) && seen.insert((d.code, d.primary_span())) {
                 perrs.push(d);
             }
         }
     }
     diags.extend(perrs);
     diags.sort_by_key(|d| d.primary_span().map(|s| (s.start, s.end)).unwrap_or((0, 0)));
+    nnc_diag::cap(&mut diags);
     (file, diags)
+}
+
+/// Byte ranges where parse errors are not reported, for O(log n) lookups.
+struct Suppressed {
+    /// Starts, sorted.
+    starts: Vec<u32>,
+    /// `max_end[i]`: the largest end among the first `i + 1` ranges.
+    max_end: Vec<u32>,
+}
+
+impl Suppressed {
+    fn new(ranges: &[Span]) -> Suppressed {
+        let mut r = ranges.to_vec();
+        r.sort_unstable();
+        let mut max_end = Vec::with_capacity(r.len());
+        let mut m = 0;
+        for s in &r {
+            m = m.max(s.end);
+            max_end.push(m);
+        }
+        Suppressed {
+            starts: r.iter().map(|s| s.start).collect(),
+            max_end,
+        }
+    }
+
+    /// Whether some range `r` has `r.start <= at <= r.end`.
+    fn covers(&self, at: u32) -> bool {
+        let n = self.starts.partition_point(|&s| s <= at);
+        n > 0 && self.max_end[n - 1] >= at
+    }
 }
 
 /// The start offsets of tokens that are the first on their line, sorted.

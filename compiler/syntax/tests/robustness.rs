@@ -168,3 +168,25 @@ proptest! {
         }
     }
 }
+
+/// 32,000 independent syntax errors: the errors reported are capped (the
+/// rest summed up in one `E0009` note), and the parse stays fast (it was
+/// quadratic: every error was compared with all the previous ones).
+#[test]
+fn many_errors_are_capped() {
+    let mut src = String::from("network n {\n  input x: [1, 2];\n");
+    for i in 0..32_000 {
+        src.push_str(&format!("  let a{i} = ;\n  $\n"));
+    }
+    src.push_str("  output y = relu(x);\n}\n");
+    let (_, diags) = nnc_syntax::parse(&src);
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    assert_eq!(errors, nnc_diag::MAX_REPORTED);
+    let last = diags.last().unwrap();
+    assert_eq!(last.code, "E0009");
+    assert!(
+        last.message.starts_with("63900 more errors"),
+        "{}",
+        last.message
+    );
+}

@@ -245,6 +245,16 @@ pub(super) static CODES: &[CodeInfo] = &[
         explanation: "Compile-time strings are limited in length (default 1,000,000 bytes).\n\nExample:\n\n    repeatedly concatenating a string with itself\n\nFix: Use shorter strings.",
     },
     CodeInfo {
+        code: "E0187",
+        title: "too many block calls",
+        explanation: "Blocks are inlined at every call, so the number of calls made while elaborating a network is limited in total (default 1,000,000), whatever their nesting. A block that calls another block twice, nested 24 levels deep, makes 2^24 calls.\n\nExample:\n\n    block b0(x) { return b1(b1(x)); }\n    block b1(x) { return b2(b2(x)); }\n    ...\n\nFix: Build repeated structure with `for` loops and fewer calls.",
+    },
+    CodeInfo {
+        code: "E0188",
+        title: "the weights are too large",
+        explanation: "Every weight tensor of an op (a conv2d, linear or batchnorm weight or bias) is limited like any tensor (default 2^31 elements, `E0182` for one tensor), and all the weights of the network together are limited to 2^31 elements (8 GiB as f32): building or running the network would have to allocate them.\n\nExample:\n\n    input x: [1, 1048576];\n    output y = linear(x, out = 1048576);   // a 2^40-element weight\n\nFix: Use smaller layers.",
+    },
+    CodeInfo {
         code: "E0199",
         title: "internal error: the elaborated graph is invalid",
         explanation: "The elaborator built a graph that fails the IR verifier. This is a bug in nnc, not in your program.\n\nExample:\n\n    (none)\n\nFix: Please report it with the source file.",

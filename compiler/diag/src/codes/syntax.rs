@@ -68,6 +68,15 @@ of the range of a 64-bit float (`1e999`), or a literal immediately followed by l
 Fix: write the number in one of these forms.",
     },
     CodeInfo {
+        code: "E0009",
+        title: "too many diagnostics; the rest are not shown",
+        explanation: "A note at the end of the output when a file produced more than 100 \
+errors (or more than 100 warnings): only the first 100 of each are printed, and the note \
+says how many were left out. The limit keeps the time and the output spent on a badly \
+broken file (for example a binary file given by mistake) bounded.\n\n\
+Fix: fix the errors shown, which often removes the later ones, and compile again.",
+    },
+    CodeInfo {
         code: "E0010",
         title: "unexpected token",
         explanation: "The parser found a token that cannot appear at this place. The message \
