@@ -91,3 +91,33 @@ fn activations_are_inline_vector_code_per_isa() {
         assert_eq!(text.contains("zmm"), zmm, "{cpu}: zmm use");
     }
 }
+
+/// Softmax (last axis and a strided axis) is inline vector code: no `expf`
+/// call, zmm registers for an AVX-512 target and ymm only for `x86-64-v3`.
+#[test]
+fn softmax_is_inline_vector_code_per_isa() {
+    let mut b = GraphBuilder::new("t");
+    let x = b.input("x", &[4, 40, 24]);
+    let y = b.op(Op::Softmax { axis: 2 }, &[x]).unwrap();
+    let z = b.op(Op::Softmax { axis: 1 }, &[x]).unwrap();
+    b.output("y", y);
+    b.output("z", z);
+    let g = b.finish();
+    let w = init_random(&g, 1);
+    for (cpu, zmm) in [("x86-64-v3", false), ("skylake-avx512", true)] {
+        let dir = std::env::temp_dir().join(format!(
+            "nnc-codegen-asm-softmax-{cpu}-{}",
+            std::process::id()
+        ));
+        let opts = BuildOptions {
+            target_cpu: cpu.into(),
+            ..BuildOptions::default()
+        };
+        let art = compile(&g, &w, &opts, Emit::Asm, &dir).unwrap();
+        let text = std::fs::read_to_string(art.text.unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!text.contains("expf"), "{cpu}: call to expf left");
+        assert!(text.contains("ymm") || zmm, "{cpu}: no ymm vectors");
+        assert_eq!(text.contains("zmm"), zmm, "{cpu}: zmm use");
+    }
+}
