@@ -153,6 +153,18 @@ pub fn emit_dw<'ctx>(
         )?;
         let src = em.gep(input, em.mulc(nc, i64_of(spec.h * spec.w)?)?)?;
         emit_pack_rows(&em, &geom, src, scratch, ih_base, nrows)?;
+        // Zero the rest of the buffer (the band's unused rows and the slack): the
+        // masked lanes of a row's last vector read it, and garbage there (subnormals,
+        // NaNs) makes their FMAs slow (measured 4× on a 960-channel 7×7 layer).
+        let filled = em.mulc(nrows, i64_of(plan.rs)?)?;
+        let rest =
+            em.b.build_int_nsw_sub(em.c64(i64_of(scratch_len)?), filled, "")?;
+        em.b.build_memset(
+            em.gep(scratch, filled)?,
+            4,
+            em.ctx.i8_type().const_zero(),
+            em.mulc(rest, 4)?,
+        )?;
         // Weights and bias of this channel, splat once.
         let wbase = em.gep(wts, em.mulc(ch, i64_of(taps)?)?)?;
         let wv: Vec<VectorValue<'ctx>> = (0..taps)
