@@ -8,8 +8,9 @@ use crate::kernels::elementwise::{BatchNormPlan, BinaryPlan, Chunked, UnaryPlan}
 use crate::kernels::fast::FastPlan;
 use crate::kernels::gemm::LinearSpec;
 use crate::kernels::misc::{
-    CopyPart, CopyPlan, GlobalAvgPlan, PoolPlan, ShufflePlan, SoftmaxPlan, UpsamplePlan,
+    CopyPart, CopyPlan, GlobalAvgPlan, PoolPlan, ShufflePlan, UpsamplePlan,
 };
+use crate::kernels::softmax::SoftmaxPlan;
 use crate::WeightSource;
 use nnc_ir::{Activation, Graph, NodeId, Op};
 use nnc_passes::MemoryPlan;

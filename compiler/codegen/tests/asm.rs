@@ -91,3 +91,84 @@ fn activations_are_inline_vector_code_per_isa() {
         assert_eq!(text.contains("zmm"), zmm, "{cpu}: zmm use");
     }
 }
+
+/// Softmax (last axis and a strided axis) is inline vector code: no `expf`
+/// call, zmm registers for an AVX-512 target and ymm only for `x86-64-v3`.
+#[test]
+fn softmax_is_inline_vector_code_per_isa() {
+    let mut b = GraphBuilder::new("t");
+    let x = b.input("x", &[4, 40, 24]);
+    let y = b.op(Op::Softmax { axis: 2 }, &[x]).unwrap();
+    let z = b.op(Op::Softmax { axis: 1 }, &[x]).unwrap();
+    b.output("y", y);
+    b.output("z", z);
+    let g = b.finish();
+    let w = init_random(&g, 1);
+    for (cpu, zmm) in [("x86-64-v3", false), ("skylake-avx512", true)] {
+        let dir = std::env::temp_dir().join(format!(
+            "nnc-codegen-asm-softmax-{cpu}-{}",
+            std::process::id()
+        ));
+        let opts = BuildOptions {
+            target_cpu: cpu.into(),
+            ..BuildOptions::default()
+        };
+        let art = compile(&g, &w, &opts, Emit::Asm, &dir).unwrap();
+        let text = std::fs::read_to_string(art.text.unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!text.contains("expf"), "{cpu}: call to expf left");
+        assert!(text.contains("ymm") || zmm, "{cpu}: no ymm vectors");
+        assert_eq!(text.contains("zmm"), zmm, "{cpu}: zmm use");
+    }
+}
+
+/// The depthwise kernel's FMAs run on zmm for an AVX-512 target and on ymm for
+/// `x86-64-v3`.
+#[test]
+fn depthwise_fma_width_follows_isa() {
+    let mut b = GraphBuilder::new("t");
+    let x = b.input("x", &[1, 8, 20, 67]);
+    let c = b
+        .op(
+            Op::Conv2d(Conv2d {
+                out_channels: 8,
+                kernel: [3, 3],
+                stride: [1, 1],
+                pad: [1, 1],
+                dilation: [1, 1],
+                groups: 8,
+                bias: true,
+            }),
+            &[x],
+        )
+        .unwrap();
+    b.output("y", c);
+    let g = b.finish();
+    let w = init_random(&g, 1);
+    for (cpu, reg) in [("x86-64-v3", "ymm"), ("skylake-avx512", "zmm")] {
+        let dir =
+            std::env::temp_dir().join(format!("nnc-codegen-asm-dw-{cpu}-{}", std::process::id()));
+        let opts = BuildOptions {
+            target_cpu: cpu.into(),
+            ..BuildOptions::default()
+        };
+        let art = compile(&g, &w, &opts, Emit::Asm, &dir).unwrap();
+        let text = std::fs::read_to_string(art.text.unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let fmas = |r: &str| {
+            text.lines()
+                .filter(|l| l.contains("vfmadd") && l.contains(r))
+                .count()
+        };
+        assert!(
+            fmas(reg) >= 9,
+            "{cpu}: expected {reg} FMAs, found {}",
+            fmas(reg)
+        );
+        if reg == "zmm" {
+            assert_eq!(fmas("ymm"), 0, "{cpu}: ymm FMAs left");
+        } else {
+            assert_eq!(fmas("zmm"), 0, "{cpu}: zmm FMAs");
+        }
+    }
+}

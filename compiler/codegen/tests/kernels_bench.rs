@@ -405,3 +405,34 @@ fn bench_direct_isa() {
         println!("{line}");
     }
 }
+
+/// The MobileNetV2 depthwise 3×3 layers (ReLU6) on the AVX2 build (8-pixel
+/// vectors) and the AVX-512 build (16-pixel vectors).
+#[test]
+#[ignore]
+fn bench_dw_isa() {
+    use kernels_util::matrix_cpus;
+    for (c, hw, stride) in [
+        (32, 112, 1),
+        (96, 112, 2),
+        (144, 56, 1),
+        (144, 56, 2),
+        (192, 28, 1),
+        (384, 14, 1),
+        (576, 14, 2),
+        (960, 7, 1),
+    ] {
+        let mut s = conv(c, hw, c, 3, stride, c);
+        s.act = Some(Activation::Relu6);
+        let mut line = format!("dw3x3 {c:>3} /{stride} @{hw:<3}");
+        for cpu in matrix_cpus() {
+            let (t, tmin) = time_conv_on(cpu, &s);
+            line += &format!(
+                " | {cpu} median {:>6.3} ms best {:>6.3} ms",
+                t * 1e3,
+                tmin * 1e3
+            );
+        }
+        println!("{line}");
+    }
+}

@@ -122,21 +122,42 @@ fn variant(r: &mut Rng, variant: usize) -> (ConvSpec, ConvAlgo) {
             ConvSpec::simple(1, 1291, 5, r.range(4, 5), odd(r, 3, 9), 1, 1, 0),
             ConvAlgo::Gemm1x1,
         ),
+        // depthwise on wide rows: several unrolled groups of 16-lane vectors plus a
+        // masked tail, stride 2 through the 16-column de-interleave
+        9 => {
+            let c = odd(r, 3, 7);
+            let k = r.pick(&[3usize, 5]);
+            let mut s = ConvSpec::simple(
+                1,
+                c,
+                r.range(3, 6),
+                r.range(67, 150),
+                c,
+                k,
+                r.range(1, 2),
+                0,
+            );
+            s.groups = c;
+            s.pad = [r.range(0, 2), r.range(0, 2), r.range(0, 2), r.range(0, 2)];
+            s.dilation = [1, r.range(1, 2)];
+            (s, ConvAlgo::Depthwise)
+        }
         // depthwise stride 1 / 2, asymmetric padding, dilation
         _ => {
             let c = odd(r, 3, 19);
             let k = r.pick(&[3usize, 5]);
             let mut s =
-                ConvSpec::simple(1, c, r.range(5, 20), r.range(5, 20), c, k, r.range(1, 2), 0);
+                ConvSpec::simple(1, c, r.range(9, 20), r.range(9, 20), c, k, r.range(1, 2), 0);
             s.groups = c;
             s.pad = [r.range(0, 2), r.range(0, 2), r.range(0, 2), r.range(0, 2)];
+            // ≥ 9 rows/columns: room for a 5×5 window at dilation 2
             s.dilation = [r.range(1, 2), r.range(1, 2)];
             (s, ConvAlgo::Depthwise)
         }
     }
 }
 
-const VARIANTS: usize = 9;
+const VARIANTS: usize = 11;
 
 #[test]
 fn conv_variants_x_activations_x_isa() {

@@ -415,7 +415,7 @@ pub fn emit_conv_for<'ctx>(
 ) -> KernelResult<FunctionValue<'ctx>> {
     let plan = plan_conv(spec)?;
     match plan.algo {
-        ConvAlgo::Depthwise => dwconv::emit_dw(module, spec, &plan, name),
+        ConvAlgo::Depthwise => dwconv::emit_dw(module, spec, &plan, name, isa),
         ConvAlgo::Gemm1x1 => emit_gemm1x1(module, spec, &plan, name, isa),
         ConvAlgo::Direct => emit_direct(module, spec, &plan, name),
     }
@@ -774,15 +774,31 @@ pub(crate) fn emit_pack_rows<'ctx>(
                             (0..8).map(|l| i32t.const_int(2 * l + odd, false)).collect();
                         VectorType::const_vector(&lanes)
                     };
+                    // 8-lane vectors whatever the kernel's width (`em.lanes`)
+                    use inkwell::values::BasicValue as _;
+                    let v8 = em.f32t.vec_type(8);
+                    let load8 = |p: PointerValue<'ctx>| -> KernelResult<VectorValue<'ctx>> {
+                        let v = em.b.build_load(v8, p, "")?;
+                        if let Some(i) = v.as_instruction_value() {
+                            i.set_alignment(4)
+                                .map_err(|e| KernelError::new(format!("{e:?}")))?;
+                        }
+                        Ok(v.into_vector_value())
+                    };
+                    let store8 = |p: PointerValue<'ctx>, v: VectorValue<'ctx>| {
+                        em.b.build_store(p, v)?
+                            .set_alignment(4)
+                            .map_err(|e| KernelError::new(format!("{e:?}")))
+                    };
                     em.for_loop(em.c64(0), em.c64(i64_of(q_max)?), |q| {
                         let s0 = em.gep(src_row, em.mulc(q, 16)?)?;
-                        let v0 = em.load_v(s0, None)?;
-                        let v1 = em.load_v(em.gepc(s0, 8)?, None)?;
+                        let v0 = load8(s0)?;
+                        let v1 = load8(em.gepc(s0, 8)?)?;
                         let ev = em.b.build_shuffle_vector(v0, v1, sel(0), "")?;
                         let od = em.b.build_shuffle_vector(v0, v1, sel(1), "")?;
                         let o = em.mulc(q, 8)?;
-                        em.store_v(em.gep(de, o)?, ev, None)?;
-                        em.store_v(em.gep(dodd, o)?, od, None)
+                        store8(em.gep(de, o)?, ev)?;
+                        store8(em.gep(dodd, o)?, od)
                     })?;
                     j_start = 8 * q_max;
                 }

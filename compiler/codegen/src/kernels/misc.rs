@@ -1,4 +1,4 @@
-//! Pooling, softmax and data-movement kernels.
+//! Pooling and data-movement kernels (softmax is in [`super::softmax`]).
 
 use super::elementwise::vec_range;
 use super::{Kcx, R, VW};
@@ -187,7 +187,7 @@ fn strided_load<'ctx>(
 }
 
 /// [`max_nan`] lane by lane.
-fn max_nan_vec<'ctx>(
+pub(super) fn max_nan_vec<'ctx>(
     k: &Kcx<'ctx, '_>,
     m: inkwell::values::VectorValue<'ctx>,
     v: inkwell::values::VectorValue<'ctx>,
@@ -199,7 +199,7 @@ fn max_nan_vec<'ctx>(
 }
 
 /// PyTorch's max: a NaN candidate wins, a NaN maximum stays.
-fn max_nan<'ctx>(
+pub(super) fn max_nan<'ctx>(
     k: &Kcx<'ctx, '_>,
     m: FloatValue<'ctx>,
     v: FloatValue<'ctx>,
@@ -247,66 +247,6 @@ impl GlobalAvgPlan {
             let t = k.b.build_float_add(k.hsum(a)?, k.lane(s, 0)?, "")?;
             let r = k.b.build_float_div(t, k.f32c(self.hw as f32), "")?;
             k.store_f(k.gep(out, it)?, r)
-        })
-    }
-}
-
-/// Softmax along an axis of `outer × n × inner`: one item per (outer, inner).
-#[derive(Clone, Debug)]
-pub struct SoftmaxPlan {
-    pub outer: u64,
-    pub n: u64,
-    pub inner: u64,
-}
-
-impl SoftmaxPlan {
-    /// Number of work items.
-    pub fn items(&self) -> u64 {
-        self.outer * self.inner
-    }
-
-    /// Emits items `lo..hi`.
-    pub fn emit<'ctx>(
-        &self,
-        k: &Kcx<'ctx, '_>,
-        out: PointerValue<'ctx>,
-        x: PointerValue<'ctx>,
-        lo: IntValue<'ctx>,
-        hi: IntValue<'ctx>,
-    ) -> R<()> {
-        let (n, inner) = (self.n as i64, self.inner as i64);
-        let acc = k.entry_alloca(k.f32t.into())?;
-        k.for_range(lo, hi, 1, |it| {
-            let o = k.divc(it, inner)?;
-            let i = k.remc(it, inner)?;
-            let base = k.add(k.mulc(o, n * inner)?, i)?;
-            let xo = k.gep(x, base)?;
-            let oo = k.gep(out, base)?;
-            k.b.build_store(acc, k.f32c(f32::NEG_INFINITY))?;
-            k.for_const(0, n, 1, |j| {
-                let v = k.load_f(k.gep(xo, k.mulc(j, inner)?)?)?;
-                let a = k.b.build_load(k.f32t, acc, "")?.into_float_value();
-                k.b.build_store(acc, max_nan(k, a, v)?)?;
-                Ok(())
-            })?;
-            let m = k.b.build_load(k.f32t, acc, "")?.into_float_value();
-            k.b.build_store(acc, k.f32c(0.0))?;
-            k.for_const(0, n, 1, |j| {
-                let off = k.mulc(j, inner)?;
-                let v = k.load_f(k.gep(xo, off)?)?;
-                let d = k.b.build_float_sub(v, m, "")?;
-                let e = k.libm1("expf", d)?;
-                k.store_f(k.gep(oo, off)?, e)?;
-                let a = k.b.build_load(k.f32t, acc, "")?.into_float_value();
-                k.b.build_store(acc, k.b.build_float_add(a, e, "")?)?;
-                Ok(())
-            })?;
-            let s = k.b.build_load(k.f32t, acc, "")?.into_float_value();
-            k.for_const(0, n, 1, |j| {
-                let p = k.gep(oo, k.mulc(j, inner)?)?;
-                let e = k.load_f(p)?;
-                k.store_f(p, k.b.build_float_div(e, s, "")?)
-            })
         })
     }
 }
