@@ -55,6 +55,10 @@ pub fn run(o: Opts) -> u8 {
             }
             w
         }
+        None if crate::frontend::is_onnx(o.file) => match super::onnx_weights(o.file, g) {
+            Ok(w) => w,
+            Err(code) => return code,
+        },
         None => nnc_interp::weights::init_deterministic(g, o.seed),
     };
     // inputs
