@@ -181,6 +181,25 @@ pub fn translate(ctx: &mut Ctx, n: &NodeRef, _opset: i64) -> Result<(), Error> {
             }
         }
         "Add" | "Mul" => binary(ctx, n, &out0),
+        "Div" => match gelu_pattern(ctx, n, &out0) {
+            Some((x, nodes, out)) => {
+                let t = ctx.tensor(n, 0)?;
+                debug_assert_eq!(n.input(0), x);
+                for u in nodes {
+                    ctx.done.insert(u);
+                }
+                let id = ctx.bind(&out, &hint(n), t.1);
+                ctx.push(n, format!("let {id} = gelu({});", t.0));
+                Ok(())
+            }
+            None => Err(Error::new(
+                "E0502",
+                format!(
+                    "unsupported op `Div` (node `{}`); nnc has no division (only the exact GELU pattern x * 0.5 * (1 + erf(x / sqrt(2))) is recognized)",
+                    n.name()
+                ),
+            )),
+        },
         "MaxPool" | "AveragePool" => pool(ctx, n, &out0),
         "GlobalAveragePool" => simple(ctx, n, &out0, Op::GlobalAvgPool, "global_avgpool({x})"),
         "ReduceMean" => {
@@ -876,4 +895,47 @@ fn resize(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
         Op::Upsample { scale },
         &format!("upsample({{x}}, scale = {scale})"),
     )
+}
+
+/// The exact GELU as exporters spell it at opsets below 20:
+/// `Div(x, sqrt 2) → Erf → Add(1) → Mul(x) → Mul(0.5)` (the two Muls in
+/// either order). Returns x, the nodes of the pattern after the Div, and the
+/// output value.
+fn gelu_pattern(ctx: &Ctx, n: &NodeRef, out: &str) -> Option<(String, Vec<usize>, String)> {
+    let x = n.input(0).to_string();
+    let c = ctx.constant(n, 1)?.as_f32();
+    if c.len() != 1 || (c[0] - std::f32::consts::SQRT_2).abs() > 1e-4 {
+        return None;
+    }
+    let is_const = |v: &str, want: f32| match ctx.vals.get(v) {
+        Some(Val::Const(c)) => c.as_f32().len() == 1 && (c.as_f32()[0] - want).abs() < 1e-6,
+        _ => false,
+    };
+    let next = |value: &str, op: &str| -> Option<(usize, String, String)> {
+        let u = ctx.sole_user(value)?;
+        let m = &ctx.nodes[u];
+        if m.op_type.as_deref() != Some(op) {
+            return None;
+        }
+        let other = m
+            .input
+            .iter()
+            .find(|i| i.as_str() != value)
+            .cloned()
+            .unwrap_or_default();
+        Some((u, m.output.first()?.clone(), other))
+    };
+    let (e, eo, _) = next(out, "Erf")?;
+    let (a, ao, one) = next(&eo, "Add")?;
+    if !is_const(&one, 1.0) {
+        return None;
+    }
+    let (m1, m1o, o1) = next(&ao, "Mul")?;
+    let (m2, m2o, o2) = next(&m1o, "Mul")?;
+    let ok = (o1 == x && is_const(&o2, 0.5)) || (is_const(&o1, 0.5) && o2 == x);
+    if !ok {
+        // x * 0.5 computed first: Mul(Mul(x, 0.5), 1 + erf)
+        return None;
+    }
+    Some((x, vec![e, a, m1, m2], m2o))
 }
