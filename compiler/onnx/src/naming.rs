@@ -49,14 +49,32 @@ const RESERVED: &[&str] = &[
 ];
 
 /// The module path a PyTorch exporter puts in node names:
-/// `/layer1/layer1.0/conv1/Conv` → `layer1.0.conv1`. Other names are
-/// cleaned to a dotted name. None when nothing usable is left.
+/// `/layer1/layer1.0/conv1/Conv` → `layer1.0.conv1`. Each segment is a
+/// module's name, either relative to its parent (`conv1`) or repeating the
+/// previous segment as a prefix (`layer1.0` after `layer1`). Other names
+/// are cleaned to a dotted name. None when nothing usable is left.
 pub fn scope_of_node(node_name: &str) -> Option<String> {
     let parts: Vec<&str> = node_name.split('/').filter(|p| !p.is_empty()).collect();
     let raw = match parts.len() {
         0 => return None,
         1 => parts[0].to_string(),
-        n => parts[n - 2].to_string(),
+        n => {
+            let mut path: Vec<&str> = Vec::new();
+            for seg in &parts[..n - 1] {
+                match path.last() {
+                    Some(last)
+                        if seg.len() > last.len()
+                            && seg.starts_with(last)
+                            && seg[last.len()..].starts_with('.') =>
+                    {
+                        path.pop();
+                        path.push(seg);
+                    }
+                    _ => path.push(seg),
+                }
+            }
+            path.join(".")
+        }
     };
     clean_scope(&raw)
 }
@@ -154,6 +172,10 @@ mod tests {
             Some("layer1.0.conv1")
         );
         assert_eq!(scope_of_node("/conv1/Conv").as_deref(), Some("conv1"));
+        assert_eq!(
+            scope_of_node("/features/features.1/conv/conv.0/conv.0.0/Conv").as_deref(),
+            Some("features.1.conv.0.0")
+        );
         assert_eq!(scope_of_node("Conv_0").as_deref(), Some("Conv_0"));
         assert_eq!(scope_of_node("").as_deref(), None);
     }

@@ -33,3 +33,20 @@ pub fn resolve(input: &[usize], target: &[i64], allowzero: bool) -> Result<Vec<u
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+
+    #[test]
+    fn zero_copies_and_minus_one_infers() {
+        assert_eq!(resolve(&[1, 8, 4, 4], &[0, -1], false), Ok(vec![1, 128]));
+        assert_eq!(
+            resolve(&[1, 8, 4, 4], &[1, 2, 4, 4, 4], false),
+            Ok(vec![1, 2, 4, 4, 4])
+        );
+        assert!(resolve(&[1, 8, 4, 4], &[3, -1], false).is_err());
+        assert!(resolve(&[1, 8], &[-1, -1], false).is_err());
+        assert!(resolve(&[2, 3], &[0, 0, 0], false).is_err());
+    }
+}

@@ -254,3 +254,56 @@ fn read_external(t: &TensorProto, name: &str, base: Option<&Path>) -> Result<Vec
     }
     Ok(bytes[start..end].to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::onnx::StringStringEntryProto;
+
+    fn external(location: &str) -> TensorProto {
+        TensorProto {
+            name: Some("w".into()),
+            dims: vec![2],
+            data_type: Some(dtype::FLOAT),
+            data_location: Some(1),
+            external_data: vec![StringStringEntryProto {
+                key: Some("location".into()),
+                value: Some(location.into()),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn external_data_outside_the_model_directory_is_refused() {
+        let e = decode(&external("../etc/passwd"), Some(Path::new("/tmp"))).unwrap_err();
+        assert_eq!(e.code, "E0504");
+        let e = decode(&external("/etc/passwd"), Some(Path::new("/tmp"))).unwrap_err();
+        assert_eq!(e.code, "E0504");
+    }
+
+    #[test]
+    fn data_length_must_match_the_shape() {
+        let t = TensorProto {
+            name: Some("w".into()),
+            dims: vec![3],
+            data_type: Some(dtype::FLOAT),
+            float_data: vec![1.0, 2.0],
+            ..Default::default()
+        };
+        assert_eq!(decode(&t, None).unwrap_err().code, "E0507");
+        let t = TensorProto {
+            dims: vec![-1],
+            data_type: Some(dtype::FLOAT),
+            ..Default::default()
+        };
+        assert_eq!(decode(&t, None).unwrap_err().code, "E0507");
+        let t = TensorProto {
+            dims: vec![1],
+            data_type: Some(10),
+            raw_data: Some(vec![0, 0]),
+            ..Default::default()
+        };
+        assert_eq!(decode(&t, None).unwrap_err().code, "E0507");
+    }
+}
