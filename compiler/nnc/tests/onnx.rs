@@ -232,3 +232,34 @@ fn export_writes_onnx_that_imports_back_and_torch_source() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn build_of_an_onnx_file_uses_its_initializers() {
+    let exe = scratch("tiny_exe");
+    let o = nnc(&["build", &fixture("tiny.onnx"), "-o", exe.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let y = scratch("tiny_exe.y.npy");
+    let r = Command::new(&exe)
+        .args([
+            "--input",
+            &fixture("tiny.input.npy"),
+            "-o",
+            y.to_str().unwrap(),
+        ])
+        .output()
+        .expect("run exe");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let d = max_diff(
+        &read_npy(y.to_str().unwrap()),
+        &read_npy(&fixture("tiny.expected.npy")),
+    );
+    assert!(d <= 1e-4, "max difference {d}");
+}
+
+#[test]
+fn explain_knows_the_onnx_codes() {
+    for code in ["E0500", "E0502", "E0506", "E0520"] {
+        let o = nnc(&["explain", code]);
+        assert!(o.status.success(), "{code}");
+    }
+}
