@@ -5,7 +5,7 @@ onnxruntime, torch):
 
 For each network: `nnc export --format onnx` (deterministic weights, seed 0)
 -> onnx.checker.check_model(full_check=True) -> ONNX Runtime output vs the
-nnc interpreter's (`nnc run`) on the same random input; and `nnc export
+executable `nnc build` makes, on the same random input; and `nnc export
 --format torch` -> the module loads the ONNX initializers as its state_dict
 (keys and shapes must match exactly) -> PyTorch output vs nnc's.
 """
@@ -61,9 +61,12 @@ def main():
                 outs = []
                 for k, o in enumerate(sess.get_outputs()):
                     outs += ["--output", f"{o.name.removesuffix('.out')}={os.path.join(d, f'out{k}.npy')}"]
-                r = subprocess.run([a.nnc, "run", ex, *sel, *args, *outs], capture_output=True, text=True)
+                exe = os.path.join(d, "exe")
+                r = subprocess.run([a.nnc, "build", ex, *sel, "-o", exe], capture_output=True, text=True)
+                if r.returncode == 0:
+                    r = subprocess.run([exe, *args, *outs], capture_output=True, text=True)
                 if r.returncode != 0:
-                    print(f"{tag}: nnc run failed: {r.stderr[-500:]}")
+                    print(f"{tag}: nnc build/run failed: {r.stderr[-500:]}")
                     bad += 1
                     continue
                 mine = [np.load(os.path.join(d, f"out{k}.npy")) for k in range(len(ref))]
