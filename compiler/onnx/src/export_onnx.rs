@@ -100,6 +100,7 @@ struct Builder {
     nodes: Vec<NodeProto>,
     inits: Vec<TensorProto>,
     used: HashSet<String>,
+    node_names: HashSet<String>,
 }
 
 impl Builder {
@@ -120,7 +121,13 @@ impl Builder {
         outputs: Vec<String>,
         attrs: Vec<AttributeProto>,
     ) {
-        let name = self.fresh(&format!("node:{name}"));
+        let mut unique = name.to_string();
+        let mut k = 1;
+        while !self.node_names.insert(unique.clone()) {
+            unique = format!("{name}_{k}");
+            k += 1;
+        }
+        let name = unique;
         self.nodes.push(NodeProto {
             op_type: Some(op.into()),
             name: Some(name),
@@ -164,6 +171,7 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
         nodes: Vec::new(),
         inits: Vec::new(),
         used: HashSet::new(),
+        node_names: HashSet::new(),
     };
     let mut val: HashMap<NodeId, String> = HashMap::new();
     let mut inputs = Vec::new();

@@ -405,6 +405,7 @@ pub fn import_model(
     // outputs
     let mut out_lines = Vec::new();
     let mut out_names = HashSet::new();
+    let mut out_idents = Vec::new();
     for o in &graph.output {
         let name = o.name.clone().unwrap_or_default();
         let ident = match ctx.vals.get(&name) {
@@ -429,6 +430,7 @@ pub fn import_model(
             oname = ctx.idents.fresh(&format!("{oname}_out"));
         }
         out_lines.push(format!("    output {oname} = {ident};"));
+        out_idents.push(ident);
     }
     let network = {
         let g = graph.name.clone().unwrap_or_default();
@@ -448,32 +450,89 @@ pub fn import_model(
         };
         cand.unwrap_or(stem)
     };
-    let mut text = String::new();
-    text.push_str(&format!(
+    let header = format!(
         "// Imported from ONNX by `nnc import` (producer: {} {}, opset {opset}).\n// Each statement ends with the name of the ONNX node it came from.\n\n",
         model.producer_name.clone().unwrap_or_else(|| "unknown".into()),
         model.producer_version.clone().unwrap_or_default(),
-    ));
-    text.push_str(&format!("network {network} {{\n"));
-    for (ident, shape) in &inputs {
-        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-        text.push_str(&format!("    input {ident}: [{}];\n", dims.join(", ")));
+    );
+    let render = |blocks: &str, lines: &[(String, String)]| {
+        let mut text = header.clone();
+        text.push_str(blocks);
+        text.push_str(&format!("network {network} {{\n"));
+        for (ident, shape) in &inputs {
+            let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+            text.push_str(&format!("    input {ident}: [{}];\n", dims.join(", ")));
+        }
+        for (t, node) in lines {
+            text.push_str(&format!("    {t}  // {}\n", node.replace('\n', " ")));
+        }
+        for l in &out_lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+        text.push_str("}\n");
+        text
+    };
+    let flat_lines: Vec<(String, String)> = ctx
+        .stmts
+        .iter()
+        .map(|s| (s.text.clone(), s.node.clone()))
+        .collect();
+    let mut text = render("", &flat_lines);
+    let input_idents: Vec<String> = inputs.iter().map(|(i, _)| i.clone()).collect();
+    let mut best: Option<(usize, String)> = None;
+    for depth in [2, 3, 1] {
+        if let Some((defs, lines)) =
+            crate::blocks::recover(&ctx.stmts, &input_idents, &out_idents, depth)
+        {
+            let cand = render(&defs, &lines);
+            if same_graph(&text, &cand) && best.as_ref().is_none_or(|(n, _)| lines.len() < *n) {
+                best = Some((lines.len(), cand));
+            }
+        }
     }
-    for s in &ctx.stmts {
-        text.push_str(&format!(
-            "    {}  // {}\n",
-            s.text,
-            s.node.replace('\n', " ")
-        ));
+    if let Some((_, t)) = best {
+        text = t;
     }
-    for l in out_lines {
-        text.push_str(&l);
-        text.push('\n');
-    }
-    text.push_str("}\n");
     Ok(Imported {
         text,
         weights: ctx.weights,
         network,
     })
+}
+
+/// True when both sources elaborate to graphs with the same op sequence
+/// (in topological order), shapes and weight names: the check that a
+/// block-structured rewrite means the same network as the flat source.
+fn same_graph(a: &str, b: &str) -> bool {
+    let fingerprint = |src: &str| -> Option<Vec<(String, Vec<usize>, String)>> {
+        let (ast, d) = nnc_syntax::parse(src);
+        if d.iter().any(|d| d.is_error()) {
+            return None;
+        }
+        let el = nnc_elab::elaborate(&ast, None);
+        if el.diagnostics.iter().any(|d| d.is_error()) {
+            return None;
+        }
+        let g = el.graph?;
+        let order = g.topo_order()?;
+        Some(
+            order
+                .iter()
+                .map(|&id| {
+                    let n = g.node(id);
+                    let w = if n.op.has_weights() {
+                        n.name.clone()
+                    } else {
+                        String::new()
+                    };
+                    (format!("{:?}", n.op), n.shape.clone(), w)
+                })
+                .collect(),
+        )
+    };
+    match (fingerprint(a), fingerprint(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
 }

@@ -9,6 +9,7 @@
 //! ([`proto`]); no hand-written decoding.
 
 mod attrs;
+mod blocks;
 pub mod error;
 pub mod export_onnx;
 pub mod export_torch;
