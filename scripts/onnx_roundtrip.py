@@ -63,12 +63,14 @@ def main():
             diff = float(np.abs(y - ref).max())
             scale = float(np.abs(ref).max())
             rel = diff / max(scale, 1e-30)
-            lines = sum(1 for line in open(nn_path) if line.strip().startswith("let"))
+            text = open(nn_path).read()
+            lines = sum(1 for line in text.splitlines() if line.strip().startswith("let"))
+            blocks = sum(1 for line in text.splitlines() if line.startswith("block "))
             # absolute tolerance, relative to the output's scale when that exceeds 1
             ok = diff <= a.tol * max(1.0, scale)
             status = "ok" if ok else "MISMATCH"
             print(f"{name}: {status} max|nnc - ORT| = {diff:.3g}, max|ORT| = {scale:.3g}, "
-                  f"relative {rel:.3g} ({lines} statements)")
+                  f"relative {rel:.3g} ({lines} statements, {blocks} blocks)")
             failed += not ok
     sys.exit(1 if failed else 0)
 
