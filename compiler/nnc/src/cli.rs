@@ -177,6 +177,10 @@ pub enum Command {
     },
     /// Explain a diagnostic code (E0101) or a lint (unbalanced_channels).
     Explain { code: String },
+    /// Import an ONNX model as readable .nn source (and its weights as safetensors).
+    Import(crate::commands::ImportArgs),
+    /// Export a network to ONNX or to a PyTorch module.
+    Export(crate::commands::ExportArgs),
     /// Measure this machine's peak FLOP/s and memory bandwidth (cached for `--platform host`).
     Calibrate {
         /// Print JSON.

@@ -27,8 +27,19 @@ pub enum LoadError {
     Unreadable(String),
 }
 
-/// Reads and compiles a file up to the graph.
+/// True for files imported from ONNX (`.onnx`, any case).
+pub fn is_onnx(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+}
+
+/// Reads and compiles a file up to the graph. An `.onnx` file is imported
+/// in memory first (see `nnc import`).
 pub fn compile(path: &Path, network: Option<&str>) -> Result<Compiled, LoadError> {
+    if is_onnx(path) {
+        return compile_onnx(path, network).map(|(c, _)| c);
+    }
     let bytes = std::fs::read(path)
         .map_err(|e| LoadError::Unreadable(format!("cannot read `{}`: {e}", path.display())))?;
     let name = path.display().to_string();
@@ -65,5 +76,33 @@ pub fn compile_bytes(name: &str, bytes: &[u8], network: Option<&str>) -> Compile
         ast,
         graph,
         diagnostics,
+    }
+}
+
+/// Imports an ONNX model and compiles the generated source; the weights of
+/// its initializers come back by the names the source uses. An import error
+/// is one coded diagnostic (no source span: it names the ONNX node).
+pub fn compile_onnx(
+    path: &Path,
+    network: Option<&str>,
+) -> Result<(Compiled, Option<nnc_interp::weights::WeightStore>), LoadError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| LoadError::Unreadable(format!("cannot read `{}`: {e}", path.display())))?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+    let name = path.display().to_string();
+    match nnc_onnx::import_bytes(&bytes, path.parent(), stem) {
+        Ok(imp) => Ok((
+            compile_bytes(&name, imp.text.as_bytes(), network),
+            Some(imp.weights),
+        )),
+        Err(e) => Ok((
+            Compiled {
+                file: SourceFile::new(name, String::new()),
+                ast: ast::File::default(),
+                graph: None,
+                diagnostics: vec![Diagnostic::error(e.code, e.message)],
+            },
+            None,
+        )),
     }
 }

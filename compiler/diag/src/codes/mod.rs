@@ -6,12 +6,14 @@
 //! | `E0001`–`E0099` | lexing, parsing | `syntax.rs` |
 //! | `E0100`–`E0399` | elaboration: names, values, calls, shapes, limits | `elab.rs` |
 //! | `E0400`–`E0499` | inputs of the driver and the backend: files, weights, build | `build.rs` |
+//! | `E0500`–`E0529` | ONNX import and export | `onnx.rs` |
 //! | `W0001`–`W0099` | compiler warnings that are not lints | `build.rs` |
 //!
 //! Lints have names and `L` codes, registered in the `nnc-lints` crate.
 
 mod build;
 mod elab;
+mod onnx;
 mod syntax;
 
 /// One stable diagnostic code.
@@ -31,6 +33,7 @@ pub fn all() -> impl Iterator<Item = &'static CodeInfo> {
         .iter()
         .chain(elab::CODES.iter())
         .chain(build::CODES.iter())
+        .chain(onnx::CODES.iter())
 }
 
 /// Looks a code up, case-insensitively (`e0001` finds `E0001`).

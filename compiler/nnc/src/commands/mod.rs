@@ -5,9 +5,14 @@ mod build;
 mod calibrate;
 pub(crate) mod check;
 mod explain;
+mod export;
 mod fix;
 mod graph;
+mod import;
 mod run;
+
+pub use export::ExportArgs;
+pub use import::ImportArgs;
 
 use crate::cli::{Cli, Command};
 use crate::exit;
@@ -138,6 +143,8 @@ fn dispatch(cli: Cli) -> u8 {
             output,
         } => graph::run(&file, network.as_deref(), format, output.as_deref(), color),
         Command::Explain { code } => explain::run(&code),
+        Command::Import(a) => import::run(&a, color),
+        Command::Export(a) => export::run(&a, color),
         Command::Calibrate { json } => calibrate::run(json),
     }
 }
@@ -162,4 +169,30 @@ pub(crate) fn load_graph(path: &Path, network: Option<&str>, color: bool) -> Res
         return Err(exit::INPUT_ERRORS);
     }
     Ok(compiled)
+}
+
+/// The weights of an imported `.onnx` file (its initializers), checked
+/// against the graph; or the exit code to stop with.
+pub(crate) fn onnx_weights(
+    path: &Path,
+    g: &nnc_ir::Graph,
+) -> Result<nnc_interp::weights::WeightStore, u8> {
+    match frontend::compile_onnx(path, None) {
+        Ok((_, Some(w))) => {
+            let problems = nnc_interp::weights::check_store(g, &w);
+            if let Some(p) = problems.first() {
+                output::usage_error(format!(
+                    "the weights imported from `{}` do not fit: {p}",
+                    path.display()
+                ));
+                return Err(exit::INPUT_ERRORS);
+            }
+            Ok(w)
+        }
+        Ok((_, None)) => Err(exit::INPUT_ERRORS),
+        Err(LoadError::Unreadable(msg)) => {
+            output::usage_error(msg);
+            Err(exit::USAGE)
+        }
+    }
 }

@@ -61,6 +61,10 @@ pub fn run(o: Opts) -> u8 {
             }
             w
         }
+        None if crate::frontend::is_onnx(o.file) => match super::onnx_weights(o.file, g) {
+            Ok(w) => w,
+            Err(code) => return code,
+        },
         None => match nnc_interp::weights::try_init_deterministic(g, o.seed) {
             Ok(w) => w,
             Err(e) => {

@@ -1,0 +1,102 @@
+//! `nnc export net.nn --format onnx|torch -o OUT [--weights W]`: the
+//! elaborated network as an ONNX model (weights embedded as initializers)
+//! or as PyTorch module source (weights stay in the safetensors file).
+
+use crate::exit;
+use crate::output;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Onnx,
+    Torch,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The network (.nn, or .onnx).
+    pub file: PathBuf,
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// The output file.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    #[arg(long)]
+    pub network: Option<String>,
+    /// Weights (safetensors) for the ONNX initializers; default: nnc's deterministic initialization.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Seed of the deterministic initialization when no --weights is given.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// ONNX opset version.
+    #[arg(long, default_value_t = nnc_onnx::export_onnx::DEFAULT_OPSET)]
+    pub opset: i64,
+}
+
+pub fn run(a: &ExportArgs, color: bool) -> u8 {
+    if !(13..=21).contains(&a.opset) {
+        output::usage_error(format!("--opset {} is not supported (13 to 21)", a.opset));
+        return exit::USAGE;
+    }
+    let compiled = match super::load_graph(&a.file, a.network.as_deref(), color) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(g) = compiled.graph.as_ref() else {
+        return exit::INPUT_ERRORS;
+    };
+    let bytes = match a.format {
+        ExportFormat::Torch => match nnc_onnx::export_torch::export(g) {
+            Ok(s) => s.into_bytes(),
+            Err(e) => {
+                eprintln!("{e}");
+                return exit::INPUT_ERRORS;
+            }
+        },
+        ExportFormat::Onnx => {
+            let weights = match &a.weights {
+                Some(p) => {
+                    if !p.is_file() {
+                        output::usage_error(format!(
+                            "cannot read weights `{}`: no such file",
+                            p.display()
+                        ));
+                        return exit::USAGE;
+                    }
+                    let (w, diags) = nnc_interp::weights::load_safetensors_file(p, g);
+                    output::emit(
+                        &diags,
+                        &compiled.file,
+                        nnc_diag::render::MessageFormat::Human,
+                        color,
+                    );
+                    if diags.iter().any(|d| d.is_error()) {
+                        return exit::INPUT_ERRORS;
+                    }
+                    w
+                }
+                None if crate::frontend::is_onnx(&a.file) => {
+                    match super::onnx_weights(&a.file, g) {
+                        Ok(w) => w,
+                        Err(code) => return code,
+                    }
+                }
+                None => nnc_interp::weights::init_deterministic(g, a.seed),
+            };
+            match nnc_onnx::export_onnx::export(g, &weights, a.opset) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return exit::INPUT_ERRORS;
+                }
+            }
+        }
+    };
+    if let Err(e) = output::write_atomic(&a.output, &bytes) {
+        output::usage_error(format!("cannot write `{}`: {e}", a.output.display()));
+        return exit::USAGE;
+    }
+    exit::OK
+}

@@ -1,0 +1,91 @@
+//! `nnc import model.onnx -o model.nn [--weights-out W.safetensors]`: an
+//! ONNX model to readable `.nn` source and its weights. The source is
+//! compiled before anything is written; outputs are written atomically.
+
+use crate::exit;
+use crate::frontend;
+use crate::output;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The ONNX model.
+    pub file: PathBuf,
+    /// Where to write the .nn source (default: standard output).
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Also write the initializers as safetensors, keyed by the source's weight names.
+    #[arg(long, value_name = "W.safetensors")]
+    pub weights_out: Option<PathBuf>,
+}
+
+pub fn run(a: &ImportArgs, color: bool) -> u8 {
+    let imp = match nnc_onnx::import_file(&a.file) {
+        Ok(i) => i,
+        Err(e) if e.code == "E0400" => {
+            output::usage_error(e.message);
+            return exit::USAGE;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::INPUT_ERRORS;
+        }
+    };
+    // the generated source must compile, with the imported weights
+    let name = a.file.display().to_string();
+    let compiled = frontend::compile_bytes(&name, imp.text.as_bytes(), None);
+    let Some(g) = compiled.graph.as_ref().filter(|_| !compiled.has_errors()) else {
+        output::emit(
+            &compiled.diagnostics,
+            &compiled.file,
+            nnc_diag::render::MessageFormat::Human,
+            color,
+        );
+        eprintln!("error[E0508]: the source imported from `{name}` does not compile (a bug in the importer)");
+        return exit::INPUT_ERRORS;
+    };
+    let problems = nnc_interp::weights::check_store(g, &imp.weights);
+    if !problems.is_empty() {
+        eprintln!(
+            "error[E0508]: the imported weights do not fit the imported source: {}",
+            problems.join("; ")
+        );
+        return exit::INPUT_ERRORS;
+    }
+    let weights = match &a.weights_out {
+        Some(_) => match nnc_interp::weights::save_safetensors(&imp.weights) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("error[E0508]: cannot serialize the weights: {e}");
+                return exit::INPUT_ERRORS;
+            }
+        },
+        None => None,
+    };
+    match &a.output {
+        Some(p) => {
+            if let Err(e) = output::write_atomic(p, imp.text.as_bytes()) {
+                output::usage_error(format!("cannot write `{}`: {e}", p.display()));
+                return exit::USAGE;
+            }
+        }
+        None => print!("{}", imp.text),
+    }
+    if let (Some(p), Some(b)) = (&a.weights_out, weights) {
+        if let Err(e) = output::write_atomic(p, &b) {
+            output::usage_error(format!("cannot write `{}`: {e}", p.display()));
+            return exit::USAGE;
+        }
+    }
+    if a.output.is_some() {
+        eprintln!(
+            "imported `{}` as network `{}` ({} nodes, {} weight tensors)",
+            a.file.display(),
+            imp.network,
+            g.len(),
+            imp.weights.len()
+        );
+    }
+    exit::OK
+}

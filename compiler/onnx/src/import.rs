@@ -1,0 +1,538 @@
+//! The importer's driver: decode the model, check it (opset, inputs with
+//! static shapes, defined values, no cycles), walk the nodes in dependency
+//! order folding constants and translating the rest (see [`crate::ops`]),
+//! and print the `.nn` text.
+
+use crate::attrs::NodeRef;
+use crate::error::Error;
+use crate::fold::{self, In};
+use crate::naming::{clean_scope, Idents, WeightNames};
+use crate::proto::onnx::{type_proto, ModelProto};
+use crate::tensor::{self, Const};
+use nnc_interp::weights::WeightStore;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::Path;
+
+/// The opsets of the default domain the importer accepts.
+pub const MIN_OPSET: i64 = 13;
+pub const MAX_OPSET: i64 = 21;
+
+/// The result of an import: the `.nn` source and the weights by the names
+/// that source uses.
+#[derive(Debug)]
+pub struct Imported {
+    pub text: String,
+    pub weights: WeightStore,
+    pub network: String,
+}
+
+/// A value of the ONNX graph during import.
+#[derive(Clone, Debug)]
+pub enum Val {
+    Const(Const),
+    /// A tensor bound to `ident` in the generated source.
+    T {
+        ident: String,
+        shape: Vec<usize>,
+    },
+}
+
+/// One generated statement.
+pub struct Stmt {
+    pub text: String,
+    pub node: String,
+}
+
+pub struct Ctx<'m> {
+    pub vals: HashMap<String, Val>,
+    pub idents: Idents,
+    pub wnames: WeightNames,
+    pub weights: WeightStore,
+    pub stmts: Vec<Stmt>,
+    /// For each value name, the indices of the nodes that consume it.
+    pub users: HashMap<String, Vec<usize>>,
+    pub nodes: &'m [crate::proto::onnx::NodeProto],
+    /// Nodes already translated as part of a pattern.
+    pub done: HashSet<usize>,
+    pub graph_outputs: HashSet<String>,
+    pub initializer_names: HashSet<String>,
+}
+
+impl Ctx<'_> {
+    pub fn tensor(&self, n: &NodeRef, i: usize) -> Result<(String, Vec<usize>), Error> {
+        let name = n.input(i);
+        match self.vals.get(name) {
+            Some(Val::T { ident, shape }) => Ok((ident.clone(), shape.clone())),
+            Some(Val::Const(_)) => Err(Error::new(
+                "E0503",
+                format!(
+                    "{} cannot be imported: its input {i} (`{name}`) is a constant tensor where nnc needs a computed one (the language has no constant tensors)",
+                    n.describe()
+                ),
+            )),
+            None => Err(Error::new(
+                "E0505",
+                format!("{} uses the undefined value `{name}`", n.describe()),
+            )),
+        }
+    }
+
+    pub fn constant(&self, n: &NodeRef, i: usize) -> Option<&Const> {
+        match self.vals.get(n.input(i)) {
+            Some(Val::Const(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The single consumer of a value, if it has exactly one and is not a
+    /// graph output.
+    pub fn sole_user(&self, value: &str) -> Option<usize> {
+        if self.graph_outputs.contains(value) {
+            return None;
+        }
+        match self.users.get(value).map(Vec::as_slice) {
+            Some([u]) => Some(*u),
+            _ => None,
+        }
+    }
+
+    pub fn push(&mut self, n: &NodeRef, text: String) {
+        self.stmts.push(Stmt {
+            text,
+            node: n.name(),
+        });
+    }
+
+    /// Binds an output value to a fresh identifier with this shape.
+    pub fn bind(&mut self, value: &str, hint: &str, shape: Vec<usize>) -> String {
+        let ident = self.idents.fresh(hint);
+        self.vals.insert(
+            value.to_string(),
+            Val::T {
+                ident: ident.clone(),
+                shape,
+            },
+        );
+        ident
+    }
+
+    /// Binds `value` as an alias of an existing tensor value (Identity, Dropout).
+    pub fn alias(&mut self, value: &str, of: (String, Vec<usize>)) {
+        self.vals.insert(
+            value.to_string(),
+            Val::T {
+                ident: of.0,
+                shape: of.1,
+            },
+        );
+    }
+}
+
+/// Imports a model from its bytes. `base` is the directory of the model
+/// file (for external data), `file_stem` names the network when the graph
+/// has no usable name.
+pub fn import_bytes(bytes: &[u8], base: Option<&Path>, file_stem: &str) -> Result<Imported, Error> {
+    let model = crate::proto::decode_model(bytes)?;
+    import_model(&model, base, file_stem)
+}
+
+/// Reads and imports a model file (`E0400` when it cannot be read).
+pub fn import_file(path: &Path) -> Result<Imported, Error> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::new("E0400", format!("cannot read `{}`: {e}", path.display())))?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+    import_bytes(&bytes, path.parent(), stem)
+}
+
+fn check_opset(model: &ModelProto) -> Result<i64, Error> {
+    let mut v = None;
+    for o in &model.opset_import {
+        match o.domain.as_deref() {
+            None | Some("") | Some("ai.onnx") => v = o.version,
+            Some(d) => {
+                return Err(Error::new(
+                    "E0501",
+                    format!("the model imports the operator set domain `{d}`; nnc imports only the default ONNX domain"),
+                ))
+            }
+        }
+    }
+    let v = v.ok_or_else(|| Error::new("E0501", "the model declares no default-domain opset"))?;
+    if !(MIN_OPSET..=MAX_OPSET).contains(&v) {
+        return Err(Error::new(
+            "E0501",
+            format!("the model uses opset {v}; nnc imports opsets {MIN_OPSET} to {MAX_OPSET} (re-export with `opset_version=17`)"),
+        ));
+    }
+    Ok(v)
+}
+
+/// Node indices in dependency order; `E0505` for undefined values and cycles.
+fn order(
+    model_nodes: &[crate::proto::onnx::NodeProto],
+    known: &HashSet<String>,
+) -> Result<Vec<usize>, Error> {
+    let mut producer: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in model_nodes.iter().enumerate() {
+        for o in &n.output {
+            if o.is_empty() {
+                continue;
+            }
+            if known.contains(o) || producer.insert(o.as_str(), i).is_some() {
+                return Err(Error::new(
+                    "E0505",
+                    format!(
+                        "the value `{o}` is defined more than once (node `{}`)",
+                        n.name.clone().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+    let mut indeg = vec![0usize; model_nodes.len()];
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); model_nodes.len()];
+    for (i, n) in model_nodes.iter().enumerate() {
+        if n.attribute
+            .iter()
+            .any(|a| a.g.is_some() || !a.graphs.is_empty())
+        {
+            return Err(Error::new(
+                "E0502",
+                format!(
+                    "op `{}` (node `{}`) has a subgraph (control flow); nnc networks are static graphs",
+                    n.op_type.clone().unwrap_or_default(),
+                    n.name.clone().unwrap_or_default()
+                ),
+            ));
+        }
+        for inp in &n.input {
+            if inp.is_empty() || known.contains(inp) {
+                continue;
+            }
+            match producer.get(inp.as_str()) {
+                Some(&p) => {
+                    indeg[i] += 1;
+                    succ[p].push(i);
+                }
+                None => {
+                    return Err(Error::new(
+                        "E0505",
+                        format!(
+                            "node `{}` ({}) uses the value `{inp}`, which no node, input or initializer defines",
+                            n.name.clone().unwrap_or_default(),
+                            n.op_type.clone().unwrap_or_default()
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+    let mut q: VecDeque<usize> = (0..model_nodes.len()).filter(|&i| indeg[i] == 0).collect();
+    let mut out = Vec::with_capacity(model_nodes.len());
+    while let Some(i) = q.pop_front() {
+        out.push(i);
+        for &s in &succ[i] {
+            indeg[s] -= 1;
+            if indeg[s] == 0 {
+                q.push_back(s);
+            }
+        }
+    }
+    if out.len() != model_nodes.len() {
+        let stuck: Vec<String> = (0..model_nodes.len())
+            .filter(|&i| indeg[i] > 0)
+            .take(5)
+            .map(|i| {
+                format!(
+                    "`{}`",
+                    model_nodes[i]
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("#{i}"))
+                )
+            })
+            .collect();
+        return Err(Error::new(
+            "E0505",
+            format!(
+                "the graph has a cycle through the nodes {}",
+                stuck.join(", ")
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+fn input_shape(vi: &crate::proto::onnx::ValueInfoProto) -> Result<Vec<usize>, Error> {
+    let name = vi.name.clone().unwrap_or_default();
+    let Some(type_proto::Value::TensorType(t)) = vi.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        return Err(Error::new(
+            "E0506",
+            format!("input `{name}` is not a tensor"),
+        ));
+    };
+    if let Some(et) = t.elem_type {
+        if et != tensor::dtype::FLOAT {
+            return Err(Error::new(
+                "E0506",
+                format!(
+                    "input `{name}` has element type {}; nnc networks take float32 inputs",
+                    tensor::dtype_name(et)
+                ),
+            ));
+        }
+    }
+    let Some(shape) = &t.shape else {
+        return Err(Error::new(
+            "E0506",
+            format!("input `{name}` has no shape; nnc needs static shapes"),
+        ));
+    };
+    let mut dims = Vec::new();
+    for (i, d) in shape.dim.iter().enumerate() {
+        use crate::proto::onnx::tensor_shape_proto::dimension::Value as D;
+        match &d.value {
+            Some(D::DimValue(v)) if *v > 0 => dims.push(*v as usize),
+            Some(D::DimParam(p)) => {
+                return Err(Error::new(
+                    "E0506",
+                    format!("dimension {i} of input `{name}` is the symbol `{p}` without a size; export the model with a static shape (e.g. without `dynamic_axes`)"),
+                ))
+            }
+            _ => {
+                return Err(Error::new(
+                    "E0506",
+                    format!("dimension {i} of input `{name}` has no size; export the model with a static shape"),
+                ))
+            }
+        }
+    }
+    Ok(dims)
+}
+
+pub fn import_model(
+    model: &ModelProto,
+    base: Option<&Path>,
+    file_stem: &str,
+) -> Result<Imported, Error> {
+    let opset = check_opset(model)?;
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| Error::new("E0500", "the model has no graph"))?;
+    let mut ctx = Ctx {
+        vals: HashMap::new(),
+        idents: Idents::default(),
+        wnames: WeightNames::default(),
+        weights: WeightStore::new(),
+        stmts: Vec::new(),
+        users: HashMap::new(),
+        nodes: &graph.node,
+        done: HashSet::new(),
+        graph_outputs: graph.output.iter().filter_map(|o| o.name.clone()).collect(),
+        initializer_names: HashSet::new(),
+    };
+    for t in &graph.initializer {
+        let name = t.name.clone().unwrap_or_default();
+        let c = tensor::decode(t, base)?;
+        ctx.initializer_names.insert(name.clone());
+        ctx.vals.insert(name, Val::Const(c));
+    }
+    if !graph.sparse_initializer.is_empty() {
+        return Err(Error::new(
+            "E0507",
+            "the model has sparse initializers, which nnc does not import",
+        ));
+    }
+    let mut inputs = Vec::new();
+    for vi in &graph.input {
+        let name = vi.name.clone().unwrap_or_default();
+        if ctx.vals.contains_key(&name) {
+            continue; // an initializer listed as an input (IR < 4 style)
+        }
+        let shape = input_shape(vi)?;
+        let ident = ctx.bind(&name, &name, shape.clone());
+        inputs.push((ident, shape));
+    }
+    if inputs.is_empty() {
+        return Err(Error::new(
+            "E0506",
+            "the graph has no (non-initializer) input",
+        ));
+    }
+    let known: HashSet<String> = ctx.vals.keys().cloned().collect();
+    let order = order(&graph.node, &known)?;
+    for (i, n) in graph.node.iter().enumerate() {
+        for inp in &n.input {
+            ctx.users.entry(inp.clone()).or_default().push(i);
+        }
+    }
+    for i in order {
+        if ctx.done.contains(&i) {
+            continue;
+        }
+        let n = NodeRef {
+            node: &graph.node[i],
+            index: i,
+        };
+        if !matches!(n.node.domain.as_deref(), None | Some("") | Some("ai.onnx")) {
+            return Err(Error::new(
+                "E0502",
+                format!(
+                    "{} is in the domain `{}`, which nnc does not support",
+                    n.describe(),
+                    n.node.domain.clone().unwrap_or_default()
+                ),
+            ));
+        }
+        let ins: Vec<In> = (0..n.node.input.len())
+            .map(|k| match ctx.vals.get(n.input(k)) {
+                _ if n.input(k).is_empty() => In::Missing,
+                Some(Val::Const(c)) => In::Const(c),
+                Some(Val::T { shape, .. }) => In::Tensor(shape),
+                None => In::Missing,
+            })
+            .collect();
+        if let Some(outs) = fold::fold(&n, &ins)? {
+            for (o, c) in n.node.output.iter().zip(outs) {
+                ctx.vals.insert(o.clone(), Val::Const(c));
+            }
+            continue;
+        }
+        crate::ops::translate(&mut ctx, &n, opset)?;
+    }
+    // outputs
+    let mut out_lines = Vec::new();
+    let mut out_names = HashSet::new();
+    let mut out_idents = Vec::new();
+    for o in &graph.output {
+        let name = o.name.clone().unwrap_or_default();
+        let ident = match ctx.vals.get(&name) {
+            Some(Val::T { ident, .. }) => ident.clone(),
+            Some(Val::Const(_)) => {
+                return Err(Error::new(
+                    "E0503",
+                    format!(
+                        "the graph output `{name}` is a constant; nnc outputs are computed tensors"
+                    ),
+                ))
+            }
+            None => {
+                return Err(Error::new(
+                    "E0505",
+                    format!("the graph output `{name}` is not defined"),
+                ))
+            }
+        };
+        let mut oname = ctx.idents.fresh(&name);
+        if !out_names.insert(oname.clone()) {
+            oname = ctx.idents.fresh(&format!("{oname}_out"));
+        }
+        out_lines.push(format!("    output {oname} = {ident};"));
+        out_idents.push(ident);
+    }
+    let network = {
+        let g = graph.name.clone().unwrap_or_default();
+        let cand = clean_scope(&g).map(|s| s.replace('.', "_")).filter(|s| {
+            !s.is_empty()
+                && !s.starts_with(|c: char| c.is_ascii_digit())
+                && s != "main_graph"
+                && s != "torch_jit"
+        });
+        let stem = clean_scope(file_stem)
+            .map(|s| s.replace('.', "_"))
+            .unwrap_or_else(|| "model".into());
+        let stem = if stem.starts_with(|c: char| c.is_ascii_digit()) {
+            format!("m{stem}")
+        } else {
+            stem
+        };
+        cand.unwrap_or(stem)
+    };
+    let header = format!(
+        "// Imported from ONNX by `nnc import` (producer: {} {}, opset {opset}).\n// Each statement ends with the name of the ONNX node it came from.\n\n",
+        model.producer_name.clone().unwrap_or_else(|| "unknown".into()),
+        model.producer_version.clone().unwrap_or_default(),
+    );
+    let render = |blocks: &str, lines: &[(String, String)]| {
+        let mut text = header.clone();
+        text.push_str(blocks);
+        text.push_str(&format!("network {network} {{\n"));
+        for (ident, shape) in &inputs {
+            let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+            text.push_str(&format!("    input {ident}: [{}];\n", dims.join(", ")));
+        }
+        for (t, node) in lines {
+            text.push_str(&format!("    {t}  // {}\n", node.replace('\n', " ")));
+        }
+        for l in &out_lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+        text.push_str("}\n");
+        text
+    };
+    let flat_lines: Vec<(String, String)> = ctx
+        .stmts
+        .iter()
+        .map(|s| (s.text.clone(), s.node.clone()))
+        .collect();
+    let mut text = render("", &flat_lines);
+    let input_idents: Vec<String> = inputs.iter().map(|(i, _)| i.clone()).collect();
+    let mut best: Option<(usize, String)> = None;
+    for depth in [2, 3, 1] {
+        if let Some((defs, lines)) =
+            crate::blocks::recover(&ctx.stmts, &input_idents, &out_idents, depth)
+        {
+            let cand = render(&defs, &lines);
+            if same_graph(&text, &cand) && best.as_ref().is_none_or(|(n, _)| lines.len() < *n) {
+                best = Some((lines.len(), cand));
+            }
+        }
+    }
+    if let Some((_, t)) = best {
+        text = t;
+    }
+    Ok(Imported {
+        text,
+        weights: ctx.weights,
+        network,
+    })
+}
+
+/// True when both sources elaborate to graphs with the same op sequence
+/// (in topological order), shapes and weight names: the check that a
+/// block-structured rewrite means the same network as the flat source.
+fn same_graph(a: &str, b: &str) -> bool {
+    let fingerprint = |src: &str| -> Option<Vec<(String, Vec<usize>, String)>> {
+        let (ast, d) = nnc_syntax::parse(src);
+        if d.iter().any(|d| d.is_error()) {
+            return None;
+        }
+        let el = nnc_elab::elaborate(&ast, None);
+        if el.diagnostics.iter().any(|d| d.is_error()) {
+            return None;
+        }
+        let g = el.graph?;
+        let order = g.topo_order()?;
+        Some(
+            order
+                .iter()
+                .map(|&id| {
+                    let n = g.node(id);
+                    let w = if n.op.has_weights() {
+                        n.name.clone()
+                    } else {
+                        String::new()
+                    };
+                    (format!("{:?}", n.op), n.shape.clone(), w)
+                })
+                .collect(),
+        )
+    };
+    match (fingerprint(a), fingerprint(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
