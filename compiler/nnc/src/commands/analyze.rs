@@ -4,7 +4,7 @@ use crate::cli::{SortArg, TableFormat};
 use crate::exit;
 use crate::outfile;
 use crate::output;
-use crate::output::{out, outln};
+use crate::output::outln;
 use nnc_analysis::SortKey;
 use std::path::Path;
 

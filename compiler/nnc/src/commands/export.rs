@@ -36,6 +36,16 @@ pub struct ExportArgs {
 }
 
 pub fn run(a: &ExportArgs, color: bool) -> u8 {
+    // the output never replaces the source, the weights, a directory or a device
+    let mut files = crate::outfile::Outputs::new();
+    files.input(&a.file);
+    if let Some(w) = &a.weights {
+        files.input(w);
+    }
+    if let Err(e) = files.plan(&a.output) {
+        output::usage_error(e);
+        return exit::USAGE;
+    }
     if !(13..=21).contains(&a.opset) {
         output::usage_error(format!("--opset {} is not supported (13 to 21)", a.opset));
         return exit::USAGE;
@@ -94,8 +104,8 @@ pub fn run(a: &ExportArgs, color: bool) -> u8 {
             }
         }
     };
-    if let Err(e) = output::write_atomic(&a.output, &bytes) {
-        output::usage_error(format!("cannot write `{}`: {e}", a.output.display()));
+    if let Err(e) = crate::outfile::write(&a.output, &bytes, crate::outfile::Mode::Data) {
+        output::usage_error(e);
         return exit::USAGE;
     }
     exit::OK

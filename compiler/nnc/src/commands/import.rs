@@ -4,6 +4,7 @@
 
 use crate::exit;
 use crate::frontend;
+use crate::outfile;
 use crate::output;
 use clap::Args;
 use std::path::PathBuf;
@@ -21,6 +22,15 @@ pub struct ImportArgs {
 }
 
 pub fn run(a: &ImportArgs, color: bool) -> u8 {
+    // outputs never replace the model, each other, a directory or a device
+    let mut files = outfile::Outputs::new();
+    files.input(&a.file);
+    for p in a.output.iter().chain(a.weights_out.iter()) {
+        if let Err(e) = files.plan(p) {
+            output::usage_error(e);
+            return exit::USAGE;
+        }
+    }
     let imp = match nnc_onnx::import_file(&a.file) {
         Ok(i) => i,
         Err(e) if e.code == "E0400" => {
@@ -65,16 +75,16 @@ pub fn run(a: &ImportArgs, color: bool) -> u8 {
     };
     match &a.output {
         Some(p) => {
-            if let Err(e) = output::write_atomic(p, imp.text.as_bytes()) {
-                output::usage_error(format!("cannot write `{}`: {e}", p.display()));
+            if let Err(e) = outfile::write(p, imp.text.as_bytes(), outfile::Mode::Data) {
+                output::usage_error(e);
                 return exit::USAGE;
             }
         }
-        None => print!("{}", imp.text),
+        None => crate::output::out!("{}", imp.text),
     }
     if let (Some(p), Some(b)) = (&a.weights_out, weights) {
-        if let Err(e) = output::write_atomic(p, &b) {
-            output::usage_error(format!("cannot write `{}`: {e}", p.display()));
+        if let Err(e) = outfile::write(p, &b, outfile::Mode::Data) {
+            output::usage_error(e);
             return exit::USAGE;
         }
     }
