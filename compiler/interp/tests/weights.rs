@@ -382,7 +382,16 @@ fn weights_past_the_element_limit_are_an_error_not_an_allocation() {
     let src = "network huge { input x: [1, 1048576]; output y = linear(x, out = 1048576, name = \"fc\"); }";
     let (file, diags) = nnc_syntax::parse(src);
     assert!(diags.is_empty(), "{diags:?}");
-    let g = nnc_elab::elaborate(&file, None).graph.expect("elaborates");
+    // the front end refuses such weights (E0182); raise its limits so that
+    // the reader's own check, the last line of defence, is what is tested
+    let limits = nnc_elab::Limits {
+        tensor_elements: 1 << 41,
+        weight_elements: 1 << 41,
+        ..nnc_elab::Limits::default()
+    };
+    let g = nnc_elab::elaborate_with(&file, None, &limits)
+        .graph
+        .expect("elaborates");
     let e = try_init_deterministic(&g, 0).unwrap_err();
     assert!(e.contains("fc.weight") && e.contains("limit"), "{e}");
     // the lenient version leaves the key out instead of aborting

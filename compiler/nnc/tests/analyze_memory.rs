@@ -14,7 +14,11 @@ fn analyze_of_a_huge_graph_runs_in_bounded_memory() {
         "network big {\n    input x: [1, 4];\n    let y = x;\n    for i in 0..300000 {\n        y = relu(y);\n    }\n    output z = y;\n}\n",
     )
     .unwrap();
+    // one malloc arena: glibc reserves 64 MB of address space per thread
+    // arena, which would make the limit depend on how many threads (signal
+    // handler, elaboration) allocated rather than on what analyze holds
     let out = Command::new("sh")
+        .env("MALLOC_ARENA_MAX", "1")
         .arg("-c")
         .arg(format!(
             "ulimit -v 1000000 && exec '{}' analyze '{}' | wc -l",

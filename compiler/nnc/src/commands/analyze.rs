@@ -108,7 +108,7 @@ pub fn run(o: Opts) -> u8 {
                 .and_then(|()| std::io::Write::flush(&mut w));
             if let Err(e) = r {
                 drop(w);
-                eprintln!("error: cannot write the table to stdout: {e}");
+                eprintln!("error: cannot write to standard output: {e}");
                 return exit::USAGE;
             }
         }
