@@ -2,7 +2,8 @@
 //! signatures, argument checking and the nodes they build.
 
 use crate::codes;
-use crate::eval::{ArgV, Elab};
+use crate::eval::args::ArgV;
+use crate::eval::Elab;
 use crate::value::{OpProvenance, ProvArg, Seq, Value};
 use nnc_diag::{Diagnostic, Span};
 use nnc_ir::shape::{self, fmt_shape};

@@ -133,7 +133,7 @@ pub fn select_network<'a>(
             )
             .with_note(format!("the networks are: {}", list()));
             let names: Vec<&str> = nets.iter().map(|n| n.name.name.as_str()).collect();
-            if let Some(s) = eval::suggest(want, &names) {
+            if let Some(s) = eval::diag::suggest(want, &names) {
                 d = d.with_help(format!("did you mean `--network {s}`?"));
             }
             Err(Box::new(d))
