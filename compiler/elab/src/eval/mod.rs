@@ -2,7 +2,8 @@
 //! naming scopes, active block calls, limit counters) and the entry point.
 //! Its methods are grouped by concern in the submodules.
 
-pub(crate) mod args;
+mod args;
+mod builtin;
 mod call;
 pub(crate) mod diag;
 mod env;
