@@ -33,7 +33,8 @@ fn main() {
     assert!(diags.is_empty(), "{diags:#?}");
     let el = nnc_elab::elaborate(&ast, None);
     let g = el.graph.expect("elaboration failed");
-    let p = platform::resolve(&plat).unwrap();
+    // the example never writes the calibration cache
+    let p = platform::resolve(&plat, &|_, _| Ok(())).unwrap();
     let a = analyze(&g, &p).unwrap();
     if json {
         let src = SourceFile::new(file.as_str(), text);

@@ -402,13 +402,18 @@ pub fn load(path: &Path) -> Option<Calibration> {
     (c.version == CACHE_VERSION && ok(c.peak_gflops) && ok(c.bandwidth_gbs)).then_some(c)
 }
 
-/// Writes a calibration as pretty JSON, creating the directory.
-pub fn save(path: &Path, c: &Calibration) -> Result<(), String> {
+/// How the cache file is written: the driver passes its output-file writer
+/// (atomic replacement, modes kept, devices written through), so that the
+/// cache follows the same rules as every other file nnc writes.
+pub type WriteFile<'a> = &'a dyn Fn(&Path, &[u8]) -> Result<(), String>;
+
+/// Writes a calibration as pretty JSON with `write`, creating the directory.
+pub fn save(path: &Path, c: &Calibration, write: WriteFile) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     let text = serde_json::to_string_pretty(c).map_err(|e| e.to_string())?;
-    std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
+    write(path, (text + "\n").as_bytes())
 }
 
 #[cfg(test)]
@@ -447,7 +452,8 @@ mod tests {
             seconds: 1.5,
             timestamp: 1,
         };
-        save(&p, &c).unwrap();
+        let write: WriteFile = &|p, b| std::fs::write(p, b).map_err(|e| e.to_string());
+        save(&p, &c, write).unwrap();
         assert_eq!(load(&p), Some(c.clone()));
         std::fs::write(&p, "{not json").unwrap();
         assert_eq!(load(&p), None);
@@ -455,7 +461,7 @@ mod tests {
             peak_gflops: 0.0,
             ..c
         };
-        save(&p, &bad).unwrap();
+        save(&p, &bad, write).unwrap();
         assert_eq!(load(&p), None);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -158,22 +158,23 @@ pub fn cached_host() -> Option<Platform> {
 
 /// The `host` profile: the cached calibration, or a new calibration run
 /// (about 1–3 s) that is then cached. A cache that cannot be written is not
-/// an error (the measurement is still returned).
-pub fn host() -> Platform {
+/// an error (the measurement is still returned). `write` writes the cache.
+pub fn host(write: calibrate::WriteFile) -> Platform {
     if let Some(p) = cached_host() {
         return p;
     }
     let c = calibrate::calibrate();
     if let Some(path) = calibrate::cache_path() {
-        let _ = calibrate::save(&path, &c);
+        let _ = calibrate::save(&path, &c, write);
     }
     Platform::from_calibration(&c)
 }
 
-/// Resolves a `--platform` argument: `host` or a built-in name.
-pub fn resolve(name: &str) -> Result<Platform, String> {
+/// Resolves a `--platform` argument: `host` or a built-in name. `write`
+/// writes the calibration cache when `host` has none yet.
+pub fn resolve(name: &str, write: calibrate::WriteFile) -> Result<Platform, String> {
     if name.eq_ignore_ascii_case("host") {
-        return Ok(host());
+        return Ok(host(write));
     }
     builtin(name).ok_or_else(|| {
         format!(
@@ -197,7 +198,9 @@ mod tests {
             assert_eq!(builtin(&p.name.to_uppercase()).as_ref(), Some(p));
         }
         assert!(builtin("host").is_none());
-        assert!(resolve("nope").unwrap_err().contains("zen3-2c"));
+        assert!(resolve("nope", &|_, _| Ok(()))
+            .unwrap_err()
+            .contains("zen3-2c"));
         assert!(builtin(DEFAULT).is_some());
         let z = builtin("zen3-2c").unwrap();
         assert!((z.ridge_intensity() - 195.2 / 25.0).abs() < 1e-9);

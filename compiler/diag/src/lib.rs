@@ -88,15 +88,15 @@ pub fn cap(diags: &mut Vec<Diagnostic>) {
         }
     });
     if dropped_errors + dropped_others > 0 {
-        let plural = |n: usize, w: &str| format!("{n} more {w}{}", if n == 1 { "" } else { "s" });
+        let errors = |n: usize| format!("{n} more error{}", if n == 1 { "" } else { "s" });
+        let others = |n: usize| match n {
+            1 => "1 more warning or note".to_string(),
+            n => format!("{n} more warnings or notes"),
+        };
         let what = match (dropped_errors, dropped_others) {
-            (e, 0) => plural(e, "error"),
-            (0, o) => plural(o, "warning or note"),
-            (e, o) => format!(
-                "{} and {}",
-                plural(e, "error"),
-                plural(o, "warning or note")
-            ),
+            (e, 0) => errors(e),
+            (0, o) => others(o),
+            (e, o) => format!("{} and {}", errors(e), others(o)),
         };
         let mut note = Diagnostic::new(Level::Note, "E0009", format!("{what} not shown"))
             .with_note(format!(

@@ -46,7 +46,8 @@ pub fn run(o: Opts) -> u8 {
             return exit::USAGE;
         }
     };
-    let platform = match nnc_analysis::platform::resolve(o.platform) {
+    let platform = match nnc_analysis::platform::resolve(o.platform, &super::calibrate::write_cache)
+    {
         Ok(p) => p,
         Err(e) => {
             output::usage_error(e);

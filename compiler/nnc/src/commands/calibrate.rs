@@ -1,13 +1,21 @@
 //! `nnc calibrate`: measure this machine (cached for `--platform host`).
 
 use crate::exit;
+use crate::outfile;
 use crate::output::outln;
+use std::path::Path;
+
+/// Writes the calibration cache by the output-file rules (docs/outputs.md):
+/// atomic replacement, the mode kept, a device written to and never replaced.
+pub fn write_cache(p: &Path, bytes: &[u8]) -> Result<(), String> {
+    outfile::write(p, bytes, outfile::Mode::Data)
+}
 
 pub fn run(json: bool) -> u8 {
     eprintln!("measuring FMA throughput and memory bandwidth on all cores...");
     let c = nnc_analysis::calibrate();
     let cached = match nnc_analysis::calibrate::cache_path() {
-        Some(p) => match nnc_analysis::calibrate::save(&p, &c) {
+        Some(p) => match nnc_analysis::calibrate::save(&p, &c, &write_cache) {
             Ok(()) => Some(p),
             Err(e) => {
                 eprintln!("warning: could not cache the result: {e}");

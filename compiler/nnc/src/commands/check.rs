@@ -90,6 +90,12 @@ pub fn run(
         }
     }
     diags.sort_by_key(|d| d.primary_span().map(|s| (s.start, s.end)).unwrap_or((0, 0)));
+    // what is printed is capped like the front end's own diagnostics (E0009:
+    // the first 100 errors and 100 warnings by position); `nnc fix` calls
+    // [`lint`] and still sees every finding
+    if !compiled.has_errors() {
+        nnc_diag::cap(&mut diags);
+    }
     output::emit(
         &diags,
         &compiled.file,

@@ -149,6 +149,14 @@ pub fn run(o: Opts) -> u8 {
                 });
                 match data.and_then(|d| Tensor::new(shape.clone(), d)) {
                     Ok(t) => t,
+                    // the same coded error as an allocation in the interpreter
+                    Err(e) if e.contains(nnc_interp::tensor::ALLOC_FAILED) => {
+                        eprintln!(
+                            "error[{}]: input `{name}`: {e}",
+                            nnc_interp::weights::E_LIMIT
+                        );
+                        return exit::INPUT_ERRORS;
+                    }
                     Err(e) => {
                         output::usage_error(format!("input `{name}`: {e}"));
                         return exit::USAGE;

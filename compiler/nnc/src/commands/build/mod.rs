@@ -111,13 +111,15 @@ pub fn run(o: Opts) -> u8 {
             return exit::USAGE;
         }
     }
-    let platform = match nnc_analysis::platform::resolve(o.platform) {
-        Ok(p) => p,
-        Err(e) => {
-            output::usage_error(e);
-            return exit::USAGE;
-        }
-    };
+    let platform =
+        match nnc_analysis::platform::resolve(o.platform, &crate::commands::calibrate::write_cache)
+        {
+            Ok(p) => p,
+            Err(e) => {
+                output::usage_error(e);
+                return exit::USAGE;
+            }
+        };
     let predicted_ms = match predictions::predicted_ms(g, &platform) {
         Ok(m) => m,
         Err(e) => {

@@ -1,0 +1,62 @@
+//! `nnc calibrate` writes its cache (`$XDG_CACHE_HOME/nnc/host.json`) by
+//! the output-file rules of docs/outputs.md: replaced atomically (a hard
+//! link to the old cache keeps the old text), its mode kept, a symlink
+//! followed.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+fn calibrate(cache_home: &std::path::Path) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_nnc"))
+        .args(["calibrate", "--json"])
+        .env("XDG_CACHE_HOME", cache_home)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("could not cache"), "{err}");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn the_cache_is_replaced_atomically_and_keeps_its_mode() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("nnc");
+    std::fs::create_dir(&dir).unwrap();
+    let cache = dir.join("host.json");
+    std::fs::write(&cache, "old\n").unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // a second name for the old cache: an in-place write would change it too
+    let other = home.path().join("other.json");
+    std::fs::hard_link(&cache, &other).unwrap();
+
+    let printed = calibrate(home.path());
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), "old\n");
+    let text = std::fs::read_to_string(&cache).unwrap();
+    assert_eq!(text.trim(), printed.trim());
+    let mode = std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // no temporary file left beside it
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+#[test]
+fn a_symlinked_cache_is_followed_and_stays_a_link() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("nnc");
+    std::fs::create_dir(&dir).unwrap();
+    let real = home.path().join("real.json");
+    std::fs::write(&real, "old\n").unwrap();
+    let cache = dir.join("host.json");
+    std::os::unix::fs::symlink(&real, &cache).unwrap();
+
+    let printed = calibrate(home.path());
+    assert!(std::fs::symlink_metadata(&cache)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap().trim(),
+        printed.trim()
+    );
+}
