@@ -66,34 +66,16 @@ pub fn run(a: &ExportArgs, color: bool) -> u8 {
             }
         },
         ExportFormat::Onnx => {
-            let weights = match &a.weights {
-                Some(p) => {
-                    if !p.is_file() {
-                        output::usage_error(format!(
-                            "cannot read weights `{}`: no such file",
-                            p.display()
-                        ));
-                        return exit::USAGE;
-                    }
-                    let (w, diags) = nnc_interp::weights::load_safetensors_file(p, g);
-                    output::emit(
-                        &diags,
-                        &compiled.file,
-                        nnc_diag::render::MessageFormat::Human,
-                        color,
-                    );
-                    if diags.iter().any(|d| d.is_error()) {
-                        return exit::INPUT_ERRORS;
-                    }
-                    w
-                }
-                None if crate::frontend::is_onnx(&a.file) => {
-                    match super::onnx_weights(&a.file, g) {
-                        Ok(w) => w,
-                        Err(code) => return code,
-                    }
-                }
-                None => nnc_interp::weights::init_deterministic(g, a.seed),
+            let weights = match super::load_weights(
+                &a.file,
+                a.weights.as_deref(),
+                a.seed,
+                &compiled,
+                g,
+                color,
+            ) {
+                Ok(w) => w,
+                Err(code) => return code,
             };
             match nnc_onnx::export_onnx::export(g, &weights, a.opset) {
                 Ok(b) => b,

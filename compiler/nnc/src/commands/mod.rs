@@ -196,3 +196,44 @@ pub(crate) fn onnx_weights(
         }
     }
 }
+
+/// The weights of `file`'s graph `g`: from `--weights W.safetensors`, else
+/// from an `.onnx` file's initializers, else the deterministic
+/// initialization with `seed`. Diagnostics are printed; `Err` is the exit
+/// code (2 for an unreadable file, 1 for weights that do not fit).
+pub(crate) fn load_weights(
+    file: &Path,
+    weights: Option<&Path>,
+    seed: u64,
+    compiled: &Compiled,
+    g: &nnc_ir::Graph,
+    color: bool,
+) -> Result<nnc_interp::weights::WeightStore, u8> {
+    let emit = |diags: &[nnc_diag::Diagnostic]| {
+        output::emit(
+            diags,
+            &compiled.file,
+            nnc_diag::render::MessageFormat::Human,
+            color,
+        )
+    };
+    match weights {
+        Some(p) => {
+            if let Err(e) = crate::outfile::check_readable("weights", p) {
+                output::usage_error(e);
+                return Err(exit::USAGE);
+            }
+            let (w, diags) = nnc_interp::weights::load_safetensors_file(p, g);
+            emit(&diags);
+            if diags.iter().any(|d| d.is_error()) {
+                return Err(exit::INPUT_ERRORS);
+            }
+            Ok(w)
+        }
+        None if frontend::is_onnx(file) => onnx_weights(file, g),
+        None => nnc_interp::weights::try_init_deterministic(g, seed).map_err(|e| {
+            emit(&[nnc_diag::Diagnostic::error(nnc_interp::weights::E_LIMIT, e)]);
+            exit::INPUT_ERRORS
+        }),
+    }
+}

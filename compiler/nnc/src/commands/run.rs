@@ -43,41 +43,9 @@ pub fn run(o: Opts) -> u8 {
         return exit::INPUT_ERRORS;
     };
     // weights
-    let weights = match o.weights {
-        Some(p) => {
-            if let Err(e) = outfile::check_readable("weights", p) {
-                output::usage_error(e);
-                return exit::USAGE;
-            }
-            let (w, diags) = nnc_interp::weights::load_safetensors_file(p, g);
-            output::emit(
-                &diags,
-                &compiled.file,
-                nnc_diag::render::MessageFormat::Human,
-                o.color,
-            );
-            if diags.iter().any(|d| d.is_error()) {
-                return exit::INPUT_ERRORS;
-            }
-            w
-        }
-        None if crate::frontend::is_onnx(o.file) => match super::onnx_weights(o.file, g) {
-            Ok(w) => w,
-            Err(code) => return code,
-        },
-        None => match nnc_interp::weights::try_init_deterministic(g, o.seed) {
-            Ok(w) => w,
-            Err(e) => {
-                let d = nnc_diag::Diagnostic::error(nnc_interp::weights::E_LIMIT, e);
-                output::emit(
-                    &[d],
-                    &compiled.file,
-                    nnc_diag::render::MessageFormat::Human,
-                    o.color,
-                );
-                return exit::INPUT_ERRORS;
-            }
-        },
+    let weights = match super::load_weights(o.file, o.weights, o.seed, &compiled, g, o.color) {
+        Ok(w) => w,
+        Err(code) => return code,
     };
     // inputs
     let input_names: Vec<(String, Vec<usize>)> = g
