@@ -343,7 +343,7 @@ fn dump_vmath_asm() {
 #[test]
 #[ignore]
 fn bench_1x1_isa() {
-    use kernels_util::kernels::conv_fast::gemm1x1_shape;
+    use kernels_util::kernels::pointwise::gemm1x1_shape;
     use kernels_util::matrix_cpus;
     for (cin, hw, cout) in [
         (32, 112, 16),
@@ -431,6 +431,111 @@ fn bench_dw_isa() {
                 " | {cpu} median {:>6.3} ms best {:>6.3} ms",
                 t * 1e3,
                 tmin * 1e3
+            );
+        }
+        println!("{line}");
+    }
+}
+
+/// Single-core FMA peak of the register tile in GFLOP/s for `cpu`: the 6×`nv`
+/// micro-kernel loop on L1-resident operands (no K stride: the same A and B every
+/// step), so only the FMA pipes limit it. JIT-compiled at O3, thread CPU time,
+/// best of 5.
+fn fma_peak(cpu: &str) -> f64 {
+    use kernels_util::kernels::gemm::{emit_tile, Em, TileShape};
+    let lanes = isa_of(cpu).lanes;
+    let nv = if lanes == 16 { 4 } else { 2 };
+    let iters = 2_000_000u64;
+    let a = vec![0.999_999f32; 64];
+    let b = vec![1e-7f32; 64];
+    let mut out = vec![0.0f32; 16];
+    let best = with_kernel_on(
+        cpu,
+        |m| {
+            let em = Em::with_lanes(m, "peak", lanes)?;
+            let (pa, pb, po) = (em.param_ptr(0)?, em.param_ptr(1)?, em.param_ptr(4)?);
+            let shape = TileShape {
+                mr: 6,
+                nv,
+                a_row_stride: 1,
+                a_k_stride: 0,
+                b_k_stride: 0,
+                taps: vec![(0, 0)],
+                iters,
+                b_masks: vec![None; nv],
+            };
+            let bases = (0..nv)
+                .map(|j| em.gepc(pb, (j as u32 * lanes) as i64))
+                .collect::<Result<Vec<_>, _>>()?;
+            let acc = emit_tile(&em, &shape, pa, &bases)?;
+            let mut s = acc[0][0];
+            for v in acc.iter().flatten().skip(1) {
+                s = em.fadd(s, *v)?;
+            }
+            em.store_v(po, s, None)?;
+            em.ret()?;
+            Ok(em.func)
+        },
+        |f| {
+            median_time(5, || unsafe {
+                f(
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    std::ptr::null(),
+                    std::ptr::null(),
+                    out.as_mut_ptr(),
+                    0,
+                    1,
+                )
+            })
+            .1
+        },
+    );
+    (iters as usize * 6 * nv * lanes as usize * 2) as f64 / best / 1e9
+}
+
+/// The ResNet-50 1×1 layers (bias + ReLU; stride 2 = the downsample convs) and the
+/// classifier, on the AVX2 build and the AVX-512 build, against the measured FMA
+/// peak of one core.
+#[test]
+#[ignore]
+fn bench_resnet50_1x1() {
+    use kernels_util::matrix_cpus;
+    let peaks: Vec<f64> = matrix_cpus().into_iter().map(fma_peak).collect();
+    println!(
+        "FMA peak of one core (6xnv tile on L1 data): {peaks:.1?} GFLOP/s for {:?}",
+        matrix_cpus()
+    );
+    let layers: &[(usize, usize, usize, usize)] = &[
+        (64, 56, 64, 1),
+        (64, 56, 256, 1),
+        (256, 56, 64, 1),
+        (256, 56, 128, 1),
+        (512, 28, 128, 1),
+        (128, 28, 512, 1),
+        (512, 28, 256, 1),
+        (1024, 14, 256, 1),
+        (256, 14, 1024, 1),
+        (1024, 14, 512, 1),
+        (2048, 7, 512, 1),
+        (512, 7, 2048, 1),
+        (256, 56, 512, 2),
+        (512, 28, 1024, 2),
+        (1024, 14, 2048, 2),
+    ];
+    for &(cin, hw, cout, stride) in layers {
+        let mut s = conv(cin, hw, cout, 1, stride, 1);
+        s.pad = [0; 4];
+        let f = s.flops().unwrap() as f64;
+        let algo = plan_conv(&s).unwrap().algo;
+        let mut line = format!("1x1/{stride} {cin:>4}->{cout:<4} @{hw:<3} {algo:>8?}");
+        for (cpu, peak) in matrix_cpus().into_iter().zip(&peaks) {
+            let (_, tmin) = time_conv_on(cpu, &s);
+            let gf = f / tmin / 1e9;
+            line += &format!(
+                " | {cpu} {:>6.3} ms {gf:>5.1} GFLOP/s {:>3.0}%",
+                tmin * 1e3,
+                100.0 * gf / peak
             );
         }
         println!("{line}");

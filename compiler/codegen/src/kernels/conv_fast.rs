@@ -45,6 +45,7 @@ use super::gemm::{
     MAX_ELEMS,
 };
 use super::isa::{self, Isa};
+use super::pointwise;
 
 /// Output channels per register tile.
 pub const MR: usize = 6;
@@ -250,7 +251,7 @@ pub struct ConvPlan {
 
 /// Splits the output-channel panels of a group into chunks when there are fewer than
 /// 8 spatial tasks (small outputs, many channels), so that threads stay busy.
-fn channel_chunks(cout_g: usize, spatial_tasks: usize) -> (usize, usize) {
+pub(crate) fn channel_chunks(cout_g: usize, spatial_tasks: usize) -> (usize, usize) {
     let npanels = cout_g.div_ceil(MR);
     let want = 8usize.div_ceil(spatial_tasks.max(1)).min(npanels).max(1);
     let ppc = npanels.div_ceil(want);
@@ -275,36 +276,7 @@ pub fn plan_conv(spec: &ConvSpec) -> KernelResult<ConvPlan> {
     let outer = mul(&[spec.n, spec.groups])?;
     let flat = spec.kh == 1 && spec.kw == 1 && spec.stride == [1, 1] && spec.pad == [0, 0, 0, 0];
     if flat {
-        let p = spec.h * spec.w;
-        let spr = p.div_ceil(8);
-        // Chunk of slots per task: its B columns (cin_g × 8·chunk floats) fit the budget.
-        let by_budget = (SCRATCH_BUDGET / 2 / (cin_g * 32)).max(1);
-        let want_chunks = 8usize.div_ceil(outer);
-        let by_par = spr.div_ceil(want_chunks);
-        let mut band = by_budget.min(by_par.max(2 * NV)).max(1);
-        if band >= NV {
-            band -= band % NV;
-        }
-        let nbands = spr.div_ceil(band);
-        let (cchunks, ppc) = channel_chunks(cout_g, mul(&[outer, nbands])?);
-        return Ok(ConvPlan {
-            algo: ConvAlgo::Gemm1x1,
-            num_tasks: mul(&[outer, nbands, cchunks])?,
-            cchunks,
-            ppc,
-            packed_len,
-            stack_bytes: 0,
-            oh,
-            ow,
-            cin_g,
-            cout_g,
-            spr,
-            band,
-            nbands,
-            pw: 0,
-            rs: 0,
-            cs: 0,
-        });
+        return pointwise::plan_gemm1x1(spec);
     }
     let [sh, sw] = spec.stride;
     let [dh, dw] = spec.dilation;
@@ -416,7 +388,7 @@ pub fn emit_conv_for<'ctx>(
     let plan = plan_conv(spec)?;
     match plan.algo {
         ConvAlgo::Depthwise => dwconv::emit_dw(module, spec, &plan, name, isa),
-        ConvAlgo::Gemm1x1 => emit_gemm1x1(module, spec, &plan, name, isa),
+        ConvAlgo::Gemm1x1 => pointwise::emit_gemm1x1(module, spec, &plan, name, isa),
         ConvAlgo::Direct => emit_direct(module, spec, &plan, name),
     }
 }
@@ -471,15 +443,15 @@ fn store_tile<'ctx>(
 }
 
 /// Common parameters of both GEMM-style algorithms.
-struct Ptrs<'ctx> {
-    input: PointerValue<'ctx>,
-    w: PointerValue<'ctx>,
-    bias: PointerValue<'ctx>,
-    res: PointerValue<'ctx>,
-    out: PointerValue<'ctx>,
+pub(crate) struct Ptrs<'ctx> {
+    pub(crate) input: PointerValue<'ctx>,
+    pub(crate) w: PointerValue<'ctx>,
+    pub(crate) bias: PointerValue<'ctx>,
+    pub(crate) res: PointerValue<'ctx>,
+    pub(crate) out: PointerValue<'ctx>,
 }
 
-fn params<'ctx>(em: &Em<'_, 'ctx>) -> KernelResult<Ptrs<'ctx>> {
+pub(crate) fn params<'ctx>(em: &Em<'_, 'ctx>) -> KernelResult<Ptrs<'ctx>> {
     Ok(Ptrs {
         input: em.param_ptr(0)?,
         w: em.param_ptr(1)?,
@@ -491,7 +463,7 @@ fn params<'ctx>(em: &Em<'_, 'ctx>) -> KernelResult<Ptrs<'ctx>> {
 
 /// Runs `body(co0, mr)` for every output-channel panel of a group: a runtime loop over
 /// the full panels, then the narrower remainder panel.
-fn for_panels<'ctx>(
+pub(crate) fn for_panels<'ctx>(
     em: &Em<'_, 'ctx>,
     plan: &ConvPlan,
     cc: IntValue<'ctx>,
@@ -514,14 +486,14 @@ fn for_panels<'ctx>(
 }
 
 /// Decodes task `t` into `(image, group, band)` and returns the base pointers.
-struct TaskCtx<'ctx> {
-    cc: IntValue<'ctx>,
-    n: IntValue<'ctx>,
-    g: IntValue<'ctx>,
-    band: IntValue<'ctx>,
+pub(crate) struct TaskCtx<'ctx> {
+    pub(crate) cc: IntValue<'ctx>,
+    pub(crate) n: IntValue<'ctx>,
+    pub(crate) g: IntValue<'ctx>,
+    pub(crate) band: IntValue<'ctx>,
 }
 
-fn decode_task<'ctx>(
+pub(crate) fn decode_task<'ctx>(
     em: &Em<'_, 'ctx>,
     t: IntValue<'ctx>,
     groups: usize,
@@ -536,136 +508,6 @@ fn decode_task<'ctx>(
     let g = em.uremc(ng, i64_of(groups)?)?;
     let n = em.udivc(ng, i64_of(groups)?)?;
     Ok(TaskCtx { cc, n, g, band })
-}
-
-/// Vector width and tile width (vectors per tile) of the `Gemm1x1` kernel for
-/// `isa`: 16 lanes on AVX-512 when the plan's chunks are whole 16-pixel slots
-/// (an even number of 8-pixel slots, or a single chunk), else 8; `nv` from the
-/// register budget, `mr·nv` accumulators + `nv` B vectors + 1 broadcast ≤ registers
-/// (2 for 16 registers, 4 for 32).
-pub(crate) fn gemm1x1_shape(plan: &ConvPlan, isa: Isa) -> (u32, usize) {
-    let lanes = if isa.lanes >= 16 && (plan.band.is_multiple_of(2) || plan.nbands == 1) {
-        16
-    } else {
-        8
-    };
-    let nv = ((isa.vregs as usize - 1) / (MR + 1)).clamp(1, 4);
-    (lanes, nv)
-}
-
-fn emit_gemm1x1<'ctx>(
-    module: &Module<'ctx>,
-    spec: &ConvSpec,
-    plan: &ConvPlan,
-    name: &str,
-    isa: Isa,
-) -> KernelResult<FunctionValue<'ctx>> {
-    let (lanes, nvt) = gemm1x1_shape(plan, isa);
-    let em = Em::with_lanes(module, name, lanes)?;
-    let p = params(&em)?;
-    let (begin, end) = em.task_range(plan.num_tasks)?;
-    let plane = i64_of(spec.h * spec.w)?;
-    let cin_g = plan.cin_g;
-    // K unroll: about 48 FMAs per loop body (more is code without speed)
-    let u = unroll_for(cin_g, 8 / nvt);
-    let w = lanes as usize;
-    // The plan counts 8-pixel slots; this kernel works on `w`-pixel slots (`r` of
-    // them per slot of the plan, chunks are whole slots, see `gemm1x1_shape`).
-    let r = w / 8;
-    let spr = (spec.h * spec.w).div_ceil(w);
-    let band = plan.band.div_ceil(r);
-    let tail = (spec.h * spec.w) % w;
-    // Slots that can be loaded unmasked; the last one is partial when tail != 0.
-    let full_slots = i64_of(if tail == 0 { spr } else { spr - 1 })?;
-    let k_total = i64_of(cin_g)?;
-    em.for_loop(begin, end, |t| {
-        let tc = decode_task(&em, t, spec.groups, plan)?;
-        let s_begin = em.mulc(tc.band, i64_of(band)?)?;
-        let s_end = em.min(em.addc(s_begin, i64_of(band)?)?, em.c64(i64_of(spr)?))?;
-        let s_end_full = em.min(s_end, em.c64(full_slots))?;
-        // Image/group base offsets.
-        let in_c0 = em.add(
-            em.mulc(tc.n, i64_of(spec.cin)?)?,
-            em.mulc(tc.g, i64_of(cin_g)?)?,
-        )?;
-        let in_base = em.gep(p.input, em.mulc(in_c0, plane)?)?;
-        let out_c0 = em.add(
-            em.mulc(tc.n, i64_of(spec.cout)?)?,
-            em.mulc(tc.g, i64_of(plan.cout_g)?)?,
-        )?;
-        let g_co0 = em.mulc(tc.g, i64_of(plan.cout_g)?)?;
-        let nslots_full = em.b.build_int_nsw_sub(s_end_full, s_begin, "")?;
-        let ntiles = em.udivc(nslots_full, nvt as i64)?;
-        for_panels(&em, plan, tc.cc, |co0, mr| {
-            let gco = em.add(g_co0, co0)?;
-            let a_base = em.gep(p.w, em.mulc(gco, k_total)?)?;
-            let bias_ptr = em.gep(p.bias, gco)?;
-            let ch = em.mul(em.add(out_c0, co0)?, em.c64(plane))?;
-            let out_ch0 = em.gep(p.out, ch)?;
-            let res_ch0 = em.gep(p.res, ch)?;
-            let run =
-                |s0: IntValue<'ctx>, nv: usize, last_mask: Option<usize>| -> KernelResult<()> {
-                    let mut slots = Vec::with_capacity(nv);
-                    for j in 0..nv {
-                        let s = em.addc(s0, j as i64)?;
-                        let off = em.mulc(s, w as i64)?;
-                        slots.push(Slot {
-                            b: em.gep(in_base, off)?,
-                            out_off: off,
-                            mask: last_mask.map(|c| em.const_mask(c)),
-                        });
-                    }
-                    let shape = TileShape {
-                        mr,
-                        nv,
-                        a_row_stride: 1,
-                        a_k_stride: i64_of(u * mr)?,
-                        b_k_stride: u as i64 * plane,
-                        taps: (0..u)
-                            .map(|q| ((q * mr) as i64, q as i64 * plane))
-                            .collect(),
-                        iters: (cin_g / u) as u64,
-                        b_masks: slots.iter().map(|s| s.mask).collect(),
-                    };
-                    let bases: Vec<PointerValue<'ctx>> = slots.iter().map(|s| s.b).collect();
-                    let acc = emit_tile(&em, &shape, a_base, &bases)?;
-                    store_tile(
-                        &em,
-                        spec.bias,
-                        spec.residual,
-                        spec.act,
-                        &acc,
-                        &slots,
-                        bias_ptr,
-                        out_ch0,
-                        res_ch0,
-                        plane,
-                    )
-                };
-            em.for_loop(em.c64(0), ntiles, |tile| {
-                run(em.add(s_begin, em.mulc(tile, nvt as i64)?)?, nvt, None)
-            })?;
-            let mut rem_start = em.add(s_begin, em.mulc(ntiles, nvt as i64)?)?;
-            if nvt > 2 {
-                // remainder: pairs, then single slots
-                let left = em.b.build_int_nsw_sub(s_end_full, rem_start, "")?;
-                let npairs = em.udivc(left, 2)?;
-                em.for_loop(em.c64(0), npairs, |q| {
-                    run(em.add(rem_start, em.mulc(q, 2)?)?, 2, None)
-                })?;
-                rem_start = em.add(rem_start, em.mulc(npairs, 2)?)?;
-            }
-            em.for_loop(rem_start, s_end_full, |s| run(s, 1, None))?;
-            if tail != 0 {
-                let last = em.c64(full_slots);
-                let is_last = em.icmp(IntPredicate::EQ, s_end, em.c64(i64_of(spr)?))?;
-                em.if_then(is_last, || run(last, 1, Some(tail)))?;
-            }
-            Ok(())
-        })
-    })?;
-    em.ret()?;
-    Ok(em.func)
 }
 
 /// Geometry of the padded, phase-split copy of input rows (shared with depthwise).

@@ -54,6 +54,7 @@ pub mod fast;
 pub mod gemm;
 pub mod isa;
 pub mod misc;
+pub mod pointwise;
 pub mod softmax;
 pub mod vmath;
 

@@ -13,13 +13,15 @@ pub mod dwconv;
 pub mod gemm;
 #[path = "../../src/kernels/isa.rs"]
 pub mod isa;
+#[path = "../../src/kernels/pointwise.rs"]
+pub mod pointwise;
 #[path = "../../src/kernels/vmath.rs"]
 pub mod vmath;
 
 /// The kernel modules under the names the crate gives them.
 pub mod kernels {
     #[allow(unused_imports)]
-    pub use super::{conv_fast, dwconv, gemm, isa, vmath};
+    pub use super::{conv_fast, dwconv, gemm, isa, pointwise, vmath};
 }
 
 use inkwell::context::Context;
