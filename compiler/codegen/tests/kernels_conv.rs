@@ -44,7 +44,7 @@ fn one_by_one_is_gemm() {
 fn one_by_one_stride2_downsample() {
     let s = ConvSpec::simple(1, 16, 14, 14, 32, 1, 2, 0);
     check(&s, 4);
-    assert_eq!(plan_conv(&s).unwrap().algo, ConvAlgo::Direct);
+    assert_eq!(plan_conv(&s).unwrap().algo, ConvAlgo::Gemm1x1);
 }
 
 #[test]

@@ -53,20 +53,21 @@ fn variant(r: &mut Rng, variant: usize) -> (ConvSpec, ConvAlgo) {
             s.dilation = [r.range(1, 2), 2];
             (s, ConvAlgo::Direct)
         }
-        // 1×1 stride 2 (downsample) goes through the direct kernel
-        2 => (
-            ConvSpec::simple(
+        // 1×1 stride 2 / 3 (downsample): the GEMM on a gathered B block
+        2 => {
+            let mut s = ConvSpec::simple(
                 1,
                 odd(r, 3, 17),
                 r.range(4, 15),
-                r.range(4, 15),
+                r.range(4, 37),
                 odd(r, 5, 21),
                 1,
                 2,
                 0,
-            ),
-            ConvAlgo::Direct,
-        ),
+            );
+            s.stride = [r.range(1, 3), r.range(2, 3)];
+            (s, ConvAlgo::Gemm1x1)
+        }
         // 1×1 GEMM, odd sizes
         3 => (
             ConvSpec::simple(
@@ -118,8 +119,8 @@ fn variant(r: &mut Rng, variant: usize) -> (ConvSpec, ConvAlgo) {
             ConvAlgo::Gemm1x1,
         ),
         // 1×1 GEMM with the K axis in 3–4 blocks (first / middle / last epilogues,
-        // partial sums through the output) and several pixel chunks, the plane's
-        // last vector partial
+        // partial sums through the output) and several pixel chunks (stride 1 or 2),
+        // the plane's last vector partial
         8 => (
             ConvSpec::simple(
                 1,
@@ -128,7 +129,7 @@ fn variant(r: &mut Rng, variant: usize) -> (ConvSpec, ConvAlgo) {
                 r.range(19, 23),
                 odd(r, 3, 13),
                 1,
-                1,
+                r.range(1, 2),
                 0,
             ),
             ConvAlgo::Gemm1x1,

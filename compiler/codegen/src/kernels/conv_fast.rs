@@ -274,7 +274,7 @@ pub fn plan_conv(spec: &ConvSpec) -> KernelResult<ConvPlan> {
     let cout_g = spec.cout / spec.groups;
     let packed_len = mul(&[spec.cout, cin_g, spec.kh, spec.kw])?;
     let outer = mul(&[spec.n, spec.groups])?;
-    let flat = spec.kh == 1 && spec.kw == 1 && spec.stride == [1, 1] && spec.pad == [0, 0, 0, 0];
+    let flat = spec.kh == 1 && spec.kw == 1 && spec.pad == [0, 0, 0, 0];
     if flat {
         return pointwise::plan_gemm1x1(spec);
     }

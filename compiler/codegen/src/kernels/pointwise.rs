@@ -53,12 +53,19 @@ pub fn k_block(cin_g: usize) -> usize {
     kc.div_ceil(8) * 8
 }
 
-/// Plans a 1×1 stride-1 unpadded convolution (`spec` already validated).
+/// Whether the 1×1 convolution subsamples its input (stride > 1): its B block is
+/// then gathered into a stack buffer instead of read in place.
+fn is_strided(spec: &ConvSpec) -> bool {
+    spec.stride != [1, 1]
+}
+
+/// Plans an unpadded 1×1 convolution (`spec` already validated).
 pub(crate) fn plan_gemm1x1(spec: &ConvSpec) -> KernelResult<ConvPlan> {
     let cin_g = spec.cin / spec.groups;
     let cout_g = spec.cout / spec.groups;
     let outer = mul(&[spec.n, spec.groups])?;
-    let spr = mul(&[spec.h, spec.w])?.div_ceil(8);
+    let (oh, ow) = spec.out_hw()?;
+    let spr = mul(&[oh, ow])?.div_ceil(8);
     let kc = k_block(cin_g);
     // Chunk of slots per task: B block within budget, ≥ 8 tasks when the map allows,
     // but never below one AVX-512 tile (or the whole plane).
@@ -71,15 +78,21 @@ pub(crate) fn plan_gemm1x1(spec: &ConvSpec) -> KernelResult<ConvPlan> {
     }
     let nbands = spr.div_ceil(band);
     let (cchunks, ppc) = channel_chunks(cout_g, mul(&[outer, nbands])?);
+    // Strided: the K block of the chunk's pixels is gathered into a stack buffer.
+    let stack_bytes = if is_strided(spec) {
+        mul(&[kc, band, 8, 4])? + 64
+    } else {
+        0
+    };
     Ok(ConvPlan {
         algo: ConvAlgo::Gemm1x1,
         num_tasks: mul(&[outer, nbands, cchunks])?,
         cchunks,
         ppc,
         packed_len: mul(&[spec.cout, cin_g])?,
-        stack_bytes: 0,
-        oh: spec.h,
-        ow: spec.w,
+        stack_bytes,
+        oh,
+        ow,
         cin_g,
         cout_g,
         spr,
@@ -183,7 +196,10 @@ pub(crate) fn emit_gemm1x1<'ctx>(
     let em = Em::with_lanes(module, name, lanes)?;
     let p: Ptrs<'ctx> = params(&em)?;
     let (begin, end) = em.task_range(plan.num_tasks)?;
-    let plane = i64_of(spec.h * spec.w)?;
+    let plane_in = i64_of(spec.h * spec.w)?;
+    let plane = i64_of(plan.oh * plan.ow)?;
+    let npix = plan.oh * plan.ow;
+    let strided = is_strided(spec);
     let cin_g = plan.cin_g;
     let kc = k_block(cin_g);
     let nkb = cin_g.div_ceil(kc);
@@ -192,9 +208,17 @@ pub(crate) fn emit_gemm1x1<'ctx>(
     // The plan counts 8-pixel slots; this kernel works on `w`-pixel slots (`r` of
     // them per slot of the plan, chunks are whole slots, see `gemm1x1_shape`).
     let r = w / 8;
-    let spr = (spec.h * spec.w).div_ceil(w);
+    let spr = npix.div_ceil(w);
     let band = plan.band.div_ceil(r);
-    let tail = (spec.h * spec.w) % w;
+    let tail = npix % w;
+    // Strided: gathered B block `[kc][bp]` on the stack (bp = pixels of a chunk).
+    let bp = band * w;
+    let scratch = if strided {
+        Some(em.scratch(kc * bp + 16)?)
+    } else {
+        None
+    };
+    let b_row = if strided { i64_of(bp)? } else { plane_in };
     let k_total = i64_of(cin_g)?;
     em.for_loop(begin, end, |t| {
         let tc = decode_task(&em, t, spec.groups, plan)?;
@@ -204,7 +228,7 @@ pub(crate) fn emit_gemm1x1<'ctx>(
             em.mulc(tc.n, i64_of(spec.cin)?)?,
             em.mulc(tc.g, i64_of(cin_g)?)?,
         )?;
-        let in_base = em.gep(p.input, em.mulc(in_c0, plane)?)?;
+        let in_base = em.gep(p.input, em.mulc(in_c0, plane_in)?)?;
         let out_c0 = em.add(
             em.mulc(tc.n, i64_of(spec.cout)?)?,
             em.mulc(tc.g, i64_of(plan.cout_g)?)?,
@@ -213,7 +237,17 @@ pub(crate) fn emit_gemm1x1<'ctx>(
         // All panels × all tiles of the chunk for the K block starting at `k0`.
         let block = |k0: IntValue<'ctx>, blk: Block| -> KernelResult<()> {
             let u = unroll_for(blk.len, 8 / nvt);
-            let b_blk = em.gep(in_base, em.mul(k0, em.c64(plane))?)?;
+            let b_in = em.gep(in_base, em.mul(k0, em.c64(plane_in))?)?;
+            // Slot `s` of B starts at `b_blk + (s − b_s0)·w`.
+            let (b_blk, b_s0) = match scratch {
+                None => (b_in, em.c64(0)),
+                Some(buf) => {
+                    let p0 = em.mulc(s_begin, w as i64)?;
+                    let p1 = em.min(em.mulc(s_end, w as i64)?, em.c64(i64_of(npix)?))?;
+                    emit_gather(&em, spec, plan, b_in, buf, bp, p0, p1, blk.len)?;
+                    (buf, s_begin)
+                }
+            };
             for_panels(&em, plan, tc.cc, |co0, mr| {
                 let gco = em.add(g_co0, co0)?;
                 let a_off = em.add(em.mulc(gco, k_total)?, em.mulc(k0, mr as i64)?)?;
@@ -230,8 +264,9 @@ pub(crate) fn emit_gemm1x1<'ctx>(
                         for j in 0..nv {
                             let s = em.addc(s0, j as i64)?;
                             let off = em.mulc(s, w as i64)?;
+                            let b_s = em.b.build_int_nsw_sub(s, b_s0, "")?;
                             slots.push(Slot {
-                                b: em.gep(b_blk, off)?,
+                                b: em.gep(b_blk, em.mulc(b_s, w as i64)?)?,
                                 out_off: off,
                                 mask: if j + 1 == nv {
                                     last_mask.map(|c| em.const_mask(c))
@@ -245,9 +280,9 @@ pub(crate) fn emit_gemm1x1<'ctx>(
                             nv,
                             a_row_stride: 1,
                             a_k_stride: i64_of(u * mr)?,
-                            b_k_stride: u as i64 * plane,
+                            b_k_stride: u as i64 * b_row,
                             taps: (0..u)
-                                .map(|q| ((q * mr) as i64, q as i64 * plane))
+                                .map(|q| ((q * mr) as i64, q as i64 * b_row))
                                 .collect(),
                             iters: (blk.len / u) as u64,
                             b_masks: slots.iter().map(|s| s.mask).collect(),
@@ -329,4 +364,40 @@ pub(crate) fn emit_gemm1x1<'ctx>(
     })?;
     em.ret()?;
     Ok(em.func)
+}
+
+/// Gathers the strided B block: for the `len` input channels at `src` (planes of
+/// `h×w`), the output pixels `p0..p1` (output pixel `p` reads input pixel
+/// `(p / ow)·sh, (p % ow)·sw`) into rows of `bp` floats at `dst`.
+#[allow(clippy::too_many_arguments)]
+fn emit_gather<'ctx>(
+    em: &Em<'_, 'ctx>,
+    spec: &ConvSpec,
+    plan: &ConvPlan,
+    src: PointerValue<'ctx>,
+    dst: PointerValue<'ctx>,
+    bp: usize,
+    p0: IntValue<'ctx>,
+    p1: IntValue<'ctx>,
+    len: usize,
+) -> KernelResult<()> {
+    let [sh, sw] = spec.stride;
+    let plane_in = i64_of(spec.h * spec.w)?;
+    let ow = i64_of(plan.ow)?;
+    let n = em.b.build_int_nsw_sub(p1, p0, "")?;
+    em.for_loop(em.c64(0), em.c64(i64_of(len)?), |ci| {
+        let s = em.gep(src, em.mul(ci, em.c64(plane_in))?)?;
+        let d = em.gep(dst, em.mulc(ci, i64_of(bp)?)?)?;
+        em.for_loop(em.c64(0), n, |q| {
+            let pix = em.add(p0, q)?;
+            let oy = em.udivc(pix, ow)?;
+            let ox = em.uremc(pix, ow)?;
+            let off = em.add(
+                em.mulc(oy, i64_of(sh * spec.w)?)?,
+                em.mulc(ox, i64_of(sw)?)?,
+            )?;
+            let x = em.load_f32(em.gep(s, off)?)?;
+            em.store_f32(em.gep(d, q)?, x)
+        })
+    })
 }
