@@ -42,10 +42,8 @@ fn median_time(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
 use kernels_util::kernels::conv_fast::{
     emit_conv, emit_conv_for, pack_conv_weights, plan_conv, ConvSpec,
 };
-use kernels_util::kernels::gemm::{
-    emit_linear, pack_linear_weights, set_target_attrs, Activation, LinearSpec,
-};
-use kernels_util::{assembly, isa_of, with_kernel, with_kernel_on, Rng};
+use kernels_util::kernels::gemm::{pack_linear_weights, set_target_attrs, Activation, LinearSpec};
+use kernels_util::{assembly, isa_of, with_kernel_on, Rng};
 
 const PEAK: f64 = 97.0;
 
@@ -161,42 +159,58 @@ fn bench_mobilenetv2_convs() {
     }
 }
 
+/// The classifiers (batch 1: a GEMV streaming the weights) on both ISA builds.
 #[test]
 #[ignore]
 fn bench_linear() {
-    let s = LinearSpec {
-        m: 1,
-        k: 512,
-        n: 1000,
-        bias: true,
-        residual: false,
-        act: None,
-    };
-    let mut r = Rng::new(3);
-    let x = r.vec(s.m * s.k);
-    let w = r.vec(s.n * s.k);
-    let b = r.vec(s.n);
-    let p = pack_linear_weights(&w, &s).unwrap();
-    let nt = s.plan().unwrap().num_tasks as i64;
-    let mut y = vec![0.0; s.m * s.n];
-    let (t, _) = with_kernel(
-        |m| emit_linear(m, &s, "lin"),
-        |f| {
-            median_time(200, || unsafe {
-                f(
-                    x.as_ptr(),
-                    p.as_ptr(),
-                    b.as_ptr(),
-                    std::ptr::null(),
-                    y.as_mut_ptr(),
-                    0,
-                    nt,
-                )
-            })
-        },
-    );
-    let gf = 2.0 * (s.m * s.k * s.n) as f64 / t / 1e9;
-    println!("linear 512->1000 (m=1)  {:.3} ms {gf:.1} GFLOP/s", t * 1e3);
+    use kernels_util::kernels::gemm::{emit_linear_for, linear_lanes};
+    use kernels_util::matrix_cpus;
+    for (k, n) in [(512, 1000), (1280, 1000), (2048, 1000)] {
+        let s = LinearSpec {
+            m: 1,
+            k,
+            n,
+            bias: true,
+            residual: false,
+            act: None,
+        };
+        let mut r = Rng::new(3);
+        let x = r.vec(s.m * s.k);
+        let w = r.vec(s.n * s.k);
+        let b = r.vec(s.n);
+        let p = pack_linear_weights(&w, &s).unwrap();
+        let plan = s.plan().unwrap();
+        let nt = plan.num_tasks as i64;
+        let mut y = vec![0.0; s.m * s.n];
+        let mut line = format!("linear {k}->{n} (m=1)");
+        for cpu in matrix_cpus() {
+            let (t, tmin) = with_kernel_on(
+                cpu,
+                |m| emit_linear_for(m, &s, "lin", isa_of(cpu)),
+                |f| {
+                    median_time(200, || unsafe {
+                        f(
+                            x.as_ptr(),
+                            p.as_ptr(),
+                            b.as_ptr(),
+                            std::ptr::null(),
+                            y.as_mut_ptr(),
+                            0,
+                            nt,
+                        )
+                    })
+                },
+            );
+            let lanes = linear_lanes(&plan, isa_of(cpu));
+            line += &format!(
+                " | {cpu} ({lanes} lanes) median {:.3} ms best {:.3} ms, {:.1} GB/s of weights",
+                t * 1e3,
+                tmin * 1e3,
+                (4 * k * n) as f64 / tmin / 1e9
+            );
+        }
+        println!("{line}");
+    }
 }
 
 /// Finds the innermost FMA loops (a label up to the backward jump to it, no label

@@ -8,7 +8,7 @@
 mod kernels_util;
 
 use kernels_util::kernels::conv_fast::{plan_conv, ConvAlgo, ConvSpec};
-use kernels_util::kernels::gemm::LinearSpec;
+use kernels_util::kernels::gemm::{linear_lanes, LinearSpec};
 use kernels_util::kernels::pointwise::{gemm1x1_shape, k_block};
 use kernels_util::{check_conv_on, check_linear_on, isa_of, matrix_cpus, Rng, ALL_ACTS};
 
@@ -221,6 +221,26 @@ fn linear_x_activations_x_isa() {
                 act,
             };
             let e = check_linear_on(cpu, &s, i as u64);
+            assert!(e <= TOL, "{cpu}: rel err {e:e} for {s:?}");
+        }
+        // Classifier-like GEMVs: 16-lane panels on AVX-512 (batch 1 and 2), a
+        // partial last panel with a partial last vector.
+        for (i, (m, k, n)) in [(1, 37, 1000), (2, 19, 77), (1, 64, 24)]
+            .into_iter()
+            .enumerate()
+        {
+            let s = LinearSpec {
+                m,
+                k,
+                n,
+                bias: true,
+                residual: i == 1,
+                act: ALL_ACTS[i + 1],
+            };
+            let plan = s.plan().expect("plan");
+            let lanes = linear_lanes(&plan, isa_of(cpu));
+            assert_eq!(lanes == 16, isa_of(cpu).lanes == 16 && i < 2, "{s:?}");
+            let e = check_linear_on(cpu, &s, 100 + i as u64);
             assert!(e <= TOL, "{cpu}: rel err {e:e} for {s:?}");
         }
     }

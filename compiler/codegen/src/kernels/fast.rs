@@ -4,7 +4,7 @@
 //! task_begin, task_end)` and called from the node's kernel function.
 
 use super::conv_fast::{emit_conv_for, pack_conv_weights, plan_conv, ConvSpec};
-use super::gemm::{emit_linear, pack_linear_weights, set_target_attrs, LinearSpec};
+use super::gemm::{emit_linear_for, pack_linear_weights, set_target_attrs, LinearSpec};
 use super::{CgError, Kcx, R};
 use inkwell::module::Linkage;
 use inkwell::values::{IntValue, PointerValue};
@@ -87,7 +87,7 @@ impl FastPlan {
     ) -> R<()> {
         let f = match &self.kind {
             FastKind::Conv(s) => emit_conv_for(k.module, s, name, k.isa()),
-            FastKind::Linear(s) => emit_linear(k.module, s, name),
+            FastKind::Linear(s) => emit_linear_for(k.module, s, name, k.isa()),
         }
         .map_err(|e| CgError(format!("{name}: {}", e.message)))?;
         f.set_linkage(Linkage::Internal);

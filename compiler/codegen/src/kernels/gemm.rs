@@ -758,8 +758,33 @@ pub fn emit_linear<'ctx>(
     spec: &LinearSpec,
     name: &str,
 ) -> KernelResult<FunctionValue<'ctx>> {
+    emit_linear_for(module, spec, name, super::isa::AVX2)
+}
+
+/// The vector width of the linear kernel for `isa`: 16 lanes on AVX-512 when a
+/// weight panel is whole 16-float vectors (`8·nv` a multiple of 16: batch 1 and 2),
+/// else 8. The packed layout is the same for every width.
+pub fn linear_lanes(plan: &LinearPlan, isa: super::isa::Isa) -> u32 {
+    if isa.lanes >= 16 && (8 * plan.nv).is_multiple_of(16) {
+        16
+    } else {
+        8
+    }
+}
+
+/// [`emit_linear`] for a target ISA (see [`linear_lanes`]): at batch 1 (a GEMV,
+/// bound by streaming the weights) each K step is one broadcast and four zmm loads
+/// and FMAs on AVX-512 instead of eight ymm ones.
+pub fn emit_linear_for<'ctx>(
+    module: &Module<'ctx>,
+    spec: &LinearSpec,
+    name: &str,
+    isa: super::isa::Isa,
+) -> KernelResult<FunctionValue<'ctx>> {
     let plan = spec.plan()?;
-    let em = Em::new(module, name)?;
+    let lanes = linear_lanes(&plan, isa);
+    let l = lanes as usize;
+    let em = Em::with_lanes(module, name, lanes)?;
     let x = em.param_ptr(0)?;
     let w = em.param_ptr(1)?;
     let bias = em.param_ptr(2)?;
@@ -769,13 +794,15 @@ pub fn emit_linear<'ctx>(
     let pw = 8 * plan.nv;
     let k = spec.k;
     let u = unroll_for(k, 4);
-    let tail = spec.n % 8;
+    let tail = spec.n % l;
+    // Vectors of `l` floats per panel.
+    let vpp = pw / l;
     em.for_loop(begin, end, |p| {
         let wp = em.gep(w, em.mulc(p, i64_of(pw * k)?)?)?;
         let n0 = em.mulc(p, i64_of(pw)?)?;
         // Number of vectors of this panel that are inside n (the last panel may be short).
         let last_panel = plan.panels - 1;
-        let vecs_last = (spec.n - last_panel * pw).div_ceil(8);
+        let vecs_last = (spec.n - last_panel * pw).div_ceil(l);
         let is_last = em.icmp(IntPredicate::EQ, p, em.c64(i64_of(last_panel)?))?;
         let body = |nv: usize, last: bool| -> KernelResult<()> {
             let mut rows_done = 0usize;
@@ -796,13 +823,13 @@ pub fn emit_linear<'ctx>(
                     };
                     let a_base = em.gep(x, em.mulc(m0, i64_of(k)?)?)?;
                     let b_bases: Vec<PointerValue<'ctx>> = (0..nv)
-                        .map(|j| em.gepc(wp, (j * 8) as i64))
+                        .map(|j| em.gepc(wp, (j * l) as i64))
                         .collect::<KernelResult<_>>()?;
                     let acc = emit_tile(&em, &shape, a_base, &b_bases)?;
                     for (i, row) in acc.iter().enumerate() {
                         let m = em.addc(m0, i as i64)?;
                         for (j, &v) in row.iter().enumerate() {
-                            let col = em.addc(n0, (j * 8) as i64)?;
+                            let col = em.addc(n0, (j * l) as i64)?;
                             // Only the very last vector of the layer can be partial.
                             let mask = if tail != 0 && last && j == nv - 1 {
                                 Some(em.const_mask(tail))
@@ -836,8 +863,8 @@ pub fn emit_linear<'ctx>(
         };
         if plan.panels == 1 {
             body(vecs_last, true)
-        } else if vecs_last == plan.nv && tail == 0 {
-            body(plan.nv, false)
+        } else if vecs_last == vpp && tail == 0 {
+            body(vpp, false)
         } else {
             let t = em.ctx.append_basic_block(em.func, "panel.last");
             let f = em.ctx.append_basic_block(em.func, "panel.full");
@@ -847,7 +874,7 @@ pub fn emit_linear<'ctx>(
             body(vecs_last, true)?;
             em.b.build_unconditional_branch(j)?;
             em.b.position_at_end(f);
-            body(plan.nv, false)?;
+            body(vpp, false)?;
             em.b.build_unconditional_branch(j)?;
             em.b.position_at_end(j);
             Ok(())

@@ -343,7 +343,7 @@ pub fn check_conv_on(cpu: &str, s: &ConvSpec, seed: u64) -> f64 {
 /// Runs a linear kernel compiled for `cpu` (`""` = host) on random data (two task
 /// ranges split at a random point) and returns the relative error.
 pub fn check_linear_on(cpu: &str, s: &LinearSpec, seed: u64) -> f64 {
-    use kernels::gemm::{emit_linear, pack_linear_weights};
+    use kernels::gemm::{emit_linear_for, pack_linear_weights};
     let mut r = Rng::new(seed);
     let x = r.vec(s.m * s.k);
     let w = r.vec(s.n * s.k);
@@ -364,7 +364,7 @@ pub fn check_linear_on(cpu: &str, s: &LinearSpec, seed: u64) -> f64 {
     );
     with_kernel_on(
         cpu,
-        |m| emit_linear(m, s, "linear"),
+        |m| emit_linear_for(m, s, "linear", isa_of(cpu)),
         // SAFETY: buffers have the sizes the spec implies.
         |f| unsafe {
             f(xp, wp, bp, rp, yp, 0, split);
