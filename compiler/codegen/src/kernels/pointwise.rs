@@ -408,3 +408,79 @@ fn emit_gather<'ctx>(
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(cin: usize, hw: usize, cout: usize, stride: usize) -> ConvSpec {
+        ConvSpec::simple(1, cin, hw, hw, cout, 1, stride, 0)
+    }
+
+    #[test]
+    fn k_blocks_cover_k_in_equal_parts() {
+        for cin in [1, 7, 64, 255, 256, 257, 300, 512, 1000, 1024, 1291, 2048] {
+            let kc = k_block(cin);
+            let nkb = cin.div_ceil(kc);
+            assert!(kc <= KC_MAX, "{cin}: {kc}");
+            if cin <= KC_MAX {
+                assert_eq!(kc, cin);
+            } else {
+                assert!(kc.is_multiple_of(8), "{cin}: {kc}");
+                // the last block is non-empty and no longer than the others
+                let last = cin - (nkb - 1) * kc;
+                assert!(last >= 1 && last <= kc, "{cin}: {kc} {last}");
+            }
+        }
+    }
+
+    /// Wide layers (1024–2048 input channels) get chunks of at least one AVX-512
+    /// tile (8 slots) or the whole map — before the K blocks, they got 1–2 slots.
+    #[test]
+    fn chunks_hold_a_whole_tile_whatever_k() {
+        for &(cin, hw, cout, stride) in &[
+            (64, 56, 256, 1),
+            (256, 56, 128, 1),
+            (512, 28, 256, 1),
+            (1024, 14, 256, 1),
+            (1024, 14, 512, 1),
+            (2048, 7, 512, 1),
+            (512, 7, 2048, 1),
+            (1024, 14, 2048, 2),
+            (1291, 5, 7, 1),
+        ] {
+            let s = spec(cin, hw, cout, stride);
+            let plan = plan_gemm1x1(&s).unwrap();
+            assert!(
+                plan.band >= MIN_BAND.min(plan.spr),
+                "{cin}->{cout}@{hw}: {plan:?}"
+            );
+            assert!(plan.nbands == 1 || plan.band.is_multiple_of(2), "{plan:?}");
+            // the B block stays within the budget whenever the chunk is not forced up
+            let kc = k_block(cin);
+            assert!(
+                kc * plan.band * 32 <= B_BLOCK_BUDGET || plan.band == MIN_BAND.min(plan.spr),
+                "{plan:?}"
+            );
+            // stack buffer only for the strided (gathered) case, within 80 KiB + slack
+            assert_eq!(plan.stack_bytes > 0, stride > 1);
+            assert!(plan.stack_bytes <= B_BLOCK_BUDGET + 64);
+        }
+    }
+
+    /// Small maps are split over output channels so that two threads have work.
+    #[test]
+    fn small_maps_split_over_channels() {
+        for &(cin, hw, cout, stride) in &[
+            (2048, 7, 512, 1),
+            (512, 7, 2048, 1),
+            (960, 7, 160, 1),
+            (1024, 14, 2048, 2),
+        ] {
+            let plan = plan_gemm1x1(&spec(cin, hw, cout, stride)).unwrap();
+            // ≥ 6 tasks: two threads within 1/6 of an even split
+            assert!(plan.num_tasks >= 6, "{cin}->{cout}@{hw}: {plan:?}");
+            assert!(plan.cchunks > 1, "{plan:?}");
+        }
+    }
+}
