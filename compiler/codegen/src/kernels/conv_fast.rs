@@ -51,7 +51,7 @@ pub const MR: usize = 6;
 /// Vectors (of 8 output pixels) per register tile.
 pub const NV: usize = 2;
 /// Budget for the per-task stack buffer (bytes) when choosing band heights.
-const SCRATCH_BUDGET: usize = 160 * 1024;
+const SCRATCH_BUDGET: usize = 192 * 1024;
 /// Hard limit on the per-task stack buffer (bytes).
 pub(crate) const SCRATCH_LIMIT: usize = 1024 * 1024;
 
