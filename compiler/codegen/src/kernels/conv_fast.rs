@@ -51,7 +51,11 @@ pub const MR: usize = 6;
 /// Vectors (of 8 output pixels) per register tile.
 pub const NV: usize = 2;
 /// Budget for the per-task stack buffer (bytes) when choosing band heights.
-const SCRATCH_BUDGET: usize = 192 * 1024;
+const SCRATCH_BUDGET: usize = 160 * 1024;
+/// Budget for the `Direct` band buffer (bytes): a 7×7 map of 512 channels is one
+/// band (its 16-lane grid vectors and 8-lane row tiles stay full, see
+/// [`super::conv_wide`]).
+const DIRECT_SCRATCH_BUDGET: usize = 192 * 1024;
 /// Hard limit on the per-task stack buffer (bytes).
 pub(crate) const SCRATCH_LIMIT: usize = 1024 * 1024;
 
@@ -318,7 +322,7 @@ pub fn plan_conv(spec: &ConvSpec) -> KernelResult<ConvPlan> {
         return err("conv: input rows of one output row exceed the scratch limit");
     }
     let mut by_budget = 1;
-    while by_budget < oh && bytes_for(by_budget + 1)? <= SCRATCH_BUDGET {
+    while by_budget < oh && bytes_for(by_budget + 1)? <= DIRECT_SCRATCH_BUDGET {
         by_budget += 1;
     }
     let want_bands = 8usize.div_ceil(outer);
