@@ -1,5 +1,5 @@
-//! Checks the generated assembly of a 3×3 convolution: the hot loop uses
-//! `vfmadd231ps` on ymm registers.
+//! Checks the generated assembly of the kernels: FMA width per ISA, inline
+//! transcendentals, no spills in the direct conv's K loop.
 
 use nnc_codegen::{compile, BuildOptions, Emit};
 use nnc_interp::build::GraphBuilder;
@@ -170,5 +170,76 @@ fn depthwise_fma_width_follows_isa() {
         } else {
             assert_eq!(fmas("zmm"), 0, "{cpu}: zmm FMAs");
         }
+    }
+}
+
+/// The direct k×k conv runs on the wide kernel for an AVX-512 target (zmm FMAs of
+/// the 6×4 tile: 216 per 3×3 K step, none on ymm) and on the 8-lane kernel for
+/// `x86-64-v3` (ymm FMAs of the 6×2 tile, no zmm), each full tile's 9 taps in one
+/// basic block (the K loop body).
+#[test]
+fn direct_conv_fma_width_follows_isa() {
+    let mut b = GraphBuilder::new("t");
+    let x = b.input("x", &[1, 32, 7, 7]);
+    let c = b
+        .op(
+            Op::Conv2d(Conv2d {
+                out_channels: 24,
+                kernel: [3, 3],
+                stride: [1, 1],
+                pad: [1, 1],
+                dilation: [1, 1],
+                groups: 1,
+                bias: true,
+            }),
+            &[x],
+        )
+        .unwrap();
+    b.output("y", c);
+    let g = b.finish();
+    let w = init_random(&g, 1);
+    for (cpu, reg, min) in [("x86-64-v3", "ymm", 108), ("skylake-avx512", "zmm", 216)] {
+        let dir = std::env::temp_dir().join(format!(
+            "nnc-codegen-asm-direct-{cpu}-{}",
+            std::process::id()
+        ));
+        let opts = BuildOptions {
+            target_cpu: cpu.into(),
+            ..BuildOptions::default()
+        };
+        let art = compile(&g, &w, &opts, Emit::Asm, &dir).unwrap();
+        let text = std::fs::read_to_string(art.text.unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let fmas = |r: &str| {
+            text.lines()
+                .filter(|l| l.contains("vfmadd") && l.contains(r))
+                .count()
+        };
+        assert!(
+            fmas(reg) >= min,
+            "{cpu}: expected ≥ {min} {reg} FMAs, found {}",
+            fmas(reg)
+        );
+        let other = if reg == "zmm" { "ymm" } else { "zmm" };
+        assert_eq!(fmas(other), 0, "{cpu}: {other} FMAs");
+        // The largest block of FMAs is the full tile's K loop, whole.
+        let lines: Vec<&str> = text.lines().collect();
+        // Basic blocks: labels, and LLVM's `# %bb.N:` comments for unlabeled ones.
+        let is_label = |l: &&str| {
+            l.starts_with("# %bb.")
+                || (!l.starts_with(['\t', ' ', '#'])
+                    && l.split_whitespace()
+                        .next()
+                        .is_some_and(|w| w.ends_with(':')))
+        };
+        let blocks: Vec<&[&str]> = lines.split(is_label).collect();
+        let hot = blocks
+            .iter()
+            .max_by_key(|b| b.iter().filter(|l| l.contains("vfmadd")).count())
+            .unwrap();
+        assert!(
+            hot.iter().filter(|l| l.contains("vfmadd")).count() >= min,
+            "{cpu}: the tile's K loop is split"
+        );
     }
 }

@@ -392,28 +392,35 @@ fn bench_1x1_isa() {
     }
 }
 
-/// ResNet-18 direct convs on the AVX2 and the AVX-512 build (both 8-lane 6×2
-/// tiles today; the AVX-512 build differs in encoding and register count).
+/// Every distinct conv of ResNet-18 (bias + ReLU as after folding) on the AVX2 build
+/// (8-lane row slots, 6×2 tile) and the AVX-512 build (16-lane padded-grid vectors,
+/// 6×4 tile, `conv_wide`), with GFLOP/s and % of the ISA's FMA peak.
 #[test]
 #[ignore]
 fn bench_direct_isa() {
     use kernels_util::matrix_cpus;
     for (name, s) in [
-        ("3x3 64->64 @56", conv(64, 56, 64, 3, 1, 1)),
-        ("3x3 128->128 @28", conv(128, 28, 128, 3, 1, 1)),
-        ("3x3 256->256 @14", conv(256, 14, 256, 3, 1, 1)),
-        ("3x3 512->512 @7", conv(512, 7, 512, 3, 1, 1)),
         ("stem 3->64 7x7/2 @224", conv(3, 224, 64, 7, 2, 1)),
+        ("3x3 64->64 @56", conv(64, 56, 64, 3, 1, 1)),
+        ("3x3 64->128 /2 @56", conv(64, 56, 128, 3, 2, 1)),
+        ("3x3 128->128 @28", conv(128, 28, 128, 3, 1, 1)),
+        ("3x3 128->256 /2 @28", conv(128, 28, 256, 3, 2, 1)),
+        ("3x3 256->256 @14", conv(256, 14, 256, 3, 1, 1)),
+        ("3x3 256->512 /2 @14", conv(256, 14, 512, 3, 2, 1)),
+        ("3x3 512->512 @7", conv(512, 7, 512, 3, 1, 1)),
+        ("1x1 64->128 /2 @56", conv(64, 56, 128, 1, 2, 1)),
+        ("1x1 256->512 /2 @14", conv(256, 14, 512, 1, 2, 1)),
     ] {
         let f = s.flops().unwrap() as f64;
         let mut line = format!("{name:<22}");
         for cpu in matrix_cpus() {
             let (t, tmin) = time_conv_on(cpu, &s);
+            let gf = f / tmin / 1e9;
             line += &format!(
-                " | {cpu} median {:>6.3} ms best {:>6.3} ms {:>5.1} GFLOP/s",
+                " | {cpu} median {:>6.3} ms best {:>6.3} ms {gf:>5.1} GFLOP/s {:>3.0}%",
                 t * 1e3,
                 tmin * 1e3,
-                f / tmin / 1e9
+                100.0 * gf / fma_peak(cpu)
             );
         }
         println!("{line}");

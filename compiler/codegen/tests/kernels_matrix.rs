@@ -1,4 +1,5 @@
-//! The kernel test matrix: every kernel variant (direct, 1×1 GEMM, depthwise,
+//! The kernel test matrix: every kernel variant (direct — 8-lane row slots on AVX2,
+//! 16-lane padded-grid vectors on AVX-512 —, 1×1 GEMM, depthwise,
 //! linear) × every epilogue activation × ISA build (`x86-64-v3` = AVX2, and
 //! `skylake-avx512` when the host has AVX-512F), against the naive f64
 //! reference, on randomized shapes with odd channel counts, 1×1 maps,
@@ -8,6 +9,7 @@
 mod kernels_util;
 
 use kernels_util::kernels::conv_fast::{plan_conv, ConvAlgo, ConvSpec};
+use kernels_util::kernels::conv_wide::WideGeom;
 use kernels_util::kernels::gemm::{linear_lanes, LinearSpec};
 use kernels_util::kernels::pointwise::{gemm1x1_shape, k_block};
 use kernels_util::{check_conv_on, check_linear_on, isa_of, matrix_cpus, Rng, ALL_ACTS};
@@ -154,6 +156,39 @@ fn variant(r: &mut Rng, variant: usize) -> (ConvSpec, ConvAlgo) {
             s.dilation = [1, r.range(1, 2)];
             (s, ConvAlgo::Depthwise)
         }
+        // direct on the padded output grid (the AVX-512 kernel): narrow maps whose
+        // 16-point vectors span up to 3 output rows, and a stem-like stride-2 k×k on
+        // 3 input channels (both row phases and column phases as planes)
+        10 => {
+            if r.range(0, 1) == 0 {
+                let mut s = ConvSpec::simple(
+                    1,
+                    odd(r, 5, 21),
+                    r.range(1, 7),
+                    r.range(1, 7),
+                    odd(r, 7, 19),
+                    3,
+                    1,
+                    1,
+                );
+                s.pad = [1, r.range(1, 2), r.range(1, 2), 1];
+                (s, ConvAlgo::Direct)
+            } else {
+                let k = r.pick(&[5usize, 7]);
+                let mut s = ConvSpec::simple(
+                    1,
+                    3,
+                    r.range(9, 31),
+                    r.range(9, 31),
+                    odd(r, 5, 13),
+                    k,
+                    2,
+                    k / 2,
+                );
+                s.pad[2] = r.range(0, k / 2);
+                (s, ConvAlgo::Direct)
+            }
+        }
         // depthwise stride 1 / 2, asymmetric padding, dilation
         _ => {
             let c = odd(r, 3, 19);
@@ -169,7 +204,7 @@ fn variant(r: &mut Rng, variant: usize) -> (ConvSpec, ConvAlgo) {
     }
 }
 
-const VARIANTS: usize = 11;
+const VARIANTS: usize = 12;
 
 #[test]
 fn conv_variants_x_activations_x_isa() {
@@ -184,6 +219,12 @@ fn conv_variants_x_activations_x_isa() {
                 assert!(s.out_hw().is_ok(), "bad test shape {s:?}");
                 let plan = plan_conv(&s).expect("plan");
                 assert_eq!(plan.algo, algo, "{s:?}");
+                if algo == ConvAlgo::Direct {
+                    // AVX-512 runs every direct conv of the matrix on the wide kernel
+                    let isa = isa_of(cpu);
+                    let wide = WideGeom::new(&s, &plan, isa);
+                    assert_eq!(wide.is_some(), isa.lanes == 16, "{s:?}");
+                }
                 if algo == ConvAlgo::Gemm1x1 {
                     // the 1×1 kernel's width and tile follow the ISA
                     let isa = isa_of(cpu);

@@ -51,10 +51,12 @@ use super::pointwise;
 pub const MR: usize = 6;
 /// Vectors (of 8 output pixels) per register tile.
 pub const NV: usize = 2;
-/// Budget for the per-task stack buffer (bytes) when choosing band heights.
-const SCRATCH_BUDGET: usize = 160 * 1024;
+/// Budget for the `Direct` band buffer (bytes): a 7×7 map of 512 channels is one
+/// band (its 16-lane grid vectors and 8-lane row tiles stay full, see
+/// [`super::conv_wide`]).
+const DIRECT_SCRATCH_BUDGET: usize = 192 * 1024;
 /// Hard limit on the per-task stack buffer (bytes).
-const SCRATCH_LIMIT: usize = 1024 * 1024;
+pub(crate) const SCRATCH_LIMIT: usize = 1024 * 1024;
 
 /// A 2-D convolution with its fused epilogue, all sizes compile-time constants.
 ///
@@ -290,13 +292,16 @@ pub fn plan_conv(spec: &ConvSpec) -> KernelResult<ConvPlan> {
         return err("conv: input rows of one output row exceed the scratch limit");
     }
     let mut by_budget = 1;
-    while by_budget < oh && bytes_for(by_budget + 1)? <= SCRATCH_BUDGET {
+    while by_budget < oh && bytes_for(by_budget + 1)? <= DIRECT_SCRATCH_BUDGET {
         by_budget += 1;
     }
     let want_bands = 8usize.div_ceil(outer);
     let by_par = oh.div_ceil(want_bands);
-    // At least two full register tiles per band when the output allows it.
-    let min_rows = (2 * NV).div_ceil(spr);
+    // At least two full register tiles per band when the output allows it: two
+    // 6×2 tiles of 8-pixel row slots (this kernel), and two 6×4 tiles of 16 pixels
+    // of the padded output grid ([`super::conv_wide`], rows of `ow + (kw−1)·dw/sw`).
+    let wide_pw = ow + (spec.kw - 1) * dw / sw;
+    let min_rows = (2 * NV).div_ceil(spr).max(128usize.div_ceil(wide_pw));
     let band = by_budget.min(by_par.max(min_rows)).min(oh).max(1);
     let nbands = oh.div_ceil(band);
     let (cchunks, ppc) = channel_chunks(cout_g, mul(&[outer, nbands])?);
@@ -377,8 +382,9 @@ pub fn emit_conv<'ctx>(
 }
 
 /// [`emit_conv`] for a target ISA: the `Gemm1x1` kernel takes its vector width
-/// and register tile from `isa` (the plan, the packed weights and the task split
-/// are the same for every ISA).
+/// and register tile from `isa`, and `Direct` runs on 16-lane vectors of the padded
+/// output grid on AVX-512 ([`super::conv_wide`]); the plan, the packed weights and
+/// the task split are the same for every ISA.
 pub fn emit_conv_for<'ctx>(
     module: &Module<'ctx>,
     spec: &ConvSpec,
@@ -389,7 +395,10 @@ pub fn emit_conv_for<'ctx>(
     match plan.algo {
         ConvAlgo::Depthwise => dwconv::emit_dw(module, spec, &plan, name, isa),
         ConvAlgo::Gemm1x1 => pointwise::emit_gemm1x1(module, spec, &plan, name, isa),
-        ConvAlgo::Direct => emit_direct(module, spec, &plan, name),
+        ConvAlgo::Direct => match super::conv_wide::WideGeom::new(spec, &plan, isa) {
+            Some(g) => super::conv_wide::emit_wide(module, spec, &plan, &g, name, isa),
+            None => emit_direct(module, spec, &plan, name),
+        },
     }
 }
 
@@ -521,6 +530,21 @@ pub(crate) struct PackGeom {
     /// Phase width and row stride (f32) in the scratch.
     pub pw: usize,
     pub rs: usize,
+    /// Distance (f32) between the column phases of a row: `pw` when a row's
+    /// phases lie side by side (`rs = sw·pw`), or a whole phase plane when the
+    /// phases are planes of rows (`[phase][row][col]`, `rs = pw`, see
+    /// [`super::conv_wide`]).
+    pub phase_stride: usize,
+    /// Input rows between consecutive scratch rows (1, or the row stride of a
+    /// row-phase plane).
+    pub row_step: usize,
+}
+
+impl PackGeom {
+    /// Whether the column phases are separate planes (`[phase][row][col]`).
+    fn phase_planes(&self) -> bool {
+        self.sw > 1 && self.rs < self.sw * self.pw
+    }
 }
 
 /// Scratch columns of a row (start, len) that no input column is copied to.
@@ -545,16 +569,17 @@ fn pad_ranges(g: &PackGeom) -> Vec<(usize, usize)> {
             } else {
                 (g.w - iw0).div_ceil(g.sw).min(g.pw - idx0)
             };
-            push(phase * g.pw, phase * g.pw + idx0);
-            push(phase * g.pw + idx0 + cnt, (phase + 1) * g.pw);
+            let base = phase * g.phase_stride;
+            push(base, base + idx0);
+            push(base + idx0 + cnt, base + g.pw);
         }
     }
     out
 }
 
 /// Fills rows `0 .. nrows` of the scratch `dst` (row `r` at `dst + r·rs`) with input
-/// rows `ih_base + r` of one channel plane (`src`, `h×w`) in the padded, phase-split
-/// layout; rows and columns outside the input are written as zeros.
+/// rows `ih_base + r·row_step` of one channel plane (`src`, `h×w`) in the padded,
+/// phase-split layout; rows and columns outside the input are written as zeros.
 pub(crate) fn emit_pack_rows<'ctx>(
     em: &Em<'_, 'ctx>,
     g: &PackGeom,
@@ -563,27 +588,45 @@ pub(crate) fn emit_pack_rows<'ctx>(
     ih_base: IntValue<'ctx>,
     nrows: IntValue<'ctx>,
 ) -> KernelResult<()> {
-    // r in max(0, -ih_base) .. min(nrows, h - ih_base)
+    // r in ceil(max(0, -ih_base) / step) .. min(nrows, ceil((h - ih_base) / step))
+    let step = i64_of(g.row_step.max(1))?;
     let zero = em.c64(0);
-    let neg = em.b.build_int_nsw_sub(zero, ih_base, "")?;
-    let lt = em.icmp(IntPredicate::SLT, neg, zero)?;
-    let r_lo = em.b.build_select(lt, zero, neg, "")?.into_int_value();
-    let hmax = em.b.build_int_nsw_sub(em.c64(i64_of(g.h)?), ih_base, "")?;
-    let r_lo = em.min(r_lo, nrows)?;
-    let r_hi = em.min(nrows, hmax)?;
+    let clamp0 = |v: IntValue<'ctx>| -> KernelResult<IntValue<'ctx>> {
+        let lt = em.icmp(IntPredicate::SLT, v, zero)?;
+        Ok(em.b.build_select(lt, zero, v, "")?.into_int_value())
+    };
+    let ceil_div = |v: IntValue<'ctx>| -> KernelResult<IntValue<'ctx>> {
+        if step == 1 {
+            Ok(v)
+        } else {
+            em.udivc(em.addc(v, step - 1)?, step)
+        }
+    };
+    let neg = clamp0(em.b.build_int_nsw_sub(zero, ih_base, "")?)?;
+    let r_lo = em.min(ceil_div(neg)?, nrows)?;
+    let hmax = clamp0(em.b.build_int_nsw_sub(em.c64(i64_of(g.h)?), ih_base, "")?)?;
+    let r_hi = em.min(nrows, ceil_div(hmax)?)?;
     let lt = em.icmp(IntPredicate::SLT, r_hi, r_lo)?;
     let r_hi = em.b.build_select(lt, r_lo, r_hi, "")?.into_int_value();
     let w = g.w;
     let row_bytes = em.c64(i64_of(g.rs * 4)?);
     let zero8 = em.ctx.i8_type().const_zero();
-    // Rows outside the input: all zero.
-    em.b.build_memset(dst, 4, zero8, em.mul(r_lo, row_bytes)?)?;
+    // Rows outside the input: all zero (in every phase plane).
+    let (nplanes, plane_stride) = if g.phase_planes() {
+        (g.sw, g.phase_stride)
+    } else {
+        (1, 0)
+    };
     let tail_rows = em.b.build_int_nsw_sub(nrows, r_hi, "")?;
-    let tail = em.gep(dst, em.mulc(r_hi, i64_of(g.rs)?)?)?;
-    em.b.build_memset(tail, 4, zero8, em.mul(tail_rows, row_bytes)?)?;
+    for pl in 0..nplanes {
+        let d0 = em.gepc(dst, i64_of(pl * plane_stride)?)?;
+        em.b.build_memset(d0, 4, zero8, em.mul(r_lo, row_bytes)?)?;
+        let tail = em.gep(d0, em.mulc(r_hi, i64_of(g.rs)?)?)?;
+        em.b.build_memset(tail, 4, zero8, em.mul(tail_rows, row_bytes)?)?;
+    }
     let pads = pad_ranges(g);
     em.for_loop(r_lo, r_hi, |r| {
-        let ih = em.add(ih_base, r)?;
+        let ih = em.add(ih_base, em.mulc(r, step)?)?;
         let src_row = em.gep(src, em.mulc(ih, i64_of(w)?)?)?;
         let dst_row = em.gep(dst, em.mulc(r, i64_of(g.rs)?)?)?;
         // Padding columns of an input row: zero.
@@ -608,8 +651,8 @@ pub(crate) fn emit_pack_rows<'ctx>(
                     .min(g.pw.saturating_sub(ie) / 8)
                     .min(g.pw.saturating_sub(io) / 8);
                 if q_max > 0 {
-                    let de = em.gepc(dst_row, i64_of(pe * g.pw + ie)?)?;
-                    let dodd = em.gepc(dst_row, i64_of(po * g.pw + io)?)?;
+                    let de = em.gepc(dst_row, i64_of(pe * g.phase_stride + ie)?)?;
+                    let dodd = em.gepc(dst_row, i64_of(po * g.phase_stride + io)?)?;
                     let i32t = em.i32t;
                     let sel = |odd: u64| {
                         let lanes: Vec<IntValue<'ctx>> =
@@ -658,7 +701,7 @@ pub(crate) fn emit_pack_rows<'ctx>(
                 if cnt <= j_start {
                     continue;
                 }
-                let d = em.gepc(dst_row, i64_of(phase * g.pw + idx0)?)?;
+                let d = em.gepc(dst_row, i64_of(phase * g.phase_stride + idx0)?)?;
                 let s = em.gepc(src_row, i64_of(iw0)?)?;
                 let (j0, j1) = (em.c64(i64_of(j_start)?), em.c64(i64_of(cnt)?));
                 em.for_loop(j0, j1, |j| {
@@ -700,6 +743,8 @@ fn emit_direct<'ctx>(
         sw,
         pw: plan.pw,
         rs: plan.rs,
+        phase_stride: plan.pw,
+        row_step: 1,
     };
     let last_cnt = ow - 8 * (plan.spr - 1);
     em.for_loop(begin, end, |t| {

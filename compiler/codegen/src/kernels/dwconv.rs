@@ -124,6 +124,8 @@ pub fn emit_dw<'ctx>(
         sw,
         pw: plan.pw,
         rs: plan.rs,
+        phase_stride: plan.pw,
+        row_step: 1,
     };
     let ow = plan.ow;
     let nvec = ow.div_ceil(lanes);

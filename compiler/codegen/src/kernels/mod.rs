@@ -48,6 +48,7 @@ use inkwell::{FloatPredicate, IntPredicate};
 
 pub mod conv;
 pub mod conv_fast;
+pub mod conv_wide;
 pub mod dwconv;
 pub mod elementwise;
 pub mod fast;

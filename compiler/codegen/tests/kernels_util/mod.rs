@@ -7,6 +7,8 @@
 
 #[path = "../../src/kernels/conv_fast.rs"]
 pub mod conv_fast;
+#[path = "../../src/kernels/conv_wide.rs"]
+pub mod conv_wide;
 #[path = "../../src/kernels/dwconv.rs"]
 pub mod dwconv;
 #[path = "../../src/kernels/gemm.rs"]
@@ -21,7 +23,7 @@ pub mod vmath;
 /// The kernel modules under the names the crate gives them.
 pub mod kernels {
     #[allow(unused_imports)]
-    pub use super::{conv_fast, dwconv, gemm, isa, pointwise, vmath};
+    pub use super::{conv_fast, conv_wide, dwconv, gemm, isa, pointwise, vmath};
 }
 
 use inkwell::context::Context;
