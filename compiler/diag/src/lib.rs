@@ -98,7 +98,7 @@ pub fn cap(diags: &mut Vec<Diagnostic>) {
             (0, o) => others(o),
             (e, o) => format!("{} and {}", errors(e), others(o)),
         };
-        let mut note = Diagnostic::new(Level::Note, "E0009", format!("{what} not shown"))
+        let mut note = Diagnostic::new(Level::Note, codes::syntax::TOO_MANY_DIAGNOSTICS, format!("{what} not shown"))
             .with_note(format!(
                 "at most {MAX_REPORTED} errors and {MAX_REPORTED} warnings are reported; fix these first"
             ));
