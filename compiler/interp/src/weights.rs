@@ -522,7 +522,10 @@ fn init_checked(g: &Graph, seed: u64, strict: bool) -> Result<WeightStore, Strin
 pub fn random_tensor(shape: Vec<usize>, seed: u64) -> Result<Tensor, String> {
     let n = numel(&shape).ok_or("shape too large")?;
     let mut r = SplitMix64(seed);
-    Tensor::new(shape, (0..n).map(|_| r.uniform(1.0)).collect())
+    Ok(Tensor::new(
+        shape,
+        (0..n).map(|_| r.uniform(1.0)).collect(),
+    )?)
 }
 
 /// Checks that the store holds every weight the graph needs with the right

@@ -413,7 +413,7 @@ pub fn simulate(
                     let s = arena
                         .get(off / 4..off / 4 + len)
                         .ok_or_else(|| format!("{n} lies outside the arena"))?;
-                    Tensor::new(g.node(n).shape.clone(), s.to_vec())
+                    Ok(Tensor::new(g.node(n).shape.clone(), s.to_vec())?)
                 }
                 None => own
                     .get(&n)
