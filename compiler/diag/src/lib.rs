@@ -1,6 +1,6 @@
 //! Diagnostics for every stage of nnc: one [`Diagnostic`] type, a table of
 //! stable codes ([`codes`]), and two renderers ([`render`]): ariadne for people
-//! and JSON lines for tools (shape fixed by `shared/spec/cli.md`).
+//! and JSON lines for tools (one object per diagnostic, fields in [`render`]).
 //!
 //! Spans are byte ranges into one source file ([`SourceFile`]). Stages never
 //! print: they return diagnostics, and the driver renders them.

@@ -1,5 +1,5 @@
 //! Weights: a name → tensor store, loading/saving safetensors files with the
-//! checks of `shared/spec/cli.md` ("Weights"), and the documented
+//! checks of `docs/weights.md` ("Weights files"), and the documented
 //! deterministic initialization used when no weights file is given
 //! (`docs/weights.md`).
 
