@@ -720,34 +720,15 @@ fn softmax(x: &Tensor, axis: usize) -> Result<Tensor, EvalError> {
     Ok(y)
 }
 
-/// NumPy broadcasting of two shapes.
+/// NumPy broadcasting of two shapes ([`nnc_ir::shape::broadcast`]).
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, EvalError> {
-    let r = a.len().max(b.len());
-    let mut out = vec![0; r];
-    for i in 0..r {
-        let da = if i + a.len() >= r {
-            a[i + a.len() - r]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= r {
-            b[i + b.len() - r]
-        } else {
-            1
-        };
-        out[i] = if da == db || db == 1 {
-            da
-        } else if da == 1 {
-            db
-        } else {
-            return Err(op_err!(
-                "shapes {} and {} cannot be broadcast together",
-                fmt_shape(a),
-                fmt_shape(b)
-            ));
-        };
-    }
-    Ok(out)
+    nnc_ir::shape::broadcast(a, b).ok_or_else(|| {
+        op_err!(
+            "shapes {} and {} cannot be broadcast together",
+            fmt_shape(a),
+            fmt_shape(b)
+        )
+    })
 }
 
 /// Strides of `s` broadcast to the rank-`r` shape `out` (0 on broadcast dims).

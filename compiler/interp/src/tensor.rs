@@ -11,16 +11,9 @@ pub struct Tensor {
     data: Vec<f32>,
 }
 
-/// The number of elements of a shape, or None if the product overflows.
-pub fn numel(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
-}
-
-/// Formats a shape as `[a, b, c]`.
-pub fn fmt_shape(shape: &[usize]) -> String {
-    let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    format!("[{}]", parts.join(", "))
-}
+/// The element count (None on overflow) and the `[a, b, c]` formatting of
+/// a shape: the IR's, so that every stage counts and prints shapes alike.
+pub use nnc_ir::shape::{fmt_shape, numel};
 
 /// The most f32 elements one tensor may have in the interpreter (2^31,
 /// 8 GiB; the elaborator's tensor limit). Checked before allocating.
