@@ -2,7 +2,7 @@
 """Params and mult-adds of the reference models, computed independently of
 nnc with PyTorch forward hooks, and compared with `nnc analyze`.
 
-Conventions (shared/spec/analysis.md): params = sum(p.numel() for p in
+Conventions (docs/analysis.md): params = sum(p.numel() for p in
 model.parameters()); mult-adds of conv2d = N*Cout*Hout*Wout*(Cin/groups)*kh*kw,
 of linear = N*out*in (every other op 0). Input: each model's declared input
 shape (1x3x224x224 for the torchvision models).
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nnc_tools import EXAMPLES, NncError, eprint, nnc_analyze  # noqa: E402
 from torch_models import MODELS, TORCHVISION, make_model  # noqa: E402
 
-# shared/spec/analysis.md, "Reference figures" (exact)
+# docs/analysis.md, "Reference figures" (exact)
 SPEC = {
     "resnet18": (11_689_512, 1_814_073_344),
     "mobilenet_v2": (3_504_872, 300_774_272),

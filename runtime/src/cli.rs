@@ -581,7 +581,7 @@ pub fn summary(t: &TensorMeta, data: &[f32]) -> String {
             if x.is_nan() {
                 continue;
             }
-            if best.map_or(true, |(_, b)| x > b) {
+            if best.is_none_or(|(_, b)| x > b) {
                 best = Some((i, x));
             }
         }

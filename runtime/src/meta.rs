@@ -144,10 +144,7 @@ fn parse_tensor(line: usize, fields: &[&str]) -> Result<TensorMeta, MetaError> {
             .ok_or_else(|| err(line, format!("`{name}` is too large")))?;
         shape.push(v);
     }
-    if elems
-        .checked_mul(4)
-        .map_or(true, |b| b > isize::MAX as usize)
-    {
+    if elems.checked_mul(4).is_none_or(|b| b > isize::MAX as usize) {
         return Err(err(line, format!("`{name}` is too large")));
     }
     Ok(TensorMeta {

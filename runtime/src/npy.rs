@@ -650,7 +650,7 @@ pub fn encode(shape: &[usize], data: &[f32]) -> Vec<u8> {
         out.extend_from_slice(&[1, 0]);
         out.extend_from_slice(&(hlen as u16).to_le_bytes());
         out.extend_from_slice(dict.as_bytes());
-        out.extend(std::iter::repeat(b' ').take(pad));
+        out.extend(std::iter::repeat_n(b' ', pad));
         out.push(b'\n');
     } else {
         let total = 12 + dict.len() + 1;
@@ -660,7 +660,7 @@ pub fn encode(shape: &[usize], data: &[f32]) -> Vec<u8> {
         out.extend_from_slice(&[2, 0]);
         out.extend_from_slice(&(hlen as u32).to_le_bytes());
         out.extend_from_slice(dict.as_bytes());
-        out.extend(std::iter::repeat(b' ').take(pad));
+        out.extend(std::iter::repeat_n(b' ', pad));
         out.push(b'\n');
     }
     for v in data {

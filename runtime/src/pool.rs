@@ -102,7 +102,7 @@ fn spin_until(spin: Duration, mut ready: impl FnMut() -> bool) -> bool {
             }
         }
         i = i.wrapping_add(1);
-        if i % 8 == 0 && start.elapsed() >= spin {
+        if i.is_multiple_of(8) && start.elapsed() >= spin {
             return false;
         }
     }

@@ -1,6 +1,6 @@
 //! The cost of one op: parameters, mult-adds, FLOPs and memory access cost.
 //!
-//! Everything here follows `shared/spec/analysis.md`; the per-op FLOP counts
+//! The per-op FLOP counts
 //! are the ones written in `docs/analysis.md` (section "FLOPs per op"). There
 //! is exactly one place that knows the cost of each op: [`cost`], an
 //! exhaustive `match` without a catch-all arm, so adding an op to the IR

@@ -1,4 +1,4 @@
-//! nnc-analysis: what `nnc analyze` measures (`shared/spec/analysis.md`).
+//! nnc-analysis: what `nnc analyze` measures (`docs/analysis.md`).
 //!
 //! - [`cost`]: the cost of one op (params, mult-adds, FLOPs, MAC);
 //! - [`analyze`]: per-node costs, depths, roofline times, and the graph

@@ -1,4 +1,4 @@
-//! The outputs of `nnc analyze`: the JSON object of `shared/spec/cli.md`
+//! The outputs of `nnc analyze`: the JSON object of `docs/analysis.md` ("Output")
 //! ([`Analysis::to_json`]) and a human table ([`render_table`]).
 
 use crate::{Analysis, Bound, NodeAnalysis};
@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use std::str::FromStr;
 
 impl Analysis {
-    /// The `nnc analyze --format json` object (`shared/spec/cli.md`), with a
+    /// The `nnc analyze --format json` object (`docs/analysis.md`), with a
     /// few added fields (`buffers`, `mac_bytes`, `block`, `share`, line and
     /// column in spans, `inputs`, `outputs`, `critical_path`, the
     /// platform's `description`/`source`/`ridge_intensity`, and per-block

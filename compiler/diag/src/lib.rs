@@ -1,6 +1,6 @@
 //! Diagnostics for every stage of nnc: one [`Diagnostic`] type, a table of
 //! stable codes ([`codes`]), and two renderers ([`render`]): ariadne for people
-//! and JSON lines for tools (shape fixed by `shared/spec/cli.md`).
+//! and JSON lines for tools (one object per diagnostic, fields in [`render`]).
 //!
 //! Spans are byte ranges into one source file ([`SourceFile`]). Stages never
 //! print: they return diagnostics, and the driver renders them.
@@ -98,7 +98,7 @@ pub fn cap(diags: &mut Vec<Diagnostic>) {
             (0, o) => others(o),
             (e, o) => format!("{} and {}", errors(e), others(o)),
         };
-        let mut note = Diagnostic::new(Level::Note, "E0009", format!("{what} not shown"))
+        let mut note = Diagnostic::new(Level::Note, codes::syntax::TOO_MANY_DIAGNOSTICS, format!("{what} not shown"))
             .with_note(format!(
                 "at most {MAX_REPORTED} errors and {MAX_REPORTED} warnings are reported; fix these first"
             ));

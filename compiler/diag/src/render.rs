@@ -1,6 +1,7 @@
 //! Rendering diagnostics: `human` (ariadne, byte-indexed spans), `short`
 //! (one line each, like `rustc --error-format short`) and `json` (one object a
-//! line, the fields of `shared/spec/cli.md`).
+//! line: `code`, `level`, `message`, `lint`, `spans`, `notes`, `help`,
+//! `suggestions`, `rendered`; see [`json_value`]).
 
 use crate::excerpt::{sanitize_text, Excerpt};
 use crate::{Diagnostic, Level, SourceFile, Span};
@@ -223,7 +224,7 @@ pub fn short(d: &Diagnostic, file: &SourceFile) -> String {
     }
 }
 
-/// The JSON object of cli.md for one diagnostic.
+/// The JSON object of one diagnostic (`--message-format json`).
 pub fn json_value(d: &Diagnostic, file: &SourceFile) -> Value {
     let spans: Vec<Value> = d
         .labels

@@ -77,11 +77,10 @@ fn ui_cases_produce_their_code() {
     assert!(n >= 40);
 }
 
-/// Every code the elaborator declares is in the `nnc explain` table.
+/// Every elaboration code's explanation says how to fix it.
 #[test]
 fn every_code_is_explained() {
-    for code in nnc_elab::codes::ALL {
-        let info = nnc_diag::codes::lookup(code).unwrap_or_else(|| panic!("{code}"));
-        assert!(info.explanation.contains("Fix:"), "{code}");
+    for info in nnc_diag::codes::elab::CODES {
+        assert!(info.explanation.contains("Fix:"), "{}", info.code);
     }
 }

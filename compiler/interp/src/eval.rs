@@ -7,6 +7,7 @@
 //! output shape itself from the op and the actual argument tensors and
 //! reports a mismatch with the node's recorded shape as an error.
 
+use crate::eval_error::{op_err, EvalError};
 use crate::tensor::{fmt_shape, numel, strides_of, Tensor};
 use crate::weights::WeightStore;
 use nnc_ir::op::{weight_specs, Activation, BinaryKind, Conv2d, Op, Pool};
@@ -20,7 +21,7 @@ pub fn run(
     g: &Graph,
     w: &WeightStore,
     inputs: &HashMap<String, Tensor>,
-) -> Result<HashMap<String, Tensor>, String> {
+) -> Result<HashMap<String, Tensor>, EvalError> {
     let values = run_inner(g, w, inputs, false)?;
     collect_outputs(g, &values)
 }
@@ -31,7 +32,7 @@ pub fn run_all(
     g: &Graph,
     w: &WeightStore,
     inputs: &HashMap<String, Tensor>,
-) -> Result<HashMap<NodeId, Tensor>, String> {
+) -> Result<HashMap<NodeId, Tensor>, EvalError> {
     run_inner(g, w, inputs, true)
 }
 
@@ -39,12 +40,12 @@ pub fn run_all(
 pub fn collect_outputs(
     g: &Graph,
     values: &HashMap<NodeId, Tensor>,
-) -> Result<HashMap<String, Tensor>, String> {
+) -> Result<HashMap<String, Tensor>, EvalError> {
     let mut out = HashMap::new();
     for o in &g.outputs {
-        let v = values
-            .get(&o.node)
-            .ok_or_else(|| format!("output `{}` names a node with no value", o.name))?;
+        let v = values.get(&o.node).ok_or_else(|| {
+            EvalError::Graph(format!("output `{}` names a node with no value", o.name))
+        })?;
         out.insert(o.name.clone(), v.try_clone()?);
     }
     Ok(out)
@@ -55,10 +56,10 @@ fn run_inner(
     w: &WeightStore,
     inputs: &HashMap<String, Tensor>,
     keep_all: bool,
-) -> Result<HashMap<NodeId, Tensor>, String> {
+) -> Result<HashMap<NodeId, Tensor>, EvalError> {
     let order = g
         .topo_order()
-        .ok_or_else(|| "the graph has a cycle".to_string())?;
+        .ok_or_else(|| EvalError::Graph("the graph has a cycle".to_string()))?;
     // Remaining number of reads of each node (freeing intermediates).
     let mut remaining: HashMap<NodeId, usize> = HashMap::new();
     for &id in &order {
@@ -76,7 +77,9 @@ fn run_inner(
             .iter()
             .any(|&i| matches!(&g.node(i).op, Op::Input { name: n } if n == name));
         if !known {
-            return Err(format!("the network has no input named `{name}`"));
+            return Err(EvalError::Input(format!(
+                "the network has no input named `{name}`"
+            )));
         }
     }
     let mut values: HashMap<NodeId, Tensor> = HashMap::new();
@@ -85,35 +88,36 @@ fn run_inner(
         let value = if let Op::Input { name } = &node.op {
             let t = inputs
                 .get(name)
-                .ok_or_else(|| format!("no value given for input `{name}`"))?;
+                .ok_or_else(|| EvalError::Input(format!("no value given for input `{name}`")))?;
             if t.shape() != node.shape.as_slice() {
-                return Err(format!(
+                return Err(EvalError::Input(format!(
                     "input `{name}`: expected shape {}, found {}",
                     fmt_shape(&node.shape),
                     fmt_shape(t.shape())
-                ));
+                )));
             }
             t.try_clone()?
         } else {
             let ins = g.inputs(id);
             let mut args = Vec::with_capacity(ins.len());
             for i in &ins {
-                args.push(
-                    values
-                        .get(i)
-                        .ok_or_else(|| format!("node {id} reads {i}, which has no value"))?,
-                );
+                args.push(values.get(i).ok_or_else(|| {
+                    EvalError::Graph(format!("node {id} reads {i}, which has no value"))
+                })?);
             }
-            let v = eval_node(g, id, w, &args)
-                .map_err(|e| format!("{} `{}`: {e}", node.op.name(), node.name))?;
+            let v = eval_node(g, id, w, &args).map_err(|e| EvalError::Node {
+                op: node.op.name(),
+                name: node.name.clone(),
+                error: Box::new(e),
+            })?;
             if v.shape() != node.shape.as_slice() {
-                return Err(format!(
+                return Err(EvalError::Graph(format!(
                     "{} `{}`: the graph records shape {} but the op computes {}",
                     node.op.name(),
                     node.name,
                     fmt_shape(&node.shape),
                     fmt_shape(v.shape())
-                ));
+                )));
             }
             if !keep_all {
                 for i in ins {
@@ -139,7 +143,7 @@ pub fn node_weights<'w>(
     id: NodeId,
     w: &'w WeightStore,
     args: &[&Tensor],
-) -> Result<Vec<&'w Tensor>, String> {
+) -> Result<Vec<&'w Tensor>, EvalError> {
     let node = g.node(id);
     let shapes: Vec<&[usize]> = args.iter().map(|t| t.shape()).collect();
     let mut out = Vec::new();
@@ -147,13 +151,13 @@ pub fn node_weights<'w>(
         let key = format!("{}.{}", node.name, spec.suffix);
         let t = w
             .get(&key)
-            .ok_or_else(|| format!("missing weight `{key}`"))?;
+            .ok_or_else(|| EvalError::Weight(format!("missing weight `{key}`")))?;
         if t.shape() != spec.shape.as_slice() {
-            return Err(format!(
+            return Err(EvalError::Weight(format!(
                 "weight `{key}`: expected shape {}, found {}",
                 fmt_shape(&spec.shape),
                 fmt_shape(t.shape())
-            ));
+            )));
         }
         out.push(t);
     }
@@ -167,23 +171,23 @@ pub fn eval_node(
     id: NodeId,
     w: &WeightStore,
     args: &[&Tensor],
-) -> Result<Tensor, String> {
+) -> Result<Tensor, EvalError> {
     let ws = node_weights(g, id, w, args)?;
     eval_op(&g.node(id).op, args, &ws)
 }
 
-fn arity(args: &[&Tensor], n: usize) -> Result<(), String> {
+fn arity(args: &[&Tensor], n: usize) -> Result<(), EvalError> {
     if args.len() != n {
-        return Err(format!("expected {n} input(s), got {}", args.len()));
+        return Err(op_err!("expected {n} input(s), got {}", args.len()));
     }
     Ok(())
 }
 
 /// Evaluates an op on its arguments and its weights (in [`weight_specs`]
 /// order). Every size is checked; nothing panics.
-pub fn eval_op(op: &Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, String> {
+pub fn eval_op(op: &Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, EvalError> {
     match op {
-        Op::Input { name } => Err(format!("input `{name}` cannot be evaluated")),
+        Op::Input { name } => Err(op_err!("input `{name}` cannot be evaluated")),
         Op::Conv2d(c) => {
             arity(args, 1)?;
             conv2d(c, args[0], ws.first().copied(), ws.get(1).copied())
@@ -258,13 +262,13 @@ pub fn eval_op(op: &Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, Stri
         } => {
             arity(args, if *residual { 2 } else { 1 })?;
             if !matches!(**base, Op::Conv2d(_) | Op::Linear { .. }) {
-                return Err(format!("a fused op cannot have a {} base", base.name()));
+                return Err(op_err!("a fused op cannot have a {} base", base.name()));
             }
             let mut y = eval_op(base, &args[..1], ws)?;
             if *residual {
                 let r = args[1];
                 if r.shape() != y.shape() {
-                    return Err(format!(
+                    return Err(op_err!(
                         "residual of shape {} does not match the output's {}",
                         fmt_shape(r.shape()),
                         fmt_shape(y.shape())
@@ -282,19 +286,19 @@ pub fn eval_op(op: &Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, Stri
     }
 }
 
-fn dims4(x: &Tensor, what: &str) -> Result<[usize; 4], String> {
+fn dims4(x: &Tensor, what: &str) -> Result<[usize; 4], EvalError> {
     match x.shape() {
         &[n, c, h, w] => Ok([n, c, h, w]),
-        s => Err(format!("{what} needs a 4-d input, got {}", fmt_shape(s))),
+        s => Err(op_err!("{what} needs a 4-d input, got {}", fmt_shape(s))),
     }
 }
 
-fn checked_len(shape: &[usize]) -> Result<usize, String> {
-    numel(shape).ok_or_else(|| format!("shape {} has too many elements", fmt_shape(shape)))
+fn checked_len(shape: &[usize]) -> Result<usize, EvalError> {
+    numel(shape).ok_or_else(|| op_err!("shape {} has too many elements", fmt_shape(shape)))
 }
 
 /// PyTorch's convolution output size: floor((i + 2p - d(k-1) - 1) / s) + 1.
-fn conv_out(i: usize, k: usize, s: usize, p: usize, d: usize) -> Result<usize, String> {
+fn conv_out(i: usize, k: usize, s: usize, p: usize, d: usize) -> Result<usize, EvalError> {
     if k == 0 || s == 0 || d == 0 {
         return Err("kernel, stride and dilation must be positive".into());
     }
@@ -306,7 +310,7 @@ fn conv_out(i: usize, k: usize, s: usize, p: usize, d: usize) -> Result<usize, S
         .and_then(|v| v.checked_add(1))
         .ok_or("dilated kernel too large")?;
     if padded < span {
-        return Err(format!(
+        return Err(op_err!(
             "the (dilated) kernel {span} is larger than the padded input {padded}"
         ));
     }
@@ -318,20 +322,20 @@ fn conv2d(
     x: &Tensor,
     w: Option<&Tensor>,
     b: Option<&Tensor>,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, EvalError> {
     let [n, cin, h, wd] = dims4(x, "conv2d")?;
     let w = w.ok_or("conv2d needs a weight")?;
     let g = c.groups;
     let cout = c.out_channels;
     if g == 0 || !cin.is_multiple_of(g) || !cout.is_multiple_of(g) {
-        return Err(format!(
+        return Err(op_err!(
             "groups = {g} must divide the input channels {cin} and the output channels {cout}"
         ));
     }
     let (cin_g, cout_g) = (cin / g, cout / g);
     let [kh, kw] = c.kernel;
     if w.shape() != [cout, cin_g, kh, kw] {
-        return Err(format!(
+        return Err(op_err!(
             "weight shape {} should be {}",
             fmt_shape(w.shape()),
             fmt_shape(&[cout, cin_g, kh, kw])
@@ -340,7 +344,7 @@ fn conv2d(
     let bias = if c.bias {
         let b = b.ok_or("conv2d with bias needs a bias tensor")?;
         if b.shape() != [cout] {
-            return Err(format!(
+            return Err(op_err!(
                 "bias shape {} should be [{cout}]",
                 fmt_shape(b.shape())
             ));
@@ -397,10 +401,10 @@ fn batchnorm(
     mean: &Tensor,
     var: &Tensor,
     eps: f64,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, EvalError> {
     let s = x.shape();
     if s.len() < 2 {
-        return Err(format!(
+        return Err(op_err!(
             "batchnorm needs an input of rank >= 2, got {}",
             fmt_shape(s)
         ));
@@ -413,7 +417,7 @@ fn batchnorm(
         (var, "running_var"),
     ] {
         if t.shape() != [c] {
-            return Err(format!(
+            return Err(op_err!(
                 "{n} shape {} should be [{c}]",
                 fmt_shape(t.shape())
             ));
@@ -431,20 +435,20 @@ fn batchnorm(
     Ok(y)
 }
 
-fn linear(out: usize, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor, String> {
+fn linear(out: usize, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor, EvalError> {
     let (n, f) = match x.shape() {
         &[n, f] => (n, f),
-        s => return Err(format!("linear needs a 2-d input, got {}", fmt_shape(s))),
+        s => return Err(op_err!("linear needs a 2-d input, got {}", fmt_shape(s))),
     };
     if w.shape() != [out, f] {
-        return Err(format!(
+        return Err(op_err!(
             "weight shape {} should be [{out}, {f}]",
             fmt_shape(w.shape())
         ));
     }
     if let Some(b) = b {
         if b.shape() != [out] {
-            return Err(format!(
+            return Err(op_err!(
                 "bias shape {} should be [{out}]",
                 fmt_shape(b.shape())
             ));
@@ -474,18 +478,18 @@ fn act(a: Activation, mut x: Tensor) -> Tensor {
 
 /// PyTorch's pooling output size (dilation 1), including the ceil-mode rule
 /// that the last window must start inside the input or the left padding.
-pub fn pool_out(i: usize, k: usize, s: usize, p: usize, ceil: bool) -> Result<usize, String> {
+pub fn pool_out(i: usize, k: usize, s: usize, p: usize, ceil: bool) -> Result<usize, EvalError> {
     if k == 0 || s == 0 {
         return Err("pool kernel and stride must be positive".into());
     }
     if p > k / 2 {
-        return Err(format!(
+        return Err(op_err!(
             "pad {p} should be at most half of the kernel size {k}"
         ));
     }
     let padded = i.checked_add(2 * p).ok_or("padding too large")?;
     if padded < k {
-        return Err(format!(
+        return Err(op_err!(
             "the kernel {k} is larger than the padded input {padded}"
         ));
     }
@@ -497,7 +501,7 @@ pub fn pool_out(i: usize, k: usize, s: usize, p: usize, ceil: bool) -> Result<us
     Ok(o)
 }
 
-fn maxpool(p: &Pool, x: &Tensor) -> Result<Tensor, String> {
+fn maxpool(p: &Pool, x: &Tensor) -> Result<Tensor, EvalError> {
     let [n, c, h, w] = dims4(x, "maxpool")?;
     let oh = pool_out(h, p.kernel[0], p.stride[0], p.pad[0], p.ceil)?;
     let ow = pool_out(w, p.kernel[1], p.stride[1], p.pad[1], p.ceil)?;
@@ -532,7 +536,7 @@ fn maxpool(p: &Pool, x: &Tensor) -> Result<Tensor, String> {
     Ok(y)
 }
 
-fn avgpool(p: &Pool, count_pad: bool, x: &Tensor) -> Result<Tensor, String> {
+fn avgpool(p: &Pool, count_pad: bool, x: &Tensor) -> Result<Tensor, EvalError> {
     let [n, c, h, w] = dims4(x, "avgpool")?;
     let oh = pool_out(h, p.kernel[0], p.stride[0], p.pad[0], p.ceil)?;
     let ow = pool_out(w, p.kernel[1], p.stride[1], p.pad[1], p.ceil)?;
@@ -571,7 +575,7 @@ fn avgpool(p: &Pool, count_pad: bool, x: &Tensor) -> Result<Tensor, String> {
     Ok(y)
 }
 
-fn global_avgpool(x: &Tensor) -> Result<Tensor, String> {
+fn global_avgpool(x: &Tensor) -> Result<Tensor, EvalError> {
     let [n, c, h, w] = dims4(x, "global_avgpool")?;
     let mut y = Tensor::zeros(vec![n, c, 1, 1])?;
     let hw = h * w;
@@ -585,20 +589,20 @@ fn global_avgpool(x: &Tensor) -> Result<Tensor, String> {
     Ok(y)
 }
 
-fn flatten(x: &Tensor) -> Result<Tensor, String> {
+fn flatten(x: &Tensor) -> Result<Tensor, EvalError> {
     let s = x.shape();
     if s.len() < 2 {
-        return Err(format!("flatten needs rank >= 2, got {}", fmt_shape(s)));
+        return Err(op_err!("flatten needs rank >= 2, got {}", fmt_shape(s)));
     }
     let rest = checked_len(&s[1..])?;
-    x.try_clone()?.reshape(vec![s[0], rest])
+    Ok(x.try_clone()?.reshape(vec![s[0], rest])?)
 }
 
-fn concat(args: &[&Tensor], axis: usize) -> Result<Tensor, String> {
+fn concat(args: &[&Tensor], axis: usize) -> Result<Tensor, EvalError> {
     let first = args.first().ok_or("concat needs at least one input")?;
     let rank = first.shape().len();
     if axis >= rank {
-        return Err(format!("axis {axis} out of range for rank {rank}"));
+        return Err(op_err!("axis {axis} out of range for rank {rank}"));
     }
     let mut shape = first.shape().to_vec();
     shape[axis] = 0;
@@ -610,7 +614,7 @@ fn concat(args: &[&Tensor], axis: usize) -> Result<Tensor, String> {
                 .enumerate()
                 .all(|(i, (x, y))| i == axis || x == y);
         if !ok {
-            return Err(format!(
+            return Err(op_err!(
                 "cannot concatenate {} with {} along axis {axis}",
                 fmt_shape(first.shape()),
                 fmt_shape(s)
@@ -627,17 +631,17 @@ fn concat(args: &[&Tensor], axis: usize) -> Result<Tensor, String> {
             data.extend_from_slice(&a.data()[o * chunk..(o + 1) * chunk]);
         }
     }
-    Tensor::new(shape, data)
+    Ok(Tensor::new(shape, data)?)
 }
 
-fn slice(x: &Tensor, axis: usize, start: usize, len: usize) -> Result<Tensor, String> {
+fn slice(x: &Tensor, axis: usize, start: usize, len: usize) -> Result<Tensor, EvalError> {
     let s = x.shape();
     if axis >= s.len() {
-        return Err(format!("axis {axis} out of range for rank {}", s.len()));
+        return Err(op_err!("axis {axis} out of range for rank {}", s.len()));
     }
     let end = start.checked_add(len).ok_or("split range too large")?;
     if end > s[axis] {
-        return Err(format!(
+        return Err(op_err!(
             "split range {start}..{end} exceeds the size {} of axis {axis}",
             s[axis]
         ));
@@ -651,13 +655,13 @@ fn slice(x: &Tensor, axis: usize, start: usize, len: usize) -> Result<Tensor, St
         let base = (o * s[axis] + start) * inner;
         data.extend_from_slice(&x.data()[base..base + len * inner]);
     }
-    Tensor::new(shape, data)
+    Ok(Tensor::new(shape, data)?)
 }
 
-fn channel_shuffle(x: &Tensor, g: usize) -> Result<Tensor, String> {
+fn channel_shuffle(x: &Tensor, g: usize) -> Result<Tensor, EvalError> {
     let [n, c, h, w] = dims4(x, "channel_shuffle")?;
     if g == 0 || !c.is_multiple_of(g) {
-        return Err(format!("groups = {g} must divide the channels {c}"));
+        return Err(op_err!("groups = {g} must divide the channels {c}"));
     }
     let cg = c / g;
     let hw = h * w;
@@ -677,10 +681,10 @@ fn channel_shuffle(x: &Tensor, g: usize) -> Result<Tensor, String> {
     Ok(y)
 }
 
-fn softmax(x: &Tensor, axis: usize) -> Result<Tensor, String> {
+fn softmax(x: &Tensor, axis: usize) -> Result<Tensor, EvalError> {
     let s = x.shape();
     if axis >= s.len() {
-        return Err(format!("axis {axis} out of range for rank {}", s.len()));
+        return Err(op_err!("axis {axis} out of range for rank {}", s.len()));
     }
     let outer: usize = s[..axis].iter().product();
     let len = s[axis];
@@ -716,34 +720,15 @@ fn softmax(x: &Tensor, axis: usize) -> Result<Tensor, String> {
     Ok(y)
 }
 
-/// NumPy broadcasting of two shapes.
-pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
-    let r = a.len().max(b.len());
-    let mut out = vec![0; r];
-    for i in 0..r {
-        let da = if i + a.len() >= r {
-            a[i + a.len() - r]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= r {
-            b[i + b.len() - r]
-        } else {
-            1
-        };
-        out[i] = if da == db || db == 1 {
-            da
-        } else if da == 1 {
-            db
-        } else {
-            return Err(format!(
-                "shapes {} and {} cannot be broadcast together",
-                fmt_shape(a),
-                fmt_shape(b)
-            ));
-        };
-    }
-    Ok(out)
+/// NumPy broadcasting of two shapes ([`nnc_ir::shape::broadcast`]).
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, EvalError> {
+    nnc_ir::shape::broadcast(a, b).ok_or_else(|| {
+        op_err!(
+            "shapes {} and {} cannot be broadcast together",
+            fmt_shape(a),
+            fmt_shape(b)
+        )
+    })
 }
 
 /// Strides of `s` broadcast to the rank-`r` shape `out` (0 on broadcast dims).
@@ -766,7 +751,7 @@ fn bstrides(s: &[usize], out: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-fn binary(k: BinaryKind, a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
+fn binary(k: BinaryKind, a: &Tensor, b: &Tensor) -> Result<Tensor, EvalError> {
     let shape = broadcast_shapes(a.shape(), b.shape())?;
     let n = checked_len(&shape)?;
     let (sa, sb) = (bstrides(a.shape(), &shape), bstrides(b.shape(), &shape));
@@ -786,10 +771,10 @@ fn binary(k: BinaryKind, a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
             BinaryKind::Mul => x * y,
         });
     }
-    Tensor::new(shape, data)
+    Ok(Tensor::new(shape, data)?)
 }
 
-fn upsample(x: &Tensor, s: usize) -> Result<Tensor, String> {
+fn upsample(x: &Tensor, s: usize) -> Result<Tensor, EvalError> {
     let [n, c, h, w] = dims4(x, "upsample")?;
     if s == 0 {
         return Err("upsample scale must be positive".into());

@@ -146,7 +146,7 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor, String> {
         data.chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
     );
-    Tensor::new(h.shape, v)
+    Ok(Tensor::new(h.shape, v)?)
 }
 
 /// Reads a `.npy` file for the input `name`, which must have exactly the

@@ -11,46 +11,101 @@ pub struct Tensor {
     data: Vec<f32>,
 }
 
-/// The number of elements of a shape, or None if the product overflows.
-pub fn numel(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
-}
-
-/// Formats a shape as `[a, b, c]`.
-pub fn fmt_shape(shape: &[usize]) -> String {
-    let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    format!("[{}]", parts.join(", "))
-}
+/// The element count (None on overflow) and the `[a, b, c]` formatting of
+/// a shape: the IR's, so that every stage counts and prints shapes alike.
+pub use nnc_ir::shape::{fmt_shape, numel};
 
 /// The most f32 elements one tensor may have in the interpreter (2^31,
 /// 8 GiB; the elaborator's tensor limit). Checked before allocating.
 pub const MAX_ELEMENTS: usize = 1 << 31;
 
-/// The start of every allocation error of the interpreter (so that drivers
-/// can give it its code, E0414).
+/// The start of every allocation error's message (E0414).
 pub const ALLOC_FAILED: &str = "cannot allocate";
+
+/// Why a tensor could not be made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TensorError {
+    /// More elements than [`MAX_ELEMENTS`].
+    OverLimit { elements: usize },
+    /// The system could not provide the memory.
+    OutOfMemory { elements: usize },
+    /// The product of the shape overflows.
+    Overflow { shape: Vec<usize> },
+    /// The data does not have the shape's element count.
+    Length { shape: Vec<usize>, got: usize },
+    /// Two tensors compared elementwise have different shapes.
+    ShapeMismatch {
+        shape: Vec<usize>,
+        reference: Vec<usize>,
+    },
+}
+
+impl TensorError {
+    /// An allocation over the limit or beyond the available memory: the
+    /// drivers report it as E0414.
+    pub fn is_alloc(&self) -> bool {
+        matches!(
+            self,
+            TensorError::OverLimit { .. } | TensorError::OutOfMemory { .. }
+        )
+    }
+}
+
+impl fmt::Display for TensorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TensorError::OverLimit { elements } => write!(
+                f,
+                "{ALLOC_FAILED} a tensor of {elements} elements: over the limit of {MAX_ELEMENTS}"
+            ),
+            TensorError::OutOfMemory { elements } => write!(
+                f,
+                "{ALLOC_FAILED} {} MB for a tensor of {elements} elements: out of memory",
+                elements.saturating_mul(4).div_ceil(1_000_000)
+            ),
+            TensorError::Overflow { shape } => {
+                write!(f, "shape {} has too many elements", fmt_shape(shape))
+            }
+            TensorError::Length { shape, got } => write!(
+                f,
+                "shape {} needs {} elements, got {got}",
+                fmt_shape(shape),
+                numel(shape).unwrap_or(usize::MAX)
+            ),
+            TensorError::ShapeMismatch { shape, reference } => write!(
+                f,
+                "shape {} differs from the reference's {}",
+                fmt_shape(shape),
+                fmt_shape(reference)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TensorError {}
+
+/// For callers that still report errors as text.
+impl From<TensorError> for String {
+    fn from(e: TensorError) -> String {
+        e.to_string()
+    }
+}
 
 /// An empty vector with room for `n` elements, or an error (never an abort)
 /// when `n` exceeds [`MAX_ELEMENTS`] or the memory is not available.
-pub fn try_vec(n: usize) -> Result<Vec<f32>, String> {
+pub fn try_vec(n: usize) -> Result<Vec<f32>, TensorError> {
     if n > MAX_ELEMENTS {
-        return Err(format!(
-            "{ALLOC_FAILED} a tensor of {n} elements: over the limit of {MAX_ELEMENTS}"
-        ));
+        return Err(TensorError::OverLimit { elements: n });
     }
     let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| {
-        format!(
-            "{ALLOC_FAILED} {} MB for a tensor of {n} elements: out of memory",
-            n.saturating_mul(4).div_ceil(1_000_000)
-        )
-    })?;
+    v.try_reserve_exact(n)
+        .map_err(|_| TensorError::OutOfMemory { elements: n })?;
     Ok(v)
 }
 
 impl Tensor {
     /// A copy, or an allocation error instead of an abort.
-    pub fn try_clone(&self) -> Result<Tensor, String> {
+    pub fn try_clone(&self) -> Result<Tensor, TensorError> {
         let mut data = try_vec(self.data.len())?;
         data.extend_from_slice(&self.data);
         Ok(Tensor {
@@ -61,29 +116,29 @@ impl Tensor {
 
     /// A tensor of this shape holding `data` (C order). Errors when the
     /// element count overflows or does not equal `data.len()`.
-    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor, String> {
-        let n = numel(&shape)
-            .ok_or_else(|| format!("shape {} has too many elements", fmt_shape(&shape)))?;
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor, TensorError> {
+        let Some(n) = numel(&shape) else {
+            return Err(TensorError::Overflow { shape });
+        };
         if n != data.len() {
-            return Err(format!(
-                "shape {} needs {} elements, got {}",
-                fmt_shape(&shape),
-                n,
-                data.len()
-            ));
+            return Err(TensorError::Length {
+                shape,
+                got: data.len(),
+            });
         }
         Ok(Tensor { shape, data })
     }
 
     /// A tensor of zeros. Errors when the element count overflows.
-    pub fn zeros(shape: Vec<usize>) -> Result<Tensor, String> {
+    pub fn zeros(shape: Vec<usize>) -> Result<Tensor, TensorError> {
         Tensor::filled(shape, 0.0)
     }
 
     /// A tensor with every element equal to `v`.
-    pub fn filled(shape: Vec<usize>, v: f32) -> Result<Tensor, String> {
-        let n = numel(&shape)
-            .ok_or_else(|| format!("shape {} has too many elements", fmt_shape(&shape)))?;
+    pub fn filled(shape: Vec<usize>, v: f32) -> Result<Tensor, TensorError> {
+        let Some(n) = numel(&shape) else {
+            return Err(TensorError::Overflow { shape });
+        };
         let mut data = try_vec(n)?;
         data.resize(n, v);
         Ok(Tensor { shape, data })
@@ -120,7 +175,7 @@ impl Tensor {
     }
 
     /// The same data under another shape with the same element count.
-    pub fn reshape(self, shape: Vec<usize>) -> Result<Tensor, String> {
+    pub fn reshape(self, shape: Vec<usize>) -> Result<Tensor, TensorError> {
         Tensor::new(shape, self.data)
     }
 
@@ -144,13 +199,12 @@ impl Tensor {
     /// max |a - b| / max(max |b|, tiny): the relative error measure of the
     /// fixture and pass tests. Errors when the shapes differ. NaN in either
     /// makes the result NaN unless both are NaN at the same place.
-    pub fn rel_max_diff(&self, reference: &Tensor) -> Result<f64, String> {
+    pub fn rel_max_diff(&self, reference: &Tensor) -> Result<f64, TensorError> {
         if self.shape != reference.shape {
-            return Err(format!(
-                "shape {} differs from the reference's {}",
-                fmt_shape(&self.shape),
-                fmt_shape(&reference.shape)
-            ));
+            return Err(TensorError::ShapeMismatch {
+                shape: self.shape.clone(),
+                reference: reference.shape.clone(),
+            });
         }
         let mut d = 0.0f64;
         let mut r = 0.0f64;
@@ -200,12 +254,20 @@ mod tests {
     #[test]
     fn checked_construction() {
         assert!(Tensor::new(vec![2, 3], vec![0.0; 6]).is_ok());
-        let e = Tensor::new(vec![2, 3], vec![0.0; 5]).unwrap_err();
+        let e = Tensor::new(vec![2, 3], vec![0.0; 5])
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("[2, 3]") && e.contains('6') && e.contains('5'),
             "{e}"
         );
-        assert!(Tensor::zeros(vec![usize::MAX, 3]).is_err());
+        let e = Tensor::zeros(vec![usize::MAX, 3]).unwrap_err();
+        assert!(matches!(e, TensorError::Overflow { .. }) && !e.is_alloc());
+        let e = Tensor::zeros(vec![MAX_ELEMENTS + 1]).unwrap_err();
+        assert!(
+            e.is_alloc() && e.to_string().starts_with(ALLOC_FAILED),
+            "{e}"
+        );
         let s = Tensor::new(vec![], vec![1.0]).unwrap();
         assert_eq!(s.len(), 1);
         assert_eq!(strides_of(&[2, 3, 4]), vec![12, 4, 1]);

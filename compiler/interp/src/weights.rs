@@ -1,5 +1,5 @@
 //! Weights: a name → tensor store, loading/saving safetensors files with the
-//! checks of `shared/spec/cli.md` ("Weights"), and the documented
+//! checks of `docs/weights.md` ("Weights files"), and the documented
 //! deterministic initialization used when no weights file is given
 //! (`docs/weights.md`).
 
@@ -14,23 +14,23 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Code: the weights file is not a valid safetensors file.
-pub const E_CORRUPT: &str = "E0410";
+pub const E_CORRUPT: &str = nnc_diag::codes::build::WEIGHTS_CORRUPT;
 /// Code: a weight the network needs is missing from the file.
-pub const E_MISSING: &str = "E0411";
+pub const E_MISSING: &str = nnc_diag::codes::build::WEIGHT_MISSING;
 /// Code: a weight in the file has the wrong shape.
-pub const E_SHAPE: &str = "E0412";
+pub const E_SHAPE: &str = nnc_diag::codes::build::WEIGHT_SHAPE;
 /// Code: a weight in the file has a dtype that is not a float type.
-pub const E_DTYPE: &str = "E0413";
+pub const E_DTYPE: &str = nnc_diag::codes::build::WEIGHT_DTYPE;
 /// Code: weights or tensors exceed a size limit or cannot be allocated.
-pub const E_LIMIT: &str = "E0414";
+pub const E_LIMIT: &str = nnc_diag::codes::build::ALLOC_LIMIT;
 /// Code: the file holds keys the network does not use (warning).
-pub const W_UNUSED: &str = "W0010";
+pub const W_UNUSED: &str = nnc_diag::codes::build::UNUSED_WEIGHTS;
 /// Code: weights were converted to f32 (a note).
-pub const W_CONVERTED: &str = "W0011";
+pub const W_CONVERTED: &str = nnc_diag::codes::build::WEIGHTS_CONVERTED;
 /// Code: weights hold NaN or infinite values (warning).
-pub const W_NONFINITE: &str = "W0012";
+pub const W_NONFINITE: &str = nnc_diag::codes::build::WEIGHTS_NONFINITE;
 /// Code (pre-existing, shared with the driver): a file could not be read.
-pub const E_READ: &str = "E0400";
+pub const E_READ: &str = nnc_diag::codes::build::READ_FAILED;
 
 /// Named weight tensors (`conv1.weight`, `bn1.running_var`, ...), ordered by
 /// name so that iteration (and saving) is deterministic.
@@ -522,7 +522,10 @@ fn init_checked(g: &Graph, seed: u64, strict: bool) -> Result<WeightStore, Strin
 pub fn random_tensor(shape: Vec<usize>, seed: u64) -> Result<Tensor, String> {
     let n = numel(&shape).ok_or("shape too large")?;
     let mut r = SplitMix64(seed);
-    Tensor::new(shape, (0..n).map(|_| r.uniform(1.0)).collect())
+    Ok(Tensor::new(
+        shape,
+        (0..n).map(|_| r.uniform(1.0)).collect(),
+    )?)
 }
 
 /// Checks that the store holds every weight the graph needs with the right

@@ -1,4 +1,4 @@
-//! Loading and saving weights: the checks of `shared/spec/cli.md` "Weights".
+//! Loading and saving weights: the checks of `docs/weights.md` "Weights files".
 
 use nnc_diag::{Diagnostic, Level};
 use nnc_interp::build::GraphBuilder;

@@ -1,5 +1,5 @@
-//! The operations of the graph IR. Every op of `shared/spec/language.md` §6
-//! has a variant; attributes are fully resolved (pairs expanded, defaults
+//! The operations of the graph IR. Every op of the language (`docs/language.md`,
+//! section 7) has a variant; attributes are fully resolved (pairs expanded, defaults
 //! applied). Shape inference lives in [`crate::shape`].
 
 use serde::Serialize;

@@ -1,6 +1,7 @@
 //! Lint levels: defaults, command-line overrides and in-source attributes.
 
 use crate::{registry, LintMeta};
+use nnc_diag::codes::build as code;
 use nnc_diag::{Diagnostic, Span};
 use nnc_syntax::ast;
 
@@ -206,19 +207,25 @@ pub fn check_attributes(file: &ast::File) -> Vec<Diagnostic> {
         for a in attrs {
             if LintLevel::parse(&a.name.name).is_none() {
                 out.push(
-                    Diagnostic::warning("W0001", format!("unknown attribute `{}`", a.name.name))
-                        .with_primary(a.name.span, "not a lint level")
-                        .with_help(
-                            "lint attributes are `#[allow(..)]`, `#[warn(..)]` and `#[deny(..)]`",
-                        ),
+                    Diagnostic::warning(
+                        code::UNKNOWN_ATTRIBUTE,
+                        format!("unknown attribute `{}`", a.name.name),
+                    )
+                    .with_primary(a.name.span, "not a lint level")
+                    .with_help(
+                        "lint attributes are `#[allow(..)]`, `#[warn(..)]` and `#[deny(..)]`",
+                    ),
                 );
                 continue;
             }
             for n in &a.args {
                 if !is_known(&n.name) {
                     let all: Vec<&str> = known_names().collect();
-                    let mut d = Diagnostic::warning("W0001", format!("unknown lint `{}`", n.name))
-                        .with_primary(n.span, "no lint or group has this name");
+                    let mut d = Diagnostic::warning(
+                        code::UNKNOWN_ATTRIBUTE,
+                        format!("unknown lint `{}`", n.name),
+                    )
+                    .with_primary(n.span, "no lint or group has this name");
                     if let Some(s) = nnc_diag::suggest::did_you_mean(&n.name, all.iter().copied()) {
                         d = d.with_help(format!("did you mean `{s}`?"));
                     }

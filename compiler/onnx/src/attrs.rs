@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::proto::onnx::{AttributeProto, NodeProto};
+use nnc_diag::codes::onnx as code;
 
 /// A node with helpers for its attributes and a printable identity.
 pub struct NodeRef<'a> {
@@ -63,7 +64,7 @@ impl<'a> NodeRef<'a> {
     /// An `E0503` error: the op is supported but not with these attributes.
     pub fn unsupported(&self, what: impl std::fmt::Display) -> Error {
         Error::new(
-            "E0503",
+            code::UNSUPPORTED_FORM,
             format!("{} cannot be imported: {what}", self.describe()),
         )
     }

@@ -9,6 +9,7 @@ use crate::proto::onnx::{
     ValueInfoProto,
 };
 use crate::tensor::dtype;
+use nnc_diag::codes::onnx as code;
 use nnc_interp::weights::WeightStore;
 use nnc_ir::op::{Activation, BinaryKind, Op};
 use nnc_ir::{Graph, NodeId};
@@ -166,7 +167,7 @@ pub fn export(g: &Graph, w: &WeightStore, opset: i64) -> Result<Vec<u8>, Error> 
 pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto, Error> {
     let order = g
         .topo_order()
-        .ok_or_else(|| Error::new("E0520", "the graph has a cycle"))?;
+        .ok_or_else(|| Error::new(code::EXPORT_FAILED, "the graph has a cycle"))?;
     let mut b = Builder {
         nodes: Vec::new(),
         inits: Vec::new(),
@@ -176,9 +177,12 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
     let mut val: HashMap<NodeId, String> = HashMap::new();
     let mut inputs = Vec::new();
     let weight = |b: &mut Builder, key: String| -> Result<String, Error> {
-        let t = w
-            .get(&key)
-            .ok_or_else(|| Error::new("E0520", format!("the weight `{key}` is missing")))?;
+        let t = w.get(&key).ok_or_else(|| {
+            Error::new(
+                code::EXPORT_FAILED,
+                format!("the weight `{key}` is missing"),
+            )
+        })?;
         let n = b.fresh(&key);
         b.inits.push(f32_tensor(&n, t.shape(), t.data()));
         Ok(n)
@@ -308,7 +312,7 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
             }
             Op::Fused { .. } => {
                 return Err(Error::new(
-                    "E0520",
+                    code::EXPORT_FAILED,
                     format!("node `{nm}` is a fused op; export takes the elaborated graph, before the build passes"),
                 ))
             }

@@ -5,6 +5,7 @@
 //! forward is straight-line code, one statement per nnc op.
 
 use crate::error::Error;
+use nnc_diag::codes::onnx as code;
 use nnc_ir::op::{Activation, BinaryKind, Op};
 use nnc_ir::{Graph, NodeId};
 use std::collections::HashMap;
@@ -31,7 +32,7 @@ fn act_expr(a: Activation, x: &str) -> String {
 pub fn export(g: &Graph) -> Result<String, Error> {
     let order = g
         .topo_order()
-        .ok_or_else(|| Error::new("E0520", "the graph has a cycle"))?;
+        .ok_or_else(|| Error::new(code::EXPORT_FAILED, "the graph has a cycle"))?;
     let mut init = Vec::new();
     let mut fwd = Vec::new();
     let mut var: HashMap<NodeId, String> = HashMap::new();
@@ -113,7 +114,7 @@ pub fn export(g: &Graph) -> Result<String, Error> {
             ),
             Op::Fused { .. } => {
                 return Err(Error::new(
-                    "E0520",
+                    code::EXPORT_FAILED,
                     format!("node `{}` is a fused op", node.name),
                 ))
             }

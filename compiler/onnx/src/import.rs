@@ -9,6 +9,7 @@ use crate::fold::{self, In};
 use crate::naming::{clean_scope, Idents, WeightNames};
 use crate::proto::onnx::{type_proto, ModelProto};
 use crate::tensor::{self, Const};
+use nnc_diag::codes::{build, onnx as code};
 use nnc_interp::weights::WeightStore;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
@@ -64,14 +65,14 @@ impl Ctx<'_> {
         match self.vals.get(name) {
             Some(Val::T { ident, shape }) => Ok((ident.clone(), shape.clone())),
             Some(Val::Const(_)) => Err(Error::new(
-                "E0503",
+                code::UNSUPPORTED_FORM,
                 format!(
                     "{} cannot be imported: its input {i} (`{name}`) is a constant tensor where nnc needs a computed one (the language has no constant tensors)",
                     n.describe()
                 ),
             )),
             None => Err(Error::new(
-                "E0505",
+                code::MALFORMED_GRAPH,
                 format!("{} uses the undefined value `{name}`", n.describe()),
             )),
         }
@@ -138,8 +139,12 @@ pub fn import_bytes(bytes: &[u8], base: Option<&Path>, file_stem: &str) -> Resul
 
 /// Reads and imports a model file (`E0400` when it cannot be read).
 pub fn import_file(path: &Path) -> Result<Imported, Error> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::new("E0400", format!("cannot read `{}`: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::new(
+            build::READ_FAILED,
+            format!("cannot read `{}`: {e}", path.display()),
+        )
+    })?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
     import_bytes(&bytes, path.parent(), stem)
 }
@@ -151,16 +156,21 @@ fn check_opset(model: &ModelProto) -> Result<i64, Error> {
             None | Some("") | Some("ai.onnx") => v = o.version,
             Some(d) => {
                 return Err(Error::new(
-                    "E0501",
+                    code::UNSUPPORTED_OPSET,
                     format!("the model imports the operator set domain `{d}`; nnc imports only the default ONNX domain"),
                 ))
             }
         }
     }
-    let v = v.ok_or_else(|| Error::new("E0501", "the model declares no default-domain opset"))?;
+    let v = v.ok_or_else(|| {
+        Error::new(
+            code::UNSUPPORTED_OPSET,
+            "the model declares no default-domain opset",
+        )
+    })?;
     if !(MIN_OPSET..=MAX_OPSET).contains(&v) {
         return Err(Error::new(
-            "E0501",
+            code::UNSUPPORTED_OPSET,
             format!("the model uses opset {v}; nnc imports opsets {MIN_OPSET} to {MAX_OPSET} (re-export with `opset_version=17`)"),
         ));
     }
@@ -180,7 +190,7 @@ fn order(
             }
             if known.contains(o) || producer.insert(o.as_str(), i).is_some() {
                 return Err(Error::new(
-                    "E0505",
+                    code::MALFORMED_GRAPH,
                     format!(
                         "the value `{o}` is defined more than once (node `{}`)",
                         n.name.clone().unwrap_or_default()
@@ -197,7 +207,7 @@ fn order(
             .any(|a| a.g.is_some() || !a.graphs.is_empty())
         {
             return Err(Error::new(
-                "E0502",
+                code::UNSUPPORTED_OP,
                 format!(
                     "op `{}` (node `{}`) has a subgraph (control flow); nnc networks are static graphs",
                     n.op_type.clone().unwrap_or_default(),
@@ -216,7 +226,7 @@ fn order(
                 }
                 None => {
                     return Err(Error::new(
-                        "E0505",
+                        code::MALFORMED_GRAPH,
                         format!(
                             "node `{}` ({}) uses the value `{inp}`, which no node, input or initializer defines",
                             n.name.clone().unwrap_or_default(),
@@ -253,7 +263,7 @@ fn order(
             })
             .collect();
         return Err(Error::new(
-            "E0505",
+            code::MALFORMED_GRAPH,
             format!(
                 "the graph has a cycle through the nodes {}",
                 stuck.join(", ")
@@ -268,14 +278,14 @@ fn input_shape(vi: &crate::proto::onnx::ValueInfoProto) -> Result<Vec<usize>, Er
     let Some(type_proto::Value::TensorType(t)) = vi.r#type.as_ref().and_then(|t| t.value.as_ref())
     else {
         return Err(Error::new(
-            "E0506",
+            code::DYNAMIC_INPUT,
             format!("input `{name}` is not a tensor"),
         ));
     };
     if let Some(et) = t.elem_type {
         if et != tensor::dtype::FLOAT {
             return Err(Error::new(
-                "E0506",
+                code::DYNAMIC_INPUT,
                 format!(
                     "input `{name}` has element type {}; nnc networks take float32 inputs",
                     tensor::dtype_name(et)
@@ -285,7 +295,7 @@ fn input_shape(vi: &crate::proto::onnx::ValueInfoProto) -> Result<Vec<usize>, Er
     }
     let Some(shape) = &t.shape else {
         return Err(Error::new(
-            "E0506",
+            code::DYNAMIC_INPUT,
             format!("input `{name}` has no shape; nnc needs static shapes"),
         ));
     };
@@ -296,13 +306,13 @@ fn input_shape(vi: &crate::proto::onnx::ValueInfoProto) -> Result<Vec<usize>, Er
             Some(D::DimValue(v)) if *v > 0 => dims.push(*v as usize),
             Some(D::DimParam(p)) => {
                 return Err(Error::new(
-                    "E0506",
+                    code::DYNAMIC_INPUT,
                     format!("dimension {i} of input `{name}` is the symbol `{p}` without a size; export the model with a static shape (e.g. without `dynamic_axes`)"),
                 ))
             }
             _ => {
                 return Err(Error::new(
-                    "E0506",
+                    code::DYNAMIC_INPUT,
                     format!("dimension {i} of input `{name}` has no size; export the model with a static shape"),
                 ))
             }
@@ -320,7 +330,7 @@ pub fn import_model(
     let graph = model
         .graph
         .as_ref()
-        .ok_or_else(|| Error::new("E0500", "the model has no graph"))?;
+        .ok_or_else(|| Error::new(code::NOT_ONNX, "the model has no graph"))?;
     let mut ctx = Ctx {
         vals: HashMap::new(),
         idents: Idents::default(),
@@ -341,7 +351,7 @@ pub fn import_model(
     }
     if !graph.sparse_initializer.is_empty() {
         return Err(Error::new(
-            "E0507",
+            code::BAD_TENSOR,
             "the model has sparse initializers, which nnc does not import",
         ));
     }
@@ -357,7 +367,7 @@ pub fn import_model(
     }
     if inputs.is_empty() {
         return Err(Error::new(
-            "E0506",
+            code::DYNAMIC_INPUT,
             "the graph has no (non-initializer) input",
         ));
     }
@@ -378,7 +388,7 @@ pub fn import_model(
         };
         if !matches!(n.node.domain.as_deref(), None | Some("") | Some("ai.onnx")) {
             return Err(Error::new(
-                "E0502",
+                code::UNSUPPORTED_OP,
                 format!(
                     "{} is in the domain `{}`, which nnc does not support",
                     n.describe(),
@@ -412,7 +422,7 @@ pub fn import_model(
             Some(Val::T { ident, .. }) => ident.clone(),
             Some(Val::Const(_)) => {
                 return Err(Error::new(
-                    "E0503",
+                    code::UNSUPPORTED_FORM,
                     format!(
                         "the graph output `{name}` is a constant; nnc outputs are computed tensors"
                     ),
@@ -420,7 +430,7 @@ pub fn import_model(
             }
             None => {
                 return Err(Error::new(
-                    "E0505",
+                    code::MALFORMED_GRAPH,
                     format!("the graph output `{name}` is not defined"),
                 ))
             }

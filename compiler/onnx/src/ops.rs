@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::import::{Ctx, Val};
 use crate::naming::scope_of_node;
 use crate::tensor::Const;
+use nnc_diag::codes::onnx as code;
 use nnc_interp::Tensor;
 use nnc_ir::op::{Activation, BinaryKind, Conv2d, Op, Pool};
 
@@ -193,7 +194,7 @@ pub fn translate(ctx: &mut Ctx, n: &NodeRef, _opset: i64) -> Result<(), Error> {
                 Ok(())
             }
             None => Err(Error::new(
-                "E0502",
+                code::UNSUPPORTED_OP,
                 format!(
                     "unsupported op `Div` (node `{}`); nnc has no division (only the exact GELU pattern x * 0.5 * (1 + erf(x / sqrt(2))) is recognized)",
                     n.name()
@@ -243,7 +244,7 @@ pub fn translate(ctx: &mut Ctx, n: &NodeRef, _opset: i64) -> Result<(), Error> {
         }
         "Resize" | "Upsample" => resize(ctx, n, &out0),
         other => Err(Error::new(
-            "E0502",
+            code::UNSUPPORTED_OP,
             format!(
                 "unsupported op `{other}` (node `{}`, producing `{}`{}); see docs/interop.md for the ops nnc imports",
                 n.name(),

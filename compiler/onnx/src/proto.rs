@@ -7,6 +7,7 @@ pub mod onnx {
 }
 
 use crate::error::Error;
+use nnc_diag::codes::onnx as code;
 use prost::Message;
 
 /// Decodes a serialized `ModelProto`. A protobuf decoding error (a truncated
@@ -14,13 +15,13 @@ use prost::Message;
 pub fn decode_model(bytes: &[u8]) -> Result<onnx::ModelProto, Error> {
     let m = onnx::ModelProto::decode(bytes).map_err(|e| {
         Error::new(
-            "E0500",
+            code::NOT_ONNX,
             format!("not an ONNX model: the protobuf message does not decode ({e})"),
         )
     })?;
     if m.graph.is_none() || m.ir_version.is_none() {
         return Err(Error::new(
-            "E0500",
+            code::NOT_ONNX,
             "not an ONNX model: the message has no graph or no IR version",
         ));
     }

@@ -4,6 +4,7 @@
 
 use crate::error::Error;
 use crate::proto::onnx::TensorProto;
+use nnc_diag::codes::onnx as code;
 use std::path::Path;
 
 /// Element data of a constant: float types become f32, integer and bool
@@ -81,14 +82,14 @@ fn dims_of(t: &TensorProto, name: &str) -> Result<(Vec<usize>, usize), Error> {
     for &d in &t.dims {
         let d = usize::try_from(d).map_err(|_| {
             Error::new(
-                "E0507",
+                code::BAD_TENSOR,
                 format!("tensor `{name}` has a negative dimension {d}"),
             )
         })?;
         n = n
             .checked_mul(d)
             .filter(|&n| n <= MAX_ELEMENTS)
-            .ok_or_else(|| Error::new("E0507", format!("tensor `{name}` is too large")))?;
+            .ok_or_else(|| Error::new(code::BAD_TENSOR, format!("tensor `{name}` is too large")))?;
         dims.push(d);
     }
     Ok((dims, n))
@@ -108,7 +109,7 @@ pub fn decode(t: &TensorProto, base: Option<&Path>) -> Result<Const, Error> {
     let dims_txt = format!("{dims:?}");
     let bad_len = |got: usize| {
         Error::new(
-            "E0507",
+            code::BAD_TENSOR,
             format!(
                 "tensor `{name}` has {got} elements of data for shape {dims_txt} ({n} expected)"
             ),
@@ -161,7 +162,7 @@ pub fn decode(t: &TensorProto, base: Option<&Path>) -> Result<Const, Error> {
         }
         other => {
             return Err(Error::new(
-                "E0507",
+                code::BAD_TENSOR,
                 format!(
                     "tensor `{name}` has data type {other} ({}); nnc imports float32/float64 \
                      weights and integer shape constants",
@@ -210,7 +211,7 @@ fn read_external(t: &TensorProto, name: &str, base: Option<&Path>) -> Result<Vec
     }
     let Some(location) = location else {
         return Err(Error::new(
-            "E0504",
+            code::EXTERNAL_DATA,
             format!("tensor `{name}` is stored externally but names no file (`location`)"),
         ));
     };
@@ -221,7 +222,7 @@ fn read_external(t: &TensorProto, name: &str, base: Option<&Path>) -> Result<Vec
             .any(|c| matches!(c, std::path::Component::ParentDir))
     {
         return Err(Error::new(
-            "E0504",
+            code::EXTERNAL_DATA,
             format!("tensor `{name}`: external data location `{location}` must be a relative path inside the model's directory"),
         ));
     }
@@ -230,7 +231,7 @@ fn read_external(t: &TensorProto, name: &str, base: Option<&Path>) -> Result<Vec
         .unwrap_or_else(|| rel.to_path_buf());
     let bytes = std::fs::read(&path).map_err(|e| {
         Error::new(
-            "E0504",
+            code::EXTERNAL_DATA,
             format!(
                 "tensor `{name}` is stored in the external data file `{}`, which cannot be read: {e}",
                 path.display()
@@ -244,7 +245,7 @@ fn read_external(t: &TensorProto, name: &str, base: Option<&Path>) -> Result<Vec
     };
     if start > end || end > bytes.len() {
         return Err(Error::new(
-            "E0504",
+            code::EXTERNAL_DATA,
             format!(
                 "tensor `{name}`: bytes {start}..{end} are outside the external data file `{}` ({} bytes)",
                 path.display(),

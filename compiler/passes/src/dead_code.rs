@@ -2,13 +2,13 @@
 //! (network inputs are kept: they are the executable's interface), and
 //! their weights.
 
-use crate::PassStats;
+use crate::{PassError, PassStats};
 use nnc_interp::WeightStore;
 use nnc_ir::{Graph, NodeId, Op};
 use std::collections::HashSet;
 
 /// Runs the pass.
-pub fn run(g: &mut Graph, w: &mut WeightStore) -> Result<PassStats, String> {
+pub fn run(g: &mut Graph, w: &mut WeightStore) -> Result<PassStats, PassError> {
     let mut stats = PassStats::new("dead_code");
     let mut live: HashSet<NodeId> = HashSet::new();
     let mut stack: Vec<NodeId> = g.outputs.iter().map(|o| o.node).collect();

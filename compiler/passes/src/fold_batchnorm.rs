@@ -5,14 +5,14 @@
 //! keeps its weight name and gains a bias; the batchnorm's weights leave the
 //! store.
 
-use crate::PassStats;
+use crate::{PassError, PassStats};
 use nnc_interp::{Tensor, WeightStore};
 use nnc_ir::{Graph, Op};
 
 /// Runs the pass.
-pub fn run(g: &mut Graph, w: &mut WeightStore) -> Result<PassStats, String> {
+pub fn run(g: &mut Graph, w: &mut WeightStore) -> Result<PassStats, PassError> {
     let mut stats = PassStats::new("fold_batchnorm");
-    let order = g.topo_order().ok_or("the graph has a cycle")?;
+    let order = g.topo_order().ok_or(PassError::Cycle)?;
     for bn in order {
         if !g.contains(bn) {
             continue;
@@ -38,9 +38,9 @@ pub fn run(g: &mut Graph, w: &mut WeightStore) -> Result<PassStats, String> {
     Ok(stats)
 }
 
-fn get<'a>(w: &'a WeightStore, key: &str) -> Result<&'a Tensor, String> {
+fn get<'a>(w: &'a WeightStore, key: &str) -> Result<&'a Tensor, PassError> {
     w.get(key)
-        .ok_or_else(|| format!("fold_batchnorm: missing weight `{key}`"))
+        .ok_or_else(|| PassError::Weight(format!("fold_batchnorm: missing weight `{key}`")))
 }
 
 /// Folds the batchnorm `bn` into `p`'s weights (the graph is not changed
@@ -51,34 +51,42 @@ fn fold(
     p: nnc_ir::NodeId,
     bn: nnc_ir::NodeId,
     eps: f64,
-) -> Result<(), String> {
+) -> Result<(), PassError> {
     let pname = g.node(p).name.clone();
     let bname = g.node(bn).name.clone();
     let (out, has_bias) = match &g.node(p).op {
         Op::Conv2d(c) => (c.out_channels, c.bias),
         Op::Linear { out_features, bias } => (*out_features, *bias),
-        _ => return Err("fold_batchnorm: not a conv2d or linear".into()),
+        _ => {
+            return Err(PassError::Weight(
+                "fold_batchnorm: not a conv2d or linear".into(),
+            ))
+        }
     };
     let gamma = get(w, &format!("{bname}.weight"))?.data().to_vec();
     let beta = get(w, &format!("{bname}.bias"))?.data().to_vec();
     let mean = get(w, &format!("{bname}.running_mean"))?.data().to_vec();
     let var = get(w, &format!("{bname}.running_var"))?.data().to_vec();
     if [&gamma, &beta, &mean, &var].iter().any(|v| v.len() != out) {
-        return Err(format!(
+        return Err(PassError::Weight(format!(
             "fold_batchnorm: `{bname}` has tensors of the wrong length for {out} channels"
-        ));
+        )));
     }
     let wkey = format!("{pname}.weight");
     let weight = get(w, &wkey)?.clone();
     if out == 0 || !weight.len().is_multiple_of(out) {
-        return Err(format!("fold_batchnorm: `{wkey}` does not have {out} rows"));
+        return Err(PassError::Weight(format!(
+            "fold_batchnorm: `{wkey}` does not have {out} rows"
+        )));
     }
     let per = weight.len() / out;
     let bkey = format!("{pname}.bias");
     let bias: Vec<f32> = if has_bias {
         let b = get(w, &bkey)?.data().to_vec();
         if b.len() != out {
-            return Err(format!("fold_batchnorm: `{bkey}` has the wrong length"));
+            return Err(PassError::Weight(format!(
+                "fold_batchnorm: `{bkey}` has the wrong length"
+            )));
         }
         b
     } else {

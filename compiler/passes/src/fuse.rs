@@ -5,7 +5,7 @@
 //! A step is fused only when the intermediate result has a single user and
 //! is not a network output.
 
-use crate::PassStats;
+use crate::{PassError, PassStats};
 use nnc_interp::WeightStore;
 use nnc_ir::{BinaryKind, Graph, NodeId, Op};
 
@@ -22,9 +22,9 @@ fn sole_user(g: &Graph, n: NodeId) -> Option<NodeId> {
 }
 
 /// Runs the pass.
-pub fn run(g: &mut Graph, _w: &mut WeightStore) -> Result<PassStats, String> {
+pub fn run(g: &mut Graph, _w: &mut WeightStore) -> Result<PassStats, PassError> {
     let mut stats = PassStats::new("fuse");
-    let order = g.topo_order().ok_or("the graph has a cycle")?;
+    let order = g.topo_order().ok_or(PassError::Cycle)?;
     for base in order {
         if !g.contains(base) || !matches!(g.node(base).op, Op::Conv2d(_) | Op::Linear { .. }) {
             continue;

@@ -2,17 +2,19 @@
 //! ([`pipeline`]).
 //!
 //! Every pass has the signature `run(&mut Graph, &mut WeightStore) ->
-//! Result<PassStats, String>`, keeps the graph's outputs' values (within
+//! Result<PassStats, PassError>`, keeps the graph's outputs' values (within
 //! float rounding for batchnorm folding) and keeps the weight store in step
 //! with the graph (no missing, no stale keys). [`memory_plan`] is not a
 //! rewrite: it plans the activation arena of the final graph for codegen.
 
 pub mod dead_code;
+pub mod error;
 pub mod fold_batchnorm;
 pub mod fuse;
 pub mod memory_plan;
 pub mod pipeline;
 
+pub use error::PassError;
 use nnc_ir::NodeId;
 use std::collections::HashMap;
 

@@ -14,6 +14,7 @@
 //! codegen must then compute them element by element (reading index i before
 //! writing index i) or, for flatten, as a no-op.
 
+use crate::PassError;
 use nnc_ir::{Graph, NodeId, Op};
 use std::collections::HashMap;
 
@@ -51,12 +52,12 @@ fn align_up(n: usize) -> Option<usize> {
 }
 
 /// Byte size of a node's output tensor.
-pub fn tensor_bytes(g: &Graph, n: NodeId) -> Result<usize, String> {
+pub fn tensor_bytes(g: &Graph, n: NodeId) -> Result<usize, PassError> {
     g.node(n)
         .shape
         .iter()
         .try_fold(4usize, |a, &d| a.checked_mul(d))
-        .ok_or_else(|| format!("tensor of `{}` is too large", g.node(n).name))
+        .ok_or_else(|| PassError::TooLarge(format!("tensor of `{}` is too large", g.node(n).name)))
 }
 
 /// True for nodes whose value lives in the arena.
@@ -83,7 +84,7 @@ fn last_uses(g: &Graph, order: &[NodeId]) -> HashMap<NodeId, usize> {
 /// buffer reuse, and the one with the smaller arena is returned (the
 /// in-place one on a tie): joining buffers lengthens lifetimes, which can
 /// make the greedy placement worse.
-pub fn plan(g: &Graph, opts: PlanOptions) -> Result<MemoryPlan, String> {
+pub fn plan(g: &Graph, opts: PlanOptions) -> Result<MemoryPlan, PassError> {
     let plain = plan_with(g, false)?;
     if !opts.in_place {
         return Ok(plain);
@@ -143,8 +144,8 @@ impl PlacedIndex {
     }
 }
 
-fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, String> {
-    let order = g.topo_order().ok_or("the graph has a cycle")?;
+fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, PassError> {
+    let order = g.topo_order().ok_or(PassError::Cycle)?;
     let pos: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
     let last = last_uses(g, &order);
     let mut sizes = HashMap::new();
@@ -228,7 +229,7 @@ fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, String> {
     let mut busy: Vec<(usize, usize)> = Vec::new();
     for i in idx {
         let b = &bufs[i];
-        let need = align_up(b.size).ok_or("arena too large")?;
+        let need = align_up(b.size).ok_or_else(|| PassError::TooLarge("arena too large".into()))?;
         busy.clear();
         placed.overlapping(b.def, b.last, |j| {
             let off = buf_off[j];
@@ -250,7 +251,9 @@ fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, String> {
             Some((_, off)) => off,
             None => cur,
         };
-        let end = off.checked_add(need).ok_or("arena too large")?;
+        let end = off
+            .checked_add(need)
+            .ok_or_else(|| PassError::TooLarge("arena too large".into()))?;
         arena = arena.max(end);
         buf_off[i] = off;
         placed.insert(i, b.def, b.last);
@@ -264,7 +267,7 @@ fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, String> {
     let naive_bytes = sizes
         .values()
         .try_fold(0usize, |a, &s| align_up(s).and_then(|s| a.checked_add(s)))
-        .ok_or("arena too large")?;
+        .ok_or_else(|| PassError::TooLarge("arena too large".into()))?;
     Ok(MemoryPlan {
         order,
         offsets,
@@ -322,7 +325,7 @@ pub fn check(g: &Graph, plan: &MemoryPlan) -> Result<(), Vec<String>> {
         let size = match tensor_bytes(g, n) {
             Ok(s) => s,
             Err(e) => {
-                errs.push(e);
+                errs.push(e.to_string());
                 continue;
             }
         };
@@ -398,27 +401,34 @@ pub fn simulate(
     w: &nnc_interp::WeightStore,
     plan: &MemoryPlan,
     inputs: &HashMap<String, nnc_interp::Tensor>,
-) -> Result<HashMap<String, nnc_interp::Tensor>, String> {
+) -> Result<HashMap<String, nnc_interp::Tensor>, PassError> {
     use nnc_interp::Tensor;
     if !plan.arena_bytes.is_multiple_of(4) {
-        return Err("the arena size is not a multiple of 4".into());
+        return Err(PassError::Plan(
+            "the arena size is not a multiple of 4".into(),
+        ));
     }
     let mut arena = vec![f32::NAN; plan.arena_bytes / 4];
     let mut own: HashMap<NodeId, Tensor> = HashMap::new();
     let read =
-        |own: &HashMap<NodeId, Tensor>, arena: &[f32], n: NodeId| -> Result<Tensor, String> {
+        |own: &HashMap<NodeId, Tensor>, arena: &[f32], n: NodeId| -> Result<Tensor, PassError> {
             match plan.offsets.get(&n) {
                 Some(&off) => {
-                    let len = plan.sizes.get(&n).copied().ok_or("missing size")? / 4;
+                    let len = plan
+                        .sizes
+                        .get(&n)
+                        .copied()
+                        .ok_or_else(|| PassError::Plan("missing size".into()))?
+                        / 4;
                     let s = arena
                         .get(off / 4..off / 4 + len)
-                        .ok_or_else(|| format!("{n} lies outside the arena"))?;
-                    Tensor::new(g.node(n).shape.clone(), s.to_vec())
+                        .ok_or_else(|| PassError::Plan(format!("{n} lies outside the arena")))?;
+                    Ok(Tensor::new(g.node(n).shape.clone(), s.to_vec())?)
                 }
                 None => own
                     .get(&n)
                     .cloned()
-                    .ok_or_else(|| format!("{n} has no value")),
+                    .ok_or_else(|| PassError::Plan(format!("{n} has no value"))),
             }
         };
     for &n in &plan.order {
@@ -426,7 +436,7 @@ pub fn simulate(
             Op::Input { name } => inputs
                 .get(name)
                 .cloned()
-                .ok_or_else(|| format!("no value for input `{name}`"))?,
+                .ok_or_else(|| PassError::Plan(format!("no value for input `{name}`")))?,
             _ => {
                 let args = g
                     .inputs(n)
@@ -440,7 +450,7 @@ pub fn simulate(
         match plan.offsets.get(&n) {
             Some(&off) => arena
                 .get_mut(off / 4..off / 4 + v.len())
-                .ok_or_else(|| format!("{n} lies outside the arena"))?
+                .ok_or_else(|| PassError::Plan(format!("{n} lies outside the arena")))?
                 .copy_from_slice(v.data()),
             None => {
                 own.insert(n, v);

@@ -1,7 +1,7 @@
 //! The default pass pipeline, with the IR verifier and a weight-store check
 //! after every pass, and the provenance of every surviving node.
 
-use crate::{dead_code, fold_batchnorm, fuse, PassStats};
+use crate::{dead_code, fold_batchnorm, fuse, PassError, PassStats};
 use nnc_interp::weights::check_store;
 use nnc_interp::WeightStore;
 use nnc_ir::{Graph, NodeId};
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 /// A pass: its name and its entry point.
 pub type Pass = (
     &'static str,
-    fn(&mut Graph, &mut WeightStore) -> Result<PassStats, String>,
+    fn(&mut Graph, &mut WeightStore) -> Result<PassStats, PassError>,
 );
 
 /// The default pipeline: dead code, batchnorm folding, fusion.
@@ -33,7 +33,7 @@ pub struct PipelineReport {
 }
 
 /// Runs the default pipeline.
-pub fn run_default(g: &mut Graph, w: &mut WeightStore) -> Result<PipelineReport, String> {
+pub fn run_default(g: &mut Graph, w: &mut WeightStore) -> Result<PipelineReport, PassError> {
     run_passes(g, w, DEFAULT)
 }
 
@@ -43,7 +43,7 @@ pub fn run_passes(
     g: &mut Graph,
     w: &mut WeightStore,
     passes: &[Pass],
-) -> Result<PipelineReport, String> {
+) -> Result<PipelineReport, PassError> {
     let mut report = PipelineReport {
         stats: Vec::new(),
         origins: g
@@ -52,19 +52,22 @@ pub fn run_passes(
             .collect(),
     };
     for (name, pass) in passes {
-        let stats = pass(g, w).map_err(|e| format!("pass {name}: {e}"))?;
+        let stats = pass(g, w).map_err(|e| PassError::InPass {
+            pass: name,
+            error: Box::new(e),
+        })?;
         if let Err(errs) = nnc_ir::verify::verify(g) {
-            return Err(format!(
-                "the IR verifier failed after pass {name}:\n  {}",
-                errs.join("\n  ")
-            ));
+            return Err(PassError::Verify {
+                pass: name,
+                problems: errs,
+            });
         }
         let problems = check_store(g, w);
         if !problems.is_empty() {
-            return Err(format!(
-                "the weights do not match the graph after pass {name}:\n  {}",
-                problems.join("\n  ")
-            ));
+            return Err(PassError::Store {
+                pass: name,
+                problems,
+            });
         }
         // compose provenance
         let mut keys: Vec<&NodeId> = stats.merged.keys().collect();

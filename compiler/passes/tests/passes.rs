@@ -57,7 +57,7 @@ fn assert_close(a: &HashMap<String, Tensor>, b: &HashMap<String, Tensor>, tol: f
 fn check_pass(
     g: &Graph,
     w: &WeightStore,
-    pass: fn(&mut Graph, &mut WeightStore) -> Result<nnc_passes::PassStats, String>,
+    pass: fn(&mut Graph, &mut WeightStore) -> Result<nnc_passes::PassStats, nnc_passes::PassError>,
 ) -> (Graph, WeightStore, nnc_passes::PassStats) {
     let ins = inputs_for(g, 5);
     let before = run(g, w, &ins).unwrap();

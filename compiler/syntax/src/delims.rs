@@ -20,6 +20,7 @@
 //! error, so the region is returned for the parser to suppress them.
 
 use crate::lexer::Token;
+use nnc_diag::codes::syntax as code;
 use nnc_diag::{Applicability, Diagnostic, Span, Suggestion};
 
 /// The deepest delimiter nesting accepted.
@@ -91,7 +92,7 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize, swallowed: &[Span
                 }
                 let region = Span::new(span.start as usize, end as usize);
                 diags.push(
-                    Diagnostic::error("E0017", "nesting too deep")
+                    Diagnostic::error(code::NESTING_TOO_DEEP, "nesting too deep")
                         .with_primary(
                             span,
                             format!(
@@ -129,7 +130,7 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize, swallowed: &[Span
                             let mut diags_here = Vec::new();
                             diags_here.push(
                                 Diagnostic::error(
-                                    "E0012",
+                                    code::MISMATCHED_DELIMITER,
                                     format!("mismatched closing delimiter: `{}`", show(tok)),
                                 )
                                 .with_primary(span, "mismatched closing delimiter")
@@ -168,7 +169,7 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize, swallowed: &[Span
                             let mut diags_here = Vec::new();
                             diags_here.push(
                                 Diagnostic::error(
-                                    "E0012",
+                                    code::MISMATCHED_DELIMITER,
                                     format!("mismatched closing delimiter: `{}`", show(tok)),
                                 )
                                 .with_primary(span, format!("expected `{}`", show(want)))
@@ -195,7 +196,7 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize, swallowed: &[Span
                         }
                         None => {
                             let mut d = Diagnostic::error(
-                                "E0013",
+                                code::UNEXPECTED_CLOSING,
                                 format!("unexpected closing delimiter: `{}`", show(tok)),
                             )
                             .with_primary(span, "no delimiter opens this");
@@ -234,10 +235,11 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize, swallowed: &[Span
                 closers.push_str(show(c));
                 out.push((c, at));
                 d = Some(match d {
-                    None => {
-                        Diagnostic::error("E0011", format!("unclosed delimiter: `{}`", show(open)))
-                            .with_primary(ospan, format!("this `{}` is never closed", show(open)))
-                    }
+                    None => Diagnostic::error(
+                        code::UNCLOSED_DELIMITER,
+                        format!("unclosed delimiter: `{}`", show(open)),
+                    )
+                    .with_primary(ospan, format!("this `{}` is never closed", show(open))),
                     Some(d) => d.with_secondary(
                         ospan,
                         format!("this `{}` is not closed either", show(open)),
@@ -263,8 +265,11 @@ pub fn balance<'s>(tokens: Vec<(Token<'s>, Span)>, eof: usize, swallowed: &[Span
     if !stack.is_empty() {
         let at = Span::new(eof, eof);
         let report = !stack.iter().any(|&(_, ospan)| across(ospan, eof));
-        let mut d = Diagnostic::error("E0011", "this file contains an unclosed delimiter")
-            .with_primary(at, "the file ends here");
+        let mut d = Diagnostic::error(
+            code::UNCLOSED_DELIMITER,
+            "this file contains an unclosed delimiter",
+        )
+        .with_primary(at, "the file ends here");
         for &(open, ospan) in stack.iter().rev() {
             d = d.with_secondary(ospan, format!("unclosed `{}`", show(open)));
         }

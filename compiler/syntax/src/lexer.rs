@@ -15,6 +15,7 @@
 //! [`unescape`]); the lexer has already reported bad escapes.
 
 use logos::Logos;
+use nnc_diag::codes::syntax as code;
 use nnc_diag::{Diagnostic, Span};
 use std::fmt;
 
@@ -391,7 +392,7 @@ fn lex_into<'s>(src: &'s str, base: usize, in_interp: bool, out: &mut Lexed<'s>)
             Raw::BlockComment(true) => continue,
             Raw::BlockComment(false) => {
                 out.diags.push(
-                    Diagnostic::error("E0003", "unterminated block comment")
+                    Diagnostic::error(code::UNTERMINATED_COMMENT, "unterminated block comment")
                         .with_primary(
                             Span::new(span.start as usize, span.start as usize + 2),
                             "this comment is never closed",
@@ -404,9 +405,12 @@ fn lex_into<'s>(src: &'s str, base: usize, in_interp: bool, out: &mut Lexed<'s>)
             }
             Raw::Str(_) if in_interp => {
                 out.diags.push(
-                    Diagnostic::error("E0006", "string literal inside an interpolation")
-                        .with_primary(span, "a string cannot appear inside `{...}`")
-                        .with_help("bind the string to a name with `let` first"),
+                    Diagnostic::error(
+                        code::MALFORMED_INTERPOLATION,
+                        "string literal inside an interpolation",
+                    )
+                    .with_primary(span, "a string cannot appear inside `{...}`")
+                    .with_help("bind the string to a name with `let` first"),
                 );
                 Token::Error
             }
@@ -427,7 +431,7 @@ fn lex_into<'s>(src: &'s str, base: usize, in_interp: bool, out: &mut Lexed<'s>)
                     Ok(v) if v.is_finite() => {}
                     _ => out.diags.push(
                         Diagnostic::error(
-                            "E0008",
+                            code::INVALID_NUMBER,
                             format!("float literal `{text}` is out of range"),
                         )
                         .with_primary(span, "not representable as a 64-bit float"),
@@ -487,8 +491,11 @@ fn check_suffix(src: &str, base: usize, end: usize, text: &str, out: &mut Lexed<
     }
     let suffix = &rest[..n];
     let span = Span::new(base + end - text.len(), base + end + n);
-    let mut d = Diagnostic::error("E0008", format!("invalid number literal `{text}{suffix}`"))
-        .with_primary(span, "a number cannot be followed by letters");
+    let mut d = Diagnostic::error(
+        code::INVALID_NUMBER,
+        format!("invalid number literal `{text}{suffix}`"),
+    )
+    .with_primary(span, "a number cannot be followed by letters");
     if suffix.starts_with(['e', 'E']) {
         d = d.with_help("an exponent needs digits, e.g. `1e-5`");
     } else {
@@ -519,7 +526,7 @@ fn flush_bad(src: &str, base: usize, (s, e): (usize, usize), out: &mut Lexed<'_>
         shown
     };
     let mut d = Diagnostic::error(
-        "E0002",
+        code::UNKNOWN_CHAR,
         if many {
             format!("unknown characters `{}`", shown.escape_debug())
         } else {
@@ -559,7 +566,7 @@ fn lex_string<'s>(
     if content.len() > MAX_STRING_LEN {
         out.diags.push(
             Diagnostic::error(
-                "E0007",
+                code::STRING_TOO_LONG,
                 format!(
                     "string literal too long ({} bytes, the limit is {MAX_STRING_LEN})",
                     content.len()
@@ -570,7 +577,7 @@ fn lex_string<'s>(
     }
     if !terminated {
         out.diags.push(
-            Diagnostic::error("E0004", "unterminated string literal")
+            Diagnostic::error(code::UNTERMINATED_STRING, "unterminated string literal")
                 .with_primary(
                     Span::new(abs(start), abs(end)),
                     "this string is never closed",
@@ -602,7 +609,7 @@ fn lex_string<'s>(
                         let len = 1 + c.len_utf8();
                         out.diags.push(
                             Diagnostic::error(
-                                "E0005",
+                                code::UNKNOWN_ESCAPE,
                                 format!("unknown escape sequence `\\{}`", c.escape_debug()),
                             )
                             .with_primary(
@@ -622,7 +629,7 @@ fn lex_string<'s>(
             b'}' if bytes.get(i + 1) == Some(&b'}') => i += 2,
             b'}' => {
                 out.diags.push(
-                    Diagnostic::error("E0006", "unmatched `}` in string")
+                    Diagnostic::error(code::MALFORMED_INTERPOLATION, "unmatched `}` in string")
                         .with_primary(
                             Span::new(abs(content_start + i), abs(content_start + i + 1)),
                             "no `{` opens this",
@@ -658,9 +665,12 @@ fn lex_string<'s>(
                     let sp = Span::new(abs(open), abs(content_start + inner_end + 1));
                     if close.is_some() {
                         out.diags.push(
-                            Diagnostic::error("E0006", "empty interpolation in string")
-                                .with_primary(sp, "expected an expression between the braces")
-                                .with_help("write `{{}}` for literal braces"),
+                            Diagnostic::error(
+                                code::MALFORMED_INTERPOLATION,
+                                "empty interpolation in string",
+                            )
+                            .with_primary(sp, "expected an expression between the braces")
+                            .with_help("write `{{}}` for literal braces"),
                         );
                     }
                     out.tokens.push((Token::Error, sp));
@@ -676,11 +686,14 @@ fn lex_string<'s>(
                     }
                     None => {
                         let endp = abs(content_end);
-                        let mut d = Diagnostic::error("E0006", "unclosed `{` in string")
-                            .with_primary(
-                                Span::new(abs(open), abs(open + 1)),
-                                "this interpolation is never closed",
-                            );
+                        let mut d = Diagnostic::error(
+                            code::MALFORMED_INTERPOLATION,
+                            "unclosed `{` in string",
+                        )
+                        .with_primary(
+                            Span::new(abs(open), abs(open + 1)),
+                            "this interpolation is never closed",
+                        );
                         if terminated {
                             d = d.with_help("close it with `}`, or write `{{` for a literal `{`");
                         } else {

@@ -18,6 +18,7 @@ pub mod parser;
 pub mod pretty;
 
 pub use delims::MAX_NESTING;
+use nnc_diag::codes::syntax as code;
 use nnc_diag::{Diagnostic, Span};
 
 /// Checks that the bytes are UTF-8; otherwise an `E0001` at the first bad byte.
@@ -25,7 +26,7 @@ use nnc_diag::{Diagnostic, Span};
 pub fn decode(bytes: &[u8]) -> Result<&str, Diagnostic> {
     std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
-        Diagnostic::error("E0001", "the source file is not valid UTF-8")
+        Diagnostic::error(code::INVALID_UTF8, "the source file is not valid UTF-8")
             .with_primary(
                 Span::new(at, at + 1),
                 format!("invalid byte 0x{:02x} here", bytes[at]),

@@ -88,6 +88,8 @@ impl std::fmt::Display for CgError {
     }
 }
 
+impl std::error::Error for CgError {}
+
 /// Result of code emission.
 pub type R<T> = Result<T, CgError>;
 
@@ -502,4 +504,15 @@ pub fn prefix_mask<'ctx>(ctx: &'ctx Context, n: u32, w: u32) -> VectorValue<'ctx
         .map(|l| b.const_int(u64::from(l < n), false))
         .collect();
     VectorType::const_vector(&lanes)
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::CgError;
+
+    #[test]
+    fn cg_error_is_a_std_error() {
+        let e: Box<dyn std::error::Error + Send + Sync> = Box::new(CgError("no kernel".into()));
+        assert_eq!(e.to_string(), "no kernel");
+    }
 }

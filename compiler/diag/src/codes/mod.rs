@@ -1,5 +1,9 @@
-//! The table of stable diagnostic codes, one file per stage, and what
-//! `nnc explain CODE` prints. Codes are never reused or renumbered.
+//! The one table of stable diagnostic codes, one file per stage: each entry
+//! gives a constant's name, the code, a title and what `nnc explain CODE`
+//! prints, and [`code_table!`] turns it into the constant (e.g.
+//! [`elab::UNKNOWN_NAME`]) and the table row. Stages name codes through these
+//! constants, so a code cannot be used without an explanation. Codes are
+//! never reused or renumbered.
 //!
 //! | range | stage | file |
 //! |---|---|---|
@@ -11,10 +15,28 @@
 //!
 //! Lints have names and `L` codes, registered in the `nnc-lints` crate.
 
-mod build;
-mod elab;
-mod onnx;
-mod syntax;
+/// Defines a stage's codes: `NAME = "E0100" { title: "...", explanation: "..." }`
+/// becomes `pub const NAME: &str = "E0100";` (documented with its title) and a
+/// row of the stage's `CODES` table.
+macro_rules! code_table {
+    ($($name:ident = $code:literal { title: $title:literal, explanation: $expl:literal $(,)? })*) => {
+        $(
+            #[doc = concat!("`", $code, "`: ", $title, ".")]
+            pub const $name: &str = $code;
+        )*
+
+        /// This stage's codes, in the order of the table.
+        pub static CODES: &[super::CodeInfo] = &[
+            $(super::CodeInfo { code: $name, title: $title, explanation: $expl },)*
+        ];
+    };
+}
+use code_table;
+
+pub mod build;
+pub mod elab;
+pub mod onnx;
+pub mod syntax;
 
 /// One stable diagnostic code.
 #[derive(Debug, Clone, Copy)]

@@ -1,76 +1,61 @@
-use super::CodeInfo;
+//! Codes of ONNX import and export (E0500–E0529): `nnc import`, `nnc export`,
+//! and `.onnx` files given to check/analyze/graph/build/run (nnc-onnx).
 
-// E0500–E0529: ONNX import and export (nnc-onnx, `nnc import`, `nnc export`,
-// and `.onnx` files given to check/analyze/graph/build/run).
-pub(super) static CODES: &[CodeInfo] = &[
-    CodeInfo {
-        code: "E0500",
+super::code_table! {
+    NOT_ONNX = "E0500" {
         title: "the file is not an ONNX model",
         explanation: "The `.onnx` file does not decode as an ONNX `ModelProto`: it is truncated, \
 corrupt, or another format (a `.nn` source, a PyTorch checkpoint). The message gives the \
 protobuf decoder's reason. Exit code 1.",
-    },
-    CodeInfo {
-        code: "E0501",
+    }
+    UNSUPPORTED_OPSET = "E0501" {
         title: "the model's opset or operator domain is not supported",
-        explanation:
-            "nnc imports models of the default ONNX domain with opset 13 to 21. Re-export \
+        explanation: "nnc imports models of the default ONNX domain with opset 13 to 21. Re-export \
 the model with a supported opset, e.g. `torch.onnx.export(..., opset_version=17)`.",
-    },
-    CodeInfo {
-        code: "E0502",
+    }
+    UNSUPPORTED_OP = "E0502" {
         title: "an ONNX op nnc does not support",
-        explanation:
-            "The model uses an operator that has no equivalent in the `.nn` language (or a \
+        explanation: "The model uses an operator that has no equivalent in the `.nn` language (or a \
 custom domain, or control flow). The message names the op type, the node, and the node that \
 uses its output. nnc never approximates an op; docs/interop.md lists the ops it imports.",
-    },
-    CodeInfo {
-        code: "E0503",
+    }
+    UNSUPPORTED_FORM = "E0503" {
         title: "a supported ONNX op with attributes or inputs nnc cannot express",
         explanation: "The op exists in nnc, but not in this form: asymmetric padding, a 3-D \
 convolution, a reshape that is neither a flatten nor a channel shuffle, a constant tensor \
 operand (the language has no constant tensors), a Clip other than relu/relu6, ... The \
 message names the node and what is not expressible.",
-    },
-    CodeInfo {
-        code: "E0504",
+    }
+    EXTERNAL_DATA = "E0504" {
         title: "an external-data tensor cannot be read",
-        explanation:
-            "An initializer is stored in an external data file (models over 2 GB, or saved \
+        explanation: "An initializer is stored in an external data file (models over 2 GB, or saved \
 with `save_as_external_data=True`) and that file is missing, unreadable, outside the model's \
 directory, or shorter than the tensor. Keep the data files next to the `.onnx` file.",
-    },
-    CodeInfo {
-        code: "E0505",
+    }
+    MALFORMED_GRAPH = "E0505" {
         title: "the ONNX graph is malformed (undefined value, duplicate definition, cycle)",
         explanation: "A node uses a value that nothing defines, a value is defined twice, or the \
 nodes form a cycle. The message names the nodes involved.",
-    },
-    CodeInfo {
-        code: "E0506",
+    }
+    DYNAMIC_INPUT = "E0506" {
         title: "a graph input has a dynamic or non-float shape",
         explanation: "nnc compiles networks of static shapes: every input dimension needs a size. \
 Export without `dynamic_axes` (or fix the batch size), and with float32 inputs.",
-    },
-    CodeInfo {
-        code: "E0507",
+    }
+    BAD_TENSOR = "E0507" {
         title: "a tensor of the model has an unsupported type or inconsistent data",
-        explanation:
-            "Initializers must be float32/float64 (weights) or integers (shape constants), \
+        explanation: "Initializers must be float32/float64 (weights) or integers (shape constants), \
 with as many elements as their shape says. float16/bfloat16 and sparse initializers are not \
 imported: convert the model to float32 first.",
-    },
-    CodeInfo {
-        code: "E0508",
+    }
+    IMPORT_BUG = "E0508" {
         title: "the imported source does not compile (importer bug)",
         explanation: "`nnc import` compiles the `.nn` it generates before writing it. This error \
 means the importer produced something the compiler rejects: please report it with the model.",
-    },
-    CodeInfo {
-        code: "E0520",
+    }
+    EXPORT_FAILED = "E0520" {
         title: "the network cannot be exported",
         explanation: "`nnc export` found an op with no ONNX/PyTorch form or a missing weight. The \
 message names the node.",
-    },
-];
+    }
+}

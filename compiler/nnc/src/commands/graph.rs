@@ -52,11 +52,6 @@ pub fn run(
     exit::OK
 }
 
-fn shape_str(s: &[usize]) -> String {
-    let parts: Vec<String> = s.iter().map(|d| d.to_string()).collect();
-    format!("[{}]", parts.join(", "))
-}
-
 fn dot_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
@@ -102,7 +97,7 @@ pub fn to_dot(g: &Graph) -> String {
             id.0,
             n.op.name(),
             dot_escape(&n.name),
-            shape_str(&n.shape)
+            nnc_ir::shape::fmt_shape(&n.shape)
         );
     }
     fn cluster(
@@ -137,7 +132,7 @@ pub fn to_dot(g: &Graph) -> String {
     cluster(g, None, 0, &by_block, &children, &mut s);
     for id in g.node_ids() {
         for (slot, src) in g.inputs(id).into_iter().enumerate() {
-            let label = shape_str(&g.node(src).shape);
+            let label = nnc_ir::shape::fmt_shape(&g.node(src).shape);
             let slot_label = if g.inputs(id).len() > 1 {
                 format!(" #{slot}")
             } else {

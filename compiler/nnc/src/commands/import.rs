@@ -7,6 +7,7 @@ use crate::frontend;
 use crate::outfile;
 use crate::output;
 use clap::Args;
+use nnc_diag::codes::build as code;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -33,7 +34,7 @@ pub fn run(a: &ImportArgs, color: bool) -> u8 {
     }
     let imp = match nnc_onnx::import_file(&a.file) {
         Ok(i) => i,
-        Err(e) if e.code == "E0400" => {
+        Err(e) if e.code == code::READ_FAILED => {
             output::usage_error(e.message);
             return exit::USAGE;
         }

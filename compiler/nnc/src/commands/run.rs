@@ -118,7 +118,7 @@ pub fn run(o: Opts) -> u8 {
                 match data.and_then(|d| Tensor::new(shape.clone(), d)) {
                     Ok(t) => t,
                     // the same coded error as an allocation in the interpreter
-                    Err(e) if e.contains(nnc_interp::tensor::ALLOC_FAILED) => {
+                    Err(e) if e.is_alloc() => {
                         eprintln!(
                             "error[{}]: input `{name}`: {e}",
                             nnc_interp::weights::E_LIMIT
@@ -189,7 +189,7 @@ pub fn run(o: Opts) -> u8 {
     }
     let outs = match nnc_interp::eval::run(g, &weights, &values) {
         Ok(v) => v,
-        Err(e) if e.contains(nnc_interp::tensor::ALLOC_FAILED) => {
+        Err(e) if e.is_alloc() => {
             eprintln!("error[{}]: {e}", nnc_interp::weights::E_LIMIT);
             return exit::INPUT_ERRORS;
         }

@@ -1,21 +1,26 @@
-//! Coded errors raised inside the grammar, carried through chumsky as
-//! `Rich::custom` messages.
+//! The parser's error type: chumsky's [`Rich`] expected/found errors, or a
+//! coded error raised inside the grammar ([`Custom`]: a code of the table,
+//! message, label, help, secondary span), carried as it is through chumsky
+//! and turned into a [`Diagnostic`] by `report.rs`.
 
 use super::{sp, CSpan};
 use crate::lexer::Token;
-use chumsky::error::Rich;
+use chumsky::error::{Error, LabelError, Rich, RichPattern};
+use chumsky::input::Input;
+use chumsky::util::MaybeRef;
 use nnc_diag::{Diagnostic, Span};
 
-/// A coded error raised inside the grammar.
+/// A coded error raised inside the grammar; its primary span is the span of
+/// the [`PError`] that carries it.
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Custom {
+    /// A constant of `nnc_diag::codes::syntax`.
     code: &'static str,
     message: String,
     label: String,
-    help: String,
+    help: Option<String>,
     secondary: Option<(Span, String)>,
 }
-
-pub(super) const SEP: char = '\u{1f}';
 
 impl Custom {
     pub(super) fn new(
@@ -27,53 +32,141 @@ impl Custom {
             code,
             message: message.into(),
             label: label.into(),
-            help: String::new(),
+            help: None,
             secondary: None,
         }
     }
     pub(super) fn help(mut self, h: impl Into<String>) -> Custom {
-        self.help = h.into();
+        self.help = Some(h.into());
         self
     }
     pub(super) fn secondary(mut self, s: Span, m: impl Into<String>) -> Custom {
         self.secondary = Some((s, m.into()));
         self
     }
-    pub(super) fn encode(&self) -> String {
-        let (ss, se, sm) = match &self.secondary {
-            Some((s, m)) => (s.start, s.end, m.as_str()),
-            None => (0, 0, ""),
-        };
-        format!(
-            "{}{SEP}{}{SEP}{}{SEP}{}{SEP}{ss}{SEP}{se}{SEP}{sm}",
-            self.code, self.message, self.label, self.help
-        )
+    /// The error raised at `span`.
+    pub(super) fn at<'t, 's>(self, span: CSpan) -> PError<'t, 's> {
+        PError::Coded(span, Box::new(self))
     }
-    pub(super) fn into_rich<'t, 's>(self, span: CSpan) -> Rich<'t, Token<'s>, CSpan> {
-        Rich::custom(span, self.encode())
-    }
-    pub(super) fn decode(msg: &str, span: CSpan) -> Option<Diagnostic> {
-        let f: Vec<&str> = msg.split(SEP).collect();
-        if f.len() != 7 {
-            return None;
+    /// The diagnostic, with its primary label at `span`.
+    pub(super) fn diagnostic(&self, span: CSpan) -> Diagnostic {
+        let mut d = Diagnostic::error(self.code, self.message.clone())
+            .with_primary(sp(span), self.label.clone());
+        if let Some((s, m)) = &self.secondary {
+            d = d.with_secondary(*s, m.clone());
         }
-        let code = syntax_code(f[0])?;
-        let mut d = Diagnostic::error(code, f[1]).with_primary(sp(span), f[2]);
-        let (ss, se) = (f[4].parse::<usize>().ok()?, f[5].parse::<usize>().ok()?);
-        if !f[6].is_empty() {
-            d = d.with_secondary(Span::new(ss, se), f[6]);
+        if let Some(h) = &self.help {
+            d = d.with_help(h.clone());
         }
-        if !f[3].is_empty() {
-            d = d.with_help(f[3]);
-        }
-        Some(d)
+        d
     }
 }
 
-/// The `&'static str` of a syntax code (diagnostics need static codes).
-pub(super) fn syntax_code(c: &str) -> Option<&'static str> {
-    const CODES: &[&str] = &[
-        "E0010", "E0014", "E0015", "E0016", "E0017", "E0018", "E0019", "E0020", "E0021",
-    ];
-    CODES.iter().copied().find(|k| *k == c)
+/// An error of the grammar.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum PError<'t, 's> {
+    /// What chumsky expected and found.
+    Expected(Rich<'t, Token<'s>, CSpan>),
+    /// A coded error raised by the grammar.
+    Coded(CSpan, Box<Custom>),
+    /// A failure that only steers recovery: it is never reported.
+    Silent(CSpan),
+}
+
+impl PError<'_, '_> {
+    pub(super) fn span(&self) -> CSpan {
+        match self {
+            PError::Expected(r) => *r.span(),
+            PError::Coded(s, _) | PError::Silent(s) => *s,
+        }
+    }
+
+    fn with_span(self, span: CSpan) -> Self {
+        match self {
+            PError::Coded(_, c) => PError::Coded(span, c),
+            PError::Silent(_) => PError::Silent(span),
+            e => e,
+        }
+    }
+}
+
+// Merging follows `Rich`'s rules: a coded (or silent) error wins over an
+// expected/found one, the first of two wins, and the span is the first's.
+impl<'t, 's, I> Error<'t, I> for PError<'t, 's>
+where
+    I: Input<'t, Token = Token<'s>, Span = CSpan>,
+{
+    fn merge(self, other: Self) -> Self {
+        match (self, other) {
+            (PError::Expected(a), PError::Expected(b)) => {
+                PError::Expected(<Rich<_, _> as Error<'t, I>>::merge(a, b))
+            }
+            (PError::Expected(a), b) => b.with_span(*a.span()),
+            (a, _) => a,
+        }
+    }
+}
+
+impl<'t, 's, I, L> LabelError<'t, I, L> for PError<'t, 's>
+where
+    I: Input<'t, Token = Token<'s>, Span = CSpan>,
+    L: Into<RichPattern<'t, Token<'s>>>,
+{
+    fn expected_found<E: IntoIterator<Item = L>>(
+        expected: E,
+        found: Option<MaybeRef<'t, Token<'s>>>,
+        span: CSpan,
+    ) -> Self {
+        PError::Expected(<Rich<_, _> as LabelError<'t, I, L>>::expected_found(
+            expected, found, span,
+        ))
+    }
+
+    fn merge_expected_found<E: IntoIterator<Item = L>>(
+        self,
+        expected: E,
+        found: Option<MaybeRef<'t, Token<'s>>>,
+        span: CSpan,
+    ) -> Self {
+        match self {
+            PError::Expected(r) => {
+                PError::Expected(<Rich<_, _> as LabelError<'t, I, L>>::merge_expected_found(
+                    r, expected, found, span,
+                ))
+            }
+            e => e,
+        }
+    }
+
+    fn replace_expected_found<E: IntoIterator<Item = L>>(
+        self,
+        expected: E,
+        found: Option<MaybeRef<'t, Token<'s>>>,
+        span: CSpan,
+    ) -> Self {
+        match self {
+            PError::Expected(r) => PError::Expected(
+                <Rich<_, _> as LabelError<'t, I, L>>::replace_expected_found(
+                    r, expected, found, span,
+                ),
+            ),
+            _ => <Self as LabelError<'t, I, L>>::expected_found(expected, found, span),
+        }
+    }
+
+    fn label_with(&mut self, label: L) {
+        match self {
+            PError::Expected(r) => <Rich<_, _> as LabelError<'t, I, L>>::label_with(r, label),
+            e => {
+                let span = e.span();
+                *e = <Self as LabelError<'t, I, L>>::expected_found([label], None, span);
+            }
+        }
+    }
+
+    fn in_context(&mut self, label: L, span: CSpan) {
+        if let PError::Expected(r) = self {
+            <Rich<_, _> as LabelError<'t, I, L>>::in_context(r, label, span);
+        }
+    }
 }

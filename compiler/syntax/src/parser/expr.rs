@@ -1,13 +1,14 @@
 //! The expression grammar, with tree depth bounded while trees are built.
 
 use super::custom::Custom;
+use super::custom::PError;
 use super::groups::nested;
 use super::{sp, CSpan, Ex, MAX_ELSE_IF, MAX_EXPR_DEPTH};
 use crate::ast::*;
 use crate::lexer::{unescape, Token};
-use chumsky::error::Rich;
 use chumsky::input::ValueInput;
 use chumsky::prelude::*;
+use nnc_diag::codes::syntax as code;
 
 pub(super) fn expr_of(kind: ExprKind, span: CSpan) -> Expr {
     Expr {
@@ -53,14 +54,14 @@ pub(super) type D = (Expr, u32);
 /// An operator with its span and its right operand.
 pub(super) type OpRhs = ((BinOp, CSpan), D);
 
-pub(super) fn too_deep<'t, 's>(span: CSpan, what: &str) -> Rich<'t, Token<'s>, CSpan> {
+pub(super) fn too_deep<'t, 's>(span: CSpan, what: &str) -> PError<'t, 's> {
     Custom::new(
-        "E0017",
+        code::NESTING_TOO_DEEP,
         format!("{what} too deep"),
         format!("this {what} nests too deep"),
     )
     .help("split it with intermediate `let` bindings")
-    .into_rich(span)
+    .at(span)
 }
 
 pub(super) fn max_depth<'a>(it: impl IntoIterator<Item = &'a u32>) -> u32 {
@@ -71,7 +72,7 @@ pub(super) fn max_depth<'a>(it: impl IntoIterator<Item = &'a u32>) -> u32 {
 pub(super) fn fold_binary<'t, 's>(
     first: D,
     rest: Vec<((BinOp, CSpan), D)>,
-    emitter: &mut chumsky::input::Emitter<Rich<'t, Token<'s>, CSpan>>,
+    emitter: &mut chumsky::input::Emitter<PError<'t, 's>>,
 ) -> D {
     let (mut acc, mut d) = first;
     for ((op, osp), (rhs, dr)) in rest {
@@ -170,12 +171,12 @@ where
                         _ => {
                             emitter.emit(
                                 Custom::new(
-                                    "E0010",
+                                    code::UNEXPECTED_TOKEN,
                                     "expected a parameter name before `=`",
                                     "not a name",
                                 )
                                 .help("keyword arguments are written `name = value`; to compare, use `==`")
-                                .into_rich(CSpan::from(lhs.span.range())),
+                                .at(CSpan::from(lhs.span.range())),
                             );
                             Ident {
                                 name: String::new(),
@@ -303,12 +304,12 @@ where
                         let last_kw = chain.last().map_or(first.0 .0, |h: &((CSpan, D), D)| h.0 .0);
                         emitter.emit(
                             Custom::new(
-                                "E0021",
+                                code::IF_WITHOUT_ELSE,
                                 "`if` expression without `else`",
                                 "this `if` has no `else` branch",
                             )
                             .help("add `else { ... }`: an `if` expression must produce a value in both cases")
-                            .into_rich(last_kw),
+                            .at(last_kw),
                         );
                         (error_expr(CSpan::from(span.end..span.end)), 1)
                     }
@@ -456,13 +457,13 @@ where
                     let (op1, s1) = rest[1].0;
                     emitter.emit(
                         Custom::new(
-                            "E0018",
+                            code::CHAINED_COMPARISON,
                             "comparison operators cannot be chained",
                             format!("`{}` after `{}`", op1.as_str(), op0.as_str()),
                         )
                         .secondary(sp(s0), "first comparison")
                         .help("split the comparison with `&&`, e.g. `a < b && b < c`")
-                        .into_rich(s1),
+                        .at(s1),
                     );
                 }
                 fold_binary(first, rest, emitter)
@@ -533,7 +534,7 @@ where
 /// Reports positional arguments after keyword arguments (E0016).
 pub(super) fn check_arg_order<'t, 's>(
     args: &[Arg],
-    emitter: &mut chumsky::input::Emitter<Rich<'t, Token<'s>, CSpan>>,
+    emitter: &mut chumsky::input::Emitter<PError<'t, 's>>,
 ) {
     let Some(first_kw) = args.iter().find(|a| a.name.is_some()) else {
         return;
@@ -546,13 +547,13 @@ pub(super) fn check_arg_order<'t, 's>(
         } else if seen_kw {
             emitter.emit(
                 Custom::new(
-                    "E0016",
+                    code::POSITIONAL_AFTER_KEYWORD,
                     "positional argument after a keyword argument",
                     "positional argument",
                 )
                 .secondary(first_kw.span, format!("keyword argument `{kw_name}` comes first"))
                 .help("move positional arguments before the keyword arguments, or give this one its keyword")
-                .into_rich(CSpan::from(a.span.range())),
+                .at(CSpan::from(a.span.range())),
             );
         }
     }

@@ -1,14 +1,15 @@
 //! The item grammar: attributes, networks, blocks and their statements.
 
 use super::custom::Custom;
+use super::custom::PError;
 use super::expr::{expr_parser, ident_parser, too_deep};
 use super::groups::{nested, token_tree};
 use super::{sp, CSpan, Ex, MAX_ELSE_IF};
 use crate::ast::{self, *};
 use crate::lexer::Token;
-use chumsky::error::Rich;
 use chumsky::input::ValueInput;
 use chumsky::prelude::*;
+use nnc_diag::codes::syntax as code;
 use nnc_diag::Span;
 
 /// The item keywords, for "did you mean".
@@ -43,7 +44,7 @@ where
         .validate(|(name, args): (Ident, Vec<Ident>), e, emitter| {
             if !ATTRS.contains(&name.name.as_str()) {
                 let mut c = Custom::new(
-                    "E0019",
+                    code::BAD_ATTRIBUTE,
                     format!("unknown attribute `{}`", name.name),
                     "unknown attribute",
                 );
@@ -51,16 +52,16 @@ where
                     Some(s) => c.help(format!("did you mean `{s}`?")),
                     None => c.help("the attributes are `allow`, `warn` and `deny`"),
                 };
-                emitter.emit(c.into_rich(CSpan::from(name.span.range())));
+                emitter.emit(c.at(CSpan::from(name.span.range())));
             } else if args.is_empty() {
                 emitter.emit(
                     Custom::new(
-                        "E0019",
+                        code::BAD_ATTRIBUTE,
                         format!("`#[{}]` needs at least one lint name", name.name),
                         "no lint names",
                     )
                     .help(format!("write e.g. `#[{}(lint_name)]`", name.name))
-                    .into_rich(e.span()),
+                    .at(e.span()),
                 );
             }
             Some(Attr {
@@ -89,7 +90,7 @@ where
                     if t == Token::RBrace || line_starts.binary_search(&s.start).is_ok() {
                         Ok(())
                     } else {
-                        Err(Rich::custom(span, ""))
+                        Err(PError::Silent(span))
                     }
                 },
             ),
@@ -234,7 +235,7 @@ where
                     ExprKind::Error => StmtKind::Error,
                     _ => {
                         let mut c = Custom::new(
-                            "E0020",
+                            code::INVALID_ASSIGN_TARGET,
                             "invalid assignment target",
                             "only a name can be assigned",
                         );
@@ -243,7 +244,7 @@ where
                         } else {
                             c.help("to compare values, use `==`")
                         };
-                        emitter.emit(c.into_rich(CSpan::from(lhs.span.range())));
+                        emitter.emit(c.at(CSpan::from(lhs.span.range())));
                         StmtKind::Error
                     }
                 },
@@ -329,7 +330,7 @@ where
         .validate(|(((kw, name), params), body), _e, emitter| {
             let guess = if params.is_some() { "block" } else { "network" };
             let mut c = Custom::new(
-                "E0015",
+                code::EXPECTED_ITEM,
                 format!("expected an item, found identifier `{}`", kw.name),
                 "expected `network` or `block`",
             );
@@ -339,7 +340,7 @@ where
                     "an item starts with `network` or `block`; this looks like a `{guess}`"
                 )),
             };
-            emitter.emit(c.into_rich(CSpan::from(kw.span.range())));
+            emitter.emit(c.at(CSpan::from(kw.span.range())));
             (name, params, body)
         });
 

@@ -12,9 +12,10 @@
 //! inside an expression becomes [`ast::ExprKind::Error`]; an item that does not
 //! parse is skipped up to the next `network`, `block` or `#`.
 //!
-//! Custom errors raised inside the grammar (e.g. a positional argument after
-//! a keyword argument) travel through chumsky as `Rich::custom` with the
-//! fields of a [`custom::Custom`] encoded in the message.
+//! The grammar's error type is [`custom::PError`]: chumsky's expected/found
+//! errors, or a coded error raised inside the grammar (e.g. a positional
+//! argument after a keyword argument) carried with its code, message, labels
+//! and help.
 
 mod custom;
 mod expr;
@@ -28,12 +29,12 @@ use report::convert;
 use crate::ast;
 use crate::delims;
 use crate::lexer::{self, Token};
-use chumsky::error::Rich;
 use chumsky::prelude::*;
+use custom::PError;
 use nnc_diag::{Diagnostic, Span};
 
 type CSpan = SimpleSpan<usize>;
-type Ex<'t, 's> = extra::Err<Rich<'t, Token<'s>, CSpan>>;
+type Ex<'t, 's> = extra::Err<PError<'t, 's>>;
 
 fn sp(s: CSpan) -> Span {
     Span::new(s.start, s.end)

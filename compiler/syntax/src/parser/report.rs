@@ -1,11 +1,12 @@
 //! chumsky errors → coded diagnostics.
 
-use super::custom::Custom;
+use super::custom::PError;
 use super::groups::CLOSERS;
 use super::item::ITEM_KEYWORDS;
 use super::{sp, CSpan};
 use crate::lexer::Token;
-use chumsky::error::{Rich, RichPattern, RichReason};
+use chumsky::error::{RichPattern, RichReason};
+use nnc_diag::codes::syntax as code;
 use nnc_diag::{Applicability, Diagnostic, Span, Suggestion};
 
 pub(super) const OPERATORS: [Token<'static>; 15] = [
@@ -64,21 +65,21 @@ pub(super) fn token_before(tokens: &[(Token<'_>, CSpan)], pos: usize) -> Option<
 }
 
 pub(super) fn convert(
-    e: &Rich<'_, Token<'_>, CSpan>,
+    e: &PError<'_, '_>,
     tokens: &[(Token<'_>, CSpan)],
     src: &str,
 ) -> Option<Diagnostic> {
+    let e = match e {
+        PError::Expected(e) => e,
+        PError::Coded(span, c) => return Some(c.diagnostic(*span)),
+        PError::Silent(_) => return None,
+    };
     let span = *e.span();
     match e.reason() {
-        RichReason::Custom(msg) => {
-            if msg.is_empty() {
-                None
-            } else {
-                Some(Custom::decode(msg, span).unwrap_or_else(|| {
-                    Diagnostic::error("E0010", msg.clone()).with_primary(sp(span), "here")
-                }))
-            }
-        }
+        // the grammar raises no `Rich::custom` errors (coded ones are `PError::Coded`)
+        RichReason::Custom(msg) => Some(
+            Diagnostic::error(code::UNEXPECTED_TOKEN, msg.clone()).with_primary(sp(span), "here"),
+        ),
         RichReason::ExpectedFound { expected, found } => {
             let found_tok: Option<Token<'_>> = found.as_deref().copied();
             // an invalid token was already reported by the lexer or the
@@ -155,14 +156,16 @@ pub(super) fn convert(
                     if let Some(pi) = token_before(tokens, span.start) {
                         let prev = tokens[pi].1;
                         let at = Span::new(prev.end, prev.end);
-                        let mut d =
-                            Diagnostic::error("E0014", format!("expected `;`, found {found_text}"))
-                                .with_primary(sp(prev), "expected `;` after this")
-                                .with_suggestion(Suggestion {
-                                    message: "add `;` here".to_string(),
-                                    edits: vec![(at, ";".to_string())],
-                                    applicability: Applicability::MachineApplicable,
-                                });
+                        let mut d = Diagnostic::error(
+                            code::EXPECTED_SEMICOLON,
+                            format!("expected `;`, found {found_text}"),
+                        )
+                        .with_primary(sp(prev), "expected `;` after this")
+                        .with_suggestion(Suggestion {
+                            message: "add `;` here".to_string(),
+                            edits: vec![(at, ";".to_string())],
+                            applicability: Applicability::MachineApplicable,
+                        });
                         if found_tok.is_some() && span.start < src.len() {
                             d = d.with_secondary(sp(span), "unexpected token");
                         }
@@ -176,9 +179,11 @@ pub(super) fn convert(
                 .iter()
                 .any(|p| matches!(p, RichPattern::Label(l) if l == "an item"))
             {
-                let mut d =
-                    Diagnostic::error("E0015", format!("expected an item, found {found_text}"))
-                        .with_primary(sp(span), "expected `network` or `block`");
+                let mut d = Diagnostic::error(
+                    code::EXPECTED_ITEM,
+                    format!("expected an item, found {found_text}"),
+                )
+                .with_primary(sp(span), "expected `network` or `block`");
                 d = match found_tok {
                     Some(Token::Ident(w)) => match nnc_diag::suggest::did_you_mean(w, ITEM_KEYWORDS) {
                         Some(s) => d.with_help(format!("did you mean `{s}`?")),
@@ -198,7 +203,8 @@ pub(super) fn convert(
             } else {
                 "unexpected token".to_string()
             };
-            let mut d = Diagnostic::error("E0010", message).with_primary(sp(span), label);
+            let mut d =
+                Diagnostic::error(code::UNEXPECTED_TOKEN, message).with_primary(sp(span), label);
             if let Some(t) = found_tok {
                 if t.is_keyword() && items.iter().any(|s| s == "identifier") {
                     d = d.with_help(format!(
