@@ -306,7 +306,7 @@ impl<'a> Elab<'a> {
             };
         }
         let fill = if holes == 1 {
-            if known == 0 || numel % known != 0 || numel / known == 0 {
+            if known == 0 || !numel.is_multiple_of(known) || numel / known == 0 {
                 return bad(
                     self,
                     format!("`reshape`: cannot infer -1: {numel} elements are not a multiple of {known}"),
