@@ -10,6 +10,7 @@ pub mod cpu;
 pub mod kernels;
 pub mod llvm;
 pub mod plan;
+pub mod support;
 #[doc(hidden)]
 pub mod testing;
 

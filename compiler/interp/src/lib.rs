@@ -15,6 +15,7 @@ pub mod eval;
 pub mod eval_error;
 pub mod fixture;
 pub mod npy;
+pub mod ops;
 mod st_header;
 pub mod tensor;
 pub mod weights;

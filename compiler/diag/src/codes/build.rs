@@ -8,6 +8,13 @@ super::code_table! {
 a weights file, an input). The message names the file and the operating system's reason.\n\n\
 This is a usage error: exit code 2.",
     }
+    UNSUPPORTED_OP = "E0402" {
+        title: "an op the backend does not compile",
+        explanation: "`nnc build` generates native code for the ops its backend lowers; an op it \
+cannot lower is reported at the op's source line instead of failing inside code generation.\n\n\
+Fix: run the network with `nnc run` (the reference interpreter), or use ops the backend compiles \
+(docs/language.md lists them).",
+    }
     // E0410–E0449, W0010–W0029: weights and tensor files (nnc-interp).
     WEIGHTS_CORRUPT = "E0410" {
         title: "the weights file is not a valid safetensors file",

@@ -84,11 +84,11 @@ super::code_table! {
     }
     BAD_OPERANDS = "E0133" {
         title: "operator not defined for these operands",
-        explanation: "The operator cannot combine these kinds of values, e.g. `int + string`, a tensor with a number (`x * 2`), or comparing tensors.\n\nExample:\n\n    let y = x * 2;  // x is a tensor\n\nFix: Only `+` and `*` of two tensors are tensor operations; arithmetic and comparisons work on compile-time values.",
+        explanation: "The operator cannot combine these kinds of values, e.g. `int + string`, a tensor with a string (`x * \"two\"`), or comparing tensors.\n\nExample:\n\n    let y = x * \"two\";  // x is a tensor\n\nFix: Tensors combine with tensors through `+` and `*`, and with numbers through `+`, `-`, `*` and `/` by a number; arithmetic and comparisons of other kinds work on compile-time values.",
     }
     TENSOR_SUB_DIV = "E0134" {
-        title: "`-`, `/` or `%` on tensors",
-        explanation: "Tensors support element-wise `+` and `*` only (the ops `add` and `mul`). There is no tensor subtraction, division, remainder or negation in v1.\n\nExample:\n\n    let d = a - b;\n\nFix: Restructure the network with `+`/`*`, or do the arithmetic on compile-time values.",
+        title: "`-`, `/` or `%` between tensors, or a number divided by a tensor",
+        explanation: "Two tensors combine element-wise through `+` and `*` only (the ops `add` and `mul`). A tensor and a number combine through `+`, `-`, `*`, unary `-` and division *by* a number; there is no tensor − tensor, tensor / tensor, number / tensor or `%` on tensors.\n\nExample:\n\n    let d = a - b;\n\nFix: Write `a + (-1.0 * b)` for a difference, or restructure the network with `+`/`*`.",
     }
     BROADCAST = "E0135" {
         title: "tensor shapes cannot be broadcast",
@@ -125,6 +125,18 @@ super::code_table! {
     AXIS_OUT_OF_RANGE = "E0144" {
         title: "axis out of range",
         explanation: "An `axis` must satisfy `-rank <= axis < rank` for the tensor's rank (negative axes count from the end).\n\nExample:\n\n    softmax(x, axis = 2)  // x is [N, F]\n\nFix: Use an axis that exists, e.g. `axis = 1` or `-1`.",
+    }
+    BAD_PERMUTATION = "E0145" {
+        title: "not a permutation of the axes",
+        explanation: "`permute(x, axes)` needs each axis of `x` exactly once (negative axes count from the end); `transpose(x, a, b)` needs two valid axes.\n\nExample:\n\n    permute(x, [0, 2, 2])  // x is [N, C, L]\n\nFix: List every axis once, e.g. `permute(x, [0, 2, 1])`.",
+    }
+    BAD_RESHAPE = "E0146" {
+        title: "invalid `reshape` target",
+        explanation: "`reshape(x, shape)` needs a non-empty list of positive sizes, at most one of them `-1` (inferred), whose product equals the element count of `x`.\n\nExample:\n\n    reshape(x, [1, -1, -1])\n\nFix: Give every size but one, e.g. `reshape(x, [1, 768, -1])`.",
+    }
+    BAD_SLICE = "E0147" {
+        title: "slice or index outside the axis",
+        explanation: "`slice(x, axis, start, stop, step)` needs `step >= 1` and a non-empty range once negative bounds are counted from the end and the bounds are clamped to the axis (Python's rules); `select(x, axis, index)` needs `-size <= index < size`.\n\nExample:\n\n    select(x, axis = 1, index = 197)  // x is [1, 197, 768]\n\nFix: Use an index or range inside the axis.",
     }
     SHAPE = "E0150" {
         title: "an op cannot take this input shape",
