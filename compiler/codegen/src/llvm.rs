@@ -351,6 +351,7 @@ impl KernelKey {
         let base = match &mut kernel {
             KernelPlan::Conv(p) => std::mem::take(&mut p.w_off),
             KernelPlan::BatchNorm(p) => std::mem::take(&mut p.w_off),
+            KernelPlan::LayerNorm(p) => std::mem::take(&mut p.w_off),
             KernelPlan::Fast(p) => {
                 let base = p.b_off.map_or(p.w_off, |b| b.min(p.w_off));
                 p.w_off -= base;
@@ -447,6 +448,12 @@ fn emit_kernel_fn<'ctx, 'a>(
         KernelPlan::Copy(p) => p.emit(&k, out, &ins, lo, hi)?,
         KernelPlan::Shuffle(p) => p.emit(&k, out, in0()?, lo, hi)?,
         KernelPlan::Upsample(p) => p.emit(&k, out, in0()?, lo, hi)?,
+        KernelPlan::LayerNorm(p) => p.emit(&k, out, in0()?, lo, hi)?,
+        KernelPlan::MatMul(p) => {
+            let b = *ins.get(1).ok_or("matmul needs two inputs")?;
+            p.emit(&k, &format!("nk{i}_matmul"), out, in0()?, b, lo, hi)?
+        }
+        KernelPlan::Strided(p) => p.emit(&k, out, &ins, lo, hi)?,
     }
     k.b.build_return(None)?;
     Ok(f)

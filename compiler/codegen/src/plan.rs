@@ -7,10 +7,13 @@ use crate::kernels::conv_fast::ConvSpec;
 use crate::kernels::elementwise::{BatchNormPlan, BinaryPlan, Chunked, UnaryPlan};
 use crate::kernels::fast::FastPlan;
 use crate::kernels::gemm::LinearSpec;
+use crate::kernels::layernorm::LayerNormPlan;
+use crate::kernels::matmul::MatMulPlan;
 use crate::kernels::misc::{
     CopyPart, CopyPlan, GlobalAvgPlan, PoolPlan, ShufflePlan, UpsamplePlan,
 };
 use crate::kernels::softmax::SoftmaxPlan;
+use crate::kernels::strided::StridedPlan;
 use crate::WeightSource;
 use nnc_ir::{Activation, Graph, NodeId, Op};
 use nnc_passes::MemoryPlan;
@@ -41,6 +44,9 @@ pub enum KernelPlan {
     Copy(CopyPlan),
     Shuffle(ShufflePlan),
     Upsample(UpsamplePlan),
+    LayerNorm(LayerNormPlan),
+    MatMul(MatMulPlan),
+    Strided(StridedPlan),
 }
 
 impl KernelPlan {
@@ -58,6 +64,9 @@ impl KernelPlan {
             KernelPlan::Copy(p) => p.outer,
             KernelPlan::Shuffle(p) => p.n * p.c,
             KernelPlan::Upsample(p) => p.items(),
+            KernelPlan::LayerNorm(p) => p.items(),
+            KernelPlan::MatMul(p) => p.items(),
+            KernelPlan::Strided(p) => p.items(),
         }
     }
 
@@ -72,6 +81,8 @@ impl KernelPlan {
                 _ => out_elems * 20,
             },
             KernelPlan::Softmax(_) => out_elems * 20,
+            KernelPlan::MatMul(p) => p.macs(),
+            KernelPlan::LayerNorm(_) => out_elems * 4,
             _ => out_elems,
         }
     }

@@ -151,3 +151,42 @@ pub fn run_plan(
 pub fn node_calls() -> usize {
     NODE_CALLS.load(Ordering::Relaxed)
 }
+
+/// Runs one kernel plan in memory, as the only step of a plan: `inputs` are
+/// its input buffers (in the step's input order), `blob` its weights (at
+/// offset 0), and the result is its output buffer of `out_len` floats
+/// (initialized to NaN, so that unwritten elements show). `ntasks` > 1 runs
+/// the items as that many tasks on two threads.
+pub fn run_kernel(
+    kernel: plan::KernelPlan,
+    inputs: &[Vec<f32>],
+    blob: Vec<f32>,
+    out_len: usize,
+    ntasks: u64,
+    target_cpu: &str,
+) -> Result<Vec<f32>, String> {
+    let items = kernel.items();
+    let step = plan::Step {
+        node: nnc_ir::NodeId(0),
+        name: "k".into(),
+        op: "kernel".into(),
+        kernel,
+        out: plan::Buf::Output(0),
+        ins: (0..inputs.len()).map(plan::Buf::Input).collect(),
+        out_bytes: out_len as u64 * 4,
+        ntasks: ntasks.clamp(1, items.max(1)),
+    };
+    let p = plan::Plan {
+        steps: vec![step],
+        arena_bytes: 64,
+        copies: Vec::new(),
+        blob,
+        input_shapes: inputs
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (format!("x{i}"), vec![b.len()]))
+            .collect(),
+        output_shapes: vec![("y".into(), vec![out_len])],
+    };
+    Ok(run_plan(&p, "kernel", inputs, target_cpu, 3)?.remove(0))
+}

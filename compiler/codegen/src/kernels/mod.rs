@@ -53,8 +53,11 @@ pub mod elementwise;
 pub mod fast;
 pub mod gemm;
 pub mod isa;
+pub mod layernorm;
+pub mod matmul;
 pub mod misc;
 pub mod softmax;
+pub mod strided;
 pub mod vmath;
 
 /// An error while emitting code (always a compiler bug or an unsupported
