@@ -352,6 +352,7 @@ impl KernelKey {
             KernelPlan::Conv(p) => std::mem::take(&mut p.w_off),
             KernelPlan::BatchNorm(p) => std::mem::take(&mut p.w_off),
             KernelPlan::LayerNorm(p) => std::mem::take(&mut p.w_off),
+            KernelPlan::Const(p) => std::mem::take(&mut p.w_off),
             KernelPlan::Fast(p) => {
                 let base = p.b_off.map_or(p.w_off, |b| b.min(p.w_off));
                 p.w_off -= base;
@@ -454,6 +455,8 @@ fn emit_kernel_fn<'ctx, 'a>(
             p.emit(&k, &format!("nk{i}_matmul"), out, in0()?, b, lo, hi)?
         }
         KernelPlan::Strided(p) => p.emit(&k, out, &ins, lo, hi)?,
+        KernelPlan::Affine(p) => p.emit(&k, out, in0()?, lo, hi)?,
+        KernelPlan::Const(p) => p.emit(&k, out, lo, hi)?,
     }
     k.b.build_return(None)?;
     Ok(f)

@@ -2,6 +2,7 @@
 //! kernel node in execution order, each with its kernel plan, its buffers and
 //! its packed weights in one blob.
 
+use crate::kernels::affine::{AffinePlan, ConstPlan};
 use crate::kernels::conv::{ConvPlan, ConvShape, Strides};
 use crate::kernels::conv_fast::ConvSpec;
 use crate::kernels::elementwise::{BatchNormPlan, BinaryPlan, Chunked, UnaryPlan};
@@ -47,6 +48,8 @@ pub enum KernelPlan {
     LayerNorm(LayerNormPlan),
     MatMul(MatMulPlan),
     Strided(StridedPlan),
+    Affine(AffinePlan),
+    Const(ConstPlan),
 }
 
 impl KernelPlan {
@@ -67,6 +70,8 @@ impl KernelPlan {
             KernelPlan::LayerNorm(p) => p.items(),
             KernelPlan::MatMul(p) => p.items(),
             KernelPlan::Strided(p) => p.items(),
+            KernelPlan::Affine(p) => p.sp.items(),
+            KernelPlan::Const(_) => 1,
         }
     }
 

@@ -450,3 +450,52 @@ fn rolls_over_two_axes() {
         }
     }
 }
+
+// ---------------------------------------------------------------- scalar ops, params
+
+#[test]
+fn affine_and_parameter_copies() {
+    use nnc_codegen::kernels::affine::{AffinePlan, ConstPlan};
+    use nnc_codegen::kernels::elementwise::Chunked;
+    for (s, n) in [1usize, 7, 8, 17, 9000].into_iter().enumerate() {
+        let x = noise(n, 500 + s as u64);
+        for (mul, add) in [(0.125f32, 0.0f32), (-1.0, 1.0), (1.0, 3.5)] {
+            let want: Vec<f32> = x.iter().map(|&v| v * mul + add).collect();
+            let plan = AffinePlan {
+                mul,
+                add,
+                sp: Chunked::new(1, n as u64),
+            };
+            for cpu in cpus() {
+                let got = run_kernel(
+                    KernelPlan::Affine(plan.clone()),
+                    std::slice::from_ref(&x),
+                    Vec::new(),
+                    n,
+                    2,
+                    cpu,
+                )
+                .unwrap();
+                exact(&got, &want, &format!("affine {n} {mul} {add} {cpu}"));
+            }
+        }
+        let plan = ConstPlan {
+            len: n as u64,
+            w_off: 16,
+        };
+        let mut blob = vec![0f32; 16];
+        blob.extend_from_slice(&x);
+        for cpu in cpus() {
+            let got = run_kernel(
+                KernelPlan::Const(plan.clone()),
+                &[],
+                blob.clone(),
+                n,
+                1,
+                cpu,
+            )
+            .unwrap();
+            exact(&got, &x, &format!("param {n} {cpu}"));
+        }
+    }
+}

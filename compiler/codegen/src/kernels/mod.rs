@@ -46,6 +46,7 @@ use inkwell::values::{
 };
 use inkwell::{FloatPredicate, IntPredicate};
 
+pub mod affine;
 pub mod conv;
 pub mod conv_fast;
 pub mod dwconv;
