@@ -393,23 +393,105 @@ fn emit_part<'ctx>(
                 };
                 let p0 = k.mulc(t, TILE as i64)?;
                 let p1 = k.smin(k.addc(p0, TILE as i64)?, k.i64c(np))?;
-                // blocks of TILE along j; within a block, rows of the
+                // Scalar: blocks of TILE along j; within a block, rows of the
                 // destination (fixed i_p) are written contiguously while the
                 // source lines (fixed j) stay in cache.
-                k.for_const(0, inner, TILE as i64, |j0| {
-                    let j1 = k.smin(k.addc(j0, TILE as i64)?, k.i64c(inner))?;
-                    k.for_range(p0, p1, 1, |ip| {
-                        let s = k.gep(src, k.add(so, ip)?)?;
-                        let d = k.gep(out, k.add(dof, k.mulc(ip, dp)?)?)?;
-                        k.for_range(j0, j1, 1, |j| {
-                            let v = k.load_f(k.gep(s, k.mulc(j, sj)?)?)?;
-                            k.store_f(k.gep(d, j)?, v)
+                let scalar = |j_lo: i64| -> R<()> {
+                    k.for_const(j_lo, inner, TILE as i64, |j0| {
+                        let j1 = k.smin(k.addc(j0, TILE as i64)?, k.i64c(inner))?;
+                        k.for_range(p0, p1, 1, |ip| {
+                            let s = k.gep(src, k.add(so, ip)?)?;
+                            let d = k.gep(out, k.add(dof, k.mulc(ip, dp)?)?)?;
+                            k.for_range(j0, j1, 1, |j| {
+                                let v = k.load_f(k.gep(s, k.mulc(j, sj)?)?)?;
+                                k.store_f(k.gep(d, j)?, v)
+                            })
                         })
                     })
-                })
+                };
+                // Vector: a full tile of TILE along p, 8 along j at a time, as
+                // 8 × 8 register transposes (one cache line read per source
+                // row); the j tail scalar.
+                let jv = inner / 8 * 8;
+                if jv == 0 {
+                    return scalar(0);
+                }
+                let full = k.icmp(
+                    inkwell::IntPredicate::EQ,
+                    k.sub(p1, p0)?,
+                    k.i64c(TILE as i64),
+                )?;
+                k.if_else(
+                    full,
+                    || {
+                        k.for_const(0, jv, 8, |j0| {
+                            for half in 0..TILE as i64 / 8 {
+                                let pb = k.addc(p0, half * 8)?;
+                                let mut rows = Vec::with_capacity(8);
+                                for r in 0..8 {
+                                    let j = k.addc(j0, r)?;
+                                    let off = k.add(k.add(so, pb)?, k.mulc(j, sj)?)?;
+                                    rows.push(k.load_vec(k.gep(src, off)?, 8)?);
+                                }
+                                let cols = transpose8(k, &rows)?;
+                                for (c, v) in cols.into_iter().enumerate() {
+                                    let ip = k.addc(pb, c as i64)?;
+                                    let off = k.add(k.add(dof, k.mulc(ip, dp)?)?, j0)?;
+                                    k.store_vec(k.gep(out, off)?, v)?;
+                                }
+                            }
+                            Ok(())
+                        })?;
+                        scalar(jv)
+                    },
+                    || scalar(0),
+                )
             })
         }
     }
+}
+
+/// Transposes 8 vectors of 8 lanes (`rows[r][c]` → `out[c][r]`) with three
+/// rounds of two-input shuffles (unpack, 64-bit pairs, 128-bit halves).
+fn transpose8<'ctx>(
+    k: &Kcx<'ctx, '_>,
+    rows: &[inkwell::values::VectorValue<'ctx>],
+) -> R<Vec<inkwell::values::VectorValue<'ctx>>> {
+    let shuf = |a: inkwell::values::VectorValue<'ctx>,
+                b: inkwell::values::VectorValue<'ctx>,
+                m: [u64; 8]|
+     -> R<inkwell::values::VectorValue<'ctx>> {
+        let mask: Vec<IntValue<'ctx>> = m.iter().map(|&i| k.i32t.const_int(i, false)).collect();
+        let mask = inkwell::types::VectorType::const_vector(&mask);
+        Ok(k.b.build_shuffle_vector(a, b, mask, "")?)
+    };
+    const LO: [u64; 8] = [0, 8, 1, 9, 4, 12, 5, 13];
+    const HI: [u64; 8] = [2, 10, 3, 11, 6, 14, 7, 15];
+    const PLO: [u64; 8] = [0, 1, 8, 9, 4, 5, 12, 13];
+    const PHI: [u64; 8] = [2, 3, 10, 11, 6, 7, 14, 15];
+    const QLO: [u64; 8] = [0, 1, 2, 3, 8, 9, 10, 11];
+    const QHI: [u64; 8] = [4, 5, 6, 7, 12, 13, 14, 15];
+    let mut t = Vec::with_capacity(8);
+    for i in 0..4 {
+        t.push(shuf(rows[2 * i], rows[2 * i + 1], LO)?);
+        t.push(shuf(rows[2 * i], rows[2 * i + 1], HI)?);
+    }
+    // t[2i] = (r2i0 r2i+1,0 r2i1 r2i+1,1 | r2i4 ...), t[2i+1] the lanes 2,3 / 6,7
+    let mut s = Vec::with_capacity(8);
+    for base in [0usize, 4] {
+        s.push(shuf(t[base], t[base + 2], PLO)?);
+        s.push(shuf(t[base], t[base + 2], PHI)?);
+        s.push(shuf(t[base + 1], t[base + 3], PLO)?);
+        s.push(shuf(t[base + 1], t[base + 3], PHI)?);
+    }
+    // s[0..4]: columns 0,1,2,3 of rows 0..4 (with columns 4..7 in the high
+    // half); s[4..8]: the same for rows 4..8
+    let mut out = vec![s[0]; 8];
+    for c in 0..4 {
+        out[c] = shuf(s[c], s[c + 4], QLO)?;
+        out[c + 4] = shuf(s[c], s[c + 4], QHI)?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
