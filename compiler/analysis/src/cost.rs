@@ -18,7 +18,8 @@ pub struct Cost {
     pub params: u64,
     /// Non-trainable weight elements (batchnorm running mean and variance).
     pub buffers: u64,
-    /// Multiply–accumulates of conv2d and linear (0 for every other op).
+    /// Multiply–accumulates of conv2d, linear, matmul and attention's four
+    /// matrix products (0 for every other op).
     pub mult_adds: u64,
     /// Floating-point operations: `2·mult_adds` plus bias adds, or the
     /// documented per-element count of the op.
@@ -100,6 +101,11 @@ pub fn activation_flops(a: Activation) -> u64 {
 /// (1), `exp` (1), the running sum (1) and the division (1).
 pub const SOFTMAX_FLOPS_PER_ELEM: u64 = 5;
 
+/// FLOPs per element of layernorm: the mean (1 add), centring (1),
+/// the variance (square and add, 2), the scaling by `1/σ` (1) and the
+/// affine `·γ + β` (2); the per-row `sqrt` and division are not counted.
+pub const LAYERNORM_FLOPS_PER_ELEM: u64 = 7;
+
 /// FLOPs per element of inference batchnorm: `x·scale + shift` with the
 /// per-channel scale and shift precomputed from the statistics.
 pub const BATCHNORM_FLOPS_PER_ELEM: u64 = 2;
@@ -161,6 +167,43 @@ pub fn cost(op: &Op, inputs: &[&[usize]], out: &[usize]) -> Cost {
         Op::Flatten | Op::Concat { .. } | Op::ChannelShuffle { .. } | Op::Upsample { .. } => {
             with(0, 0)
         }
+        Op::LayerNorm { .. } => with(0, mul(LAYERNORM_FLOPS_PER_ELEM, out_elems)),
+        Op::Reshape { .. } | Op::Permute { .. } | Op::Roll { .. } => with(0, 0),
+        // A slice or a selected index reads only what it copies.
+        Op::Slice { .. } | Op::Select { .. } => Cost {
+            mac: mul(2, out_elems),
+            ..with(0, 0)
+        },
+        Op::MatMul => {
+            let k = first_in.last().copied().unwrap_or(0) as u64;
+            let ma = mul(out_elems, k);
+            with(ma, mul(2, ma))
+        }
+        // The parameter is read once; its readers count it as their input.
+        Op::Param { .. } => Cost {
+            mac: params,
+            ..with(0, 0)
+        },
+        Op::Affine { mul: a, add: b } => {
+            let per = u64::from(*a != 1.0) + u64::from(*b != 0.0);
+            with(0, mul(per.max(1), out_elems))
+        }
+        Op::Attention { .. } => match crate::attention::attention_dims(op, first_in) {
+            Some(d) => d.parts().iter().fold(
+                Cost {
+                    params,
+                    buffers,
+                    ..Cost::default()
+                },
+                |c, p| Cost {
+                    mult_adds: c.mult_adds.saturating_add(p.mult_adds),
+                    flops: c.flops.saturating_add(p.flops),
+                    mac: c.mac.saturating_add(p.mac),
+                    ..c
+                },
+            ),
+            None => with(0, 0),
+        },
         // One part of a split reads only the slice it copies, so the parts of
         // one `split` together read its input exactly once.
         Op::Split { .. } => Cost {

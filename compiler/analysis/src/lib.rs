@@ -11,6 +11,7 @@
 //! Every pass is linear in nodes + edges (a few passes over one
 //! topological order), so analyzing a 10,000-node graph takes milliseconds.
 
+pub mod attention;
 pub mod calibrate;
 pub mod cost;
 pub mod platform;

@@ -470,6 +470,21 @@ fn kernel_for(
                 inner: numel(&out[axis + 1..])?,
             })
         }
+        op @ (Op::LayerNorm { .. }
+        | Op::Reshape { .. }
+        | Op::Permute { .. }
+        | Op::Slice { .. }
+        | Op::Select { .. }
+        | Op::MatMul
+        | Op::Param { .. }
+        | Op::Affine { .. }
+        | Op::Roll { .. }
+        | Op::Attention { .. }) => {
+            return Err(format!(
+                "{name}: `{}` is not supported by the backend yet",
+                op.name()
+            ))
+        }
         Op::Upsample { scale } => {
             let [n, c, h, w] = dims4(in_shape(0)?, name)?;
             KernelPlan::Upsample(UpsamplePlan {

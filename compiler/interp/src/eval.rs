@@ -144,7 +144,7 @@ pub fn node_weights<'w>(
     let shapes: Vec<&[usize]> = args.iter().map(|t| t.shape()).collect();
     let mut out = Vec::new();
     for spec in weight_specs(&node.op, &shapes) {
-        let key = format!("{}.{}", node.name, spec.suffix);
+        let key = spec.key(&node.name);
         let t = w
             .get(&key)
             .ok_or_else(|| format!("missing weight `{key}`"))?;
@@ -201,12 +201,14 @@ pub fn eval_op(op: &Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, Stri
             if *bias && b.is_none() {
                 return Err("linear with bias needs a bias tensor".into());
             }
-            linear(
-                *out_features,
-                args[0],
-                ws.first().copied().ok_or("linear needs a weight")?,
-                b,
-            )
+            crate::ops::linear_nd(args[0], |x| {
+                linear(
+                    *out_features,
+                    x,
+                    ws.first().copied().ok_or("linear needs a weight")?,
+                    b,
+                )
+            })
         }
         Op::Act(a) => {
             arity(args, 1)?;
@@ -251,6 +253,16 @@ pub fn eval_op(op: &Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, Stri
             arity(args, 1)?;
             upsample(args[0], *scale)
         }
+        Op::LayerNorm { .. }
+        | Op::Reshape { .. }
+        | Op::Permute { .. }
+        | Op::Slice { .. }
+        | Op::Select { .. }
+        | Op::MatMul
+        | Op::Param { .. }
+        | Op::Affine { .. }
+        | Op::Roll { .. }
+        | Op::Attention { .. } => crate::ops::eval(op, args, ws),
         Op::Fused {
             base,
             residual,

@@ -13,6 +13,7 @@ pub mod build;
 pub mod eval;
 pub mod fixture;
 pub mod npy;
+pub mod ops;
 mod st_header;
 pub mod tensor;
 pub mod weights;

@@ -125,7 +125,7 @@ pub fn expected_weights(g: &Graph) -> Vec<ExpectedWeight> {
         let shapes: Vec<&[usize]> = ins.iter().map(|&i| g.node(i).shape.as_slice()).collect();
         for spec in weight_specs(&node.op, &shapes) {
             out.push(ExpectedWeight {
-                key: format!("{}.{}", node.name, spec.suffix),
+                key: spec.key(&node.name),
                 shape: spec.shape,
                 node: id,
                 suffix: spec.suffix,
@@ -476,7 +476,8 @@ fn init_checked(g: &Graph, seed: u64, strict: bool) -> Result<WeightStore, Strin
     // fan_in per node = product of the weight's dims after the first.
     let mut fan_in: HashMap<NodeId, usize> = HashMap::new();
     for e in &expected {
-        if e.suffix == "weight" && e.shape.len() >= 2 {
+        // `weight`, attention's `in_proj_weight` and `out_proj.weight`
+        if e.suffix.ends_with("weight") && e.shape.len() >= 2 {
             let f = e.shape[1..]
                 .iter()
                 .try_fold(1usize, |a, &d| a.checked_mul(d))
@@ -503,8 +504,14 @@ fn init_checked(g: &Graph, seed: u64, strict: bool) -> Result<WeightStore, Strin
         match (e.suffix, fan_in.get(&e.node)) {
             ("running_var", _) => data.resize(n, 1.0),
             ("running_mean", _) => data.resize(n, 0.0),
-            ("weight", None) => data.resize(n, 1.0), // batchnorm gamma
-            (_, None) => data.resize(n, 0.0),        // batchnorm beta
+            ("weight", None) => data.resize(n, 1.0), // batchnorm/layernorm gamma
+            ("", _) => {
+                // a standalone `param` (class token, position embedding,
+                // layer scale): small values, like timm's trunc_normal(0.02)
+                let mut r = SplitMix64(seed ^ fnv1a64(&e.key));
+                data.extend((0..n).map(|_| r.uniform(0.02)));
+            }
+            (_, None) => data.resize(n, 0.0), // batchnorm beta
             (_, Some(&f)) => {
                 let bound = 1.0 / (f.max(1) as f64).sqrt();
                 let mut r = SplitMix64(seed ^ fnv1a64(&e.key));

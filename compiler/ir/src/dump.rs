@@ -13,7 +13,7 @@
 //! `kernel`, and the split range). `@scope` names the innermost block instance.
 
 use crate::graph::Graph;
-use crate::op::{Activation, Op, Pair};
+use crate::op::{Activation, NormAxes, Op, Pair};
 use crate::shape::fmt_shape;
 use std::fmt::Write;
 
@@ -94,6 +94,32 @@ pub fn op_attrs(op: &Op) -> String {
         Op::ChannelShuffle { groups } => a.push(format!("groups={groups}")),
         Op::Softmax { axis } => a.push(format!("axis={axis}")),
         Op::Upsample { scale } => a.push(format!("scale={scale}")),
+        Op::LayerNorm { axes, eps } => {
+            match axes {
+                NormAxes::Last(n) => a.push(format!("last={n}")),
+                NormAxes::Channels => a.push("channels_first".into()),
+            }
+            a.push(format!("eps={eps}"));
+        }
+        Op::Reshape { shape } => a.push(format!("shape={}", fmt_shape(shape))),
+        Op::Permute { perm } => a.push(format!("perm={}", fmt_shape(perm))),
+        Op::Slice {
+            axis,
+            start,
+            stop,
+            step,
+        } => a.push(format!("axis={axis} range={start}:{stop}:{step}")),
+        Op::Select { axis, index } => a.push(format!("axis={axis} index={index}")),
+        Op::MatMul => {}
+        Op::Param { shape } => a.push(format!("shape={}", fmt_shape(shape))),
+        Op::Affine { mul, add } => a.push(format!("mul={mul} add={add}")),
+        Op::Roll { axis, shift } => a.push(format!("axis={axis} shift={shift}")),
+        Op::Attention { heads, bias } => {
+            a.push(format!("heads={heads}"));
+            if !bias {
+                a.push("bias=false".into());
+            }
+        }
         Op::Fused {
             base,
             residual,

@@ -149,6 +149,18 @@ pub enum BinaryKind {
     Mul,
 }
 
+/// The axes a `LayerNorm` normalizes over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum NormAxes {
+    /// The last `n` axes (PyTorch's `nn.LayerNorm(normalized_shape)` with
+    /// `len(normalized_shape) == n`); weights have the shape of those axes.
+    Last(usize),
+    /// Axis 1 of `[N, C, ...]` (channels-first, torchvision's `LayerNorm2d`:
+    /// every position of every image normalized over its `C` values);
+    /// weights are `[C]`.
+    Channels,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Op {
     /// A network input (`input NAME: [..]`). Not counted as an op.
@@ -195,6 +207,64 @@ pub enum Op {
     Upsample {
         scale: usize,
     },
+    /// Layer normalization over `axes` (biased variance, eps inside the
+    /// square root), then `* weight + bias` (always affine).
+    LayerNorm {
+        axes: NormAxes,
+        eps: f64,
+    },
+    /// The same elements in row-major order under a new shape (equal
+    /// element count).
+    Reshape {
+        shape: Vec<usize>,
+    },
+    /// `out.shape[i] = in.shape[perm[i]]` (`torch.permute`); `perm` is a
+    /// permutation of `0..rank`.
+    Permute {
+        perm: Vec<usize>,
+    },
+    /// Elements `start, start+step, ... < stop` along `axis` (Python's
+    /// `x[start:stop:step]` after clamping; `start < stop <= size`, step >= 1).
+    Slice {
+        axis: usize,
+        start: usize,
+        stop: usize,
+        step: usize,
+    },
+    /// Element `index` along `axis`; the axis is removed (`x[:, 0]`).
+    Select {
+        axis: usize,
+        index: usize,
+    },
+    /// `torch.matmul` of two tensors of rank >= 2: `[..., M, K] @ [..., K, N]
+    /// -> [..., M, N]`, the leading (batch) axes broadcast (NumPy rules).
+    MatMul,
+    /// A standalone named parameter (no inputs): its single weight is stored
+    /// under the node's name itself (`class_token`, `encoder.pos_embedding`).
+    Param {
+        shape: Vec<usize>,
+    },
+    /// Scalar arithmetic `x * mul + add` (`x * 0.125`, `x + 1.0`, `1.0 - x`,
+    /// `x / 8.0` = `x * (1/8)`, `-x`), in f32.
+    Affine {
+        mul: f32,
+        add: f32,
+    },
+    /// `torch.roll(x, shift, axis)`: `out[(i + shift) % n] = in[i]` along
+    /// `axis`; `shift` is normalized to `0..size`.
+    Roll {
+        axis: usize,
+        shift: usize,
+    },
+    /// Multi-head self-attention, `nn.MultiheadAttention(E, heads,
+    /// batch_first=True)(x, x, x)` in eval mode: input and output `[N, L, E]`.
+    /// `qkv = x @ in_proj_weight^T + in_proj_bias` (rows 0..E are q, E..2E k,
+    /// 2E..3E v); per head (`d = E / heads`, head h = columns h*d..(h+1)*d):
+    /// `softmax(q k^T / sqrt(d)) v`; heads concatenated, then `out_proj`.
+    Attention {
+        heads: usize,
+        bias: bool,
+    },
     /// Produced by the fusion pass only, never by the elaborator: `base`
     /// (conv2d or linear, bias and folded batchnorm included) followed by the
     /// add of a second input (input slot 1, when `residual`) and then `act`.
@@ -225,6 +295,16 @@ impl Op {
             Op::Binary(BinaryKind::Add) => "add",
             Op::Binary(BinaryKind::Mul) => "mul",
             Op::Upsample { .. } => "upsample",
+            Op::LayerNorm { .. } => "layernorm",
+            Op::Reshape { .. } => "reshape",
+            Op::Permute { .. } => "permute",
+            Op::Slice { .. } => "slice",
+            Op::Select { .. } => "select",
+            Op::MatMul => "matmul",
+            Op::Param { .. } => "param",
+            Op::Affine { .. } => "affine",
+            Op::Roll { .. } => "roll",
+            Op::Attention { .. } => "attention",
             Op::Fused { base, .. } => base.name(),
         }
     }
@@ -232,16 +312,28 @@ impl Op {
     /// True for ops that have weights (and therefore a weight name).
     pub fn has_weights(&self) -> bool {
         match self {
-            Op::Conv2d(_) | Op::BatchNorm { .. } | Op::Linear { .. } => true,
+            Op::Conv2d(_)
+            | Op::BatchNorm { .. }
+            | Op::Linear { .. }
+            | Op::LayerNorm { .. }
+            | Op::Param { .. }
+            | Op::Attention { .. } => true,
             Op::Fused { base, .. } => base.has_weights(),
             _ => false,
         }
     }
 
     /// Element-wise ops in the sense of ShuffleNet V2's guideline G4
-    /// (add, mul, activations, batchnorm).
+    /// (add, mul, activations, batchnorm, scalar arithmetic, layernorm).
     pub fn is_elementwise(&self) -> bool {
-        matches!(self, Op::Binary(_) | Op::Act(_) | Op::BatchNorm { .. })
+        matches!(
+            self,
+            Op::Binary(_)
+                | Op::Act(_)
+                | Op::BatchNorm { .. }
+                | Op::Affine { .. }
+                | Op::LayerNorm { .. }
+        )
     }
 
     /// True for ops that only move data (no arithmetic).
@@ -253,18 +345,58 @@ impl Op {
                 | Op::Split { .. }
                 | Op::ChannelShuffle { .. }
                 | Op::Upsample { .. }
+                | Op::Reshape { .. }
+                | Op::Permute { .. }
+                | Op::Slice { .. }
+                | Op::Select { .. }
+                | Op::Roll { .. }
+        )
+    }
+
+    /// True for the ops of issue #10 (transformers) that the LLVM backend
+    /// does not generate code for yet.
+    pub fn is_transformer_op(&self) -> bool {
+        matches!(
+            self,
+            Op::LayerNorm { .. }
+                | Op::Reshape { .. }
+                | Op::Permute { .. }
+                | Op::Slice { .. }
+                | Op::Select { .. }
+                | Op::MatMul
+                | Op::Param { .. }
+                | Op::Affine { .. }
+                | Op::Roll { .. }
+                | Op::Attention { .. }
         )
     }
 }
 
 /// One weight tensor an op needs: its suffix (`weight`, `bias`, ...), its
 /// PyTorch shape, and whether it is a trainable parameter (batchnorm's running
-/// statistics are buffers, not parameters).
+/// statistics are buffers, not parameters). An empty suffix (a `param`)
+/// means the weight is stored under the node's name itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WeightSpec {
     pub suffix: &'static str,
     pub shape: Vec<usize>,
     pub trainable: bool,
+}
+
+impl WeightSpec {
+    /// The state_dict key of this weight for a node called `node`.
+    pub fn key(&self, node: &str) -> String {
+        weight_key(node, self.suffix)
+    }
+}
+
+/// `node.suffix`, or `node` itself for an empty suffix.
+pub fn weight_key(node: &str, suffix: &str) -> String {
+    if suffix.is_empty() {
+        node.to_string()
+    } else {
+        format!("{node}.{suffix}")
+    }
 }
 
 /// The weights of an op given its input shapes (first input first), in the
@@ -319,6 +451,32 @@ pub fn weight_specs(op: &Op, input_shapes: &[&[usize]]) -> Vec<WeightSpec> {
             let mut v = vec![w("weight", vec![*out_features, fin], true)];
             if *bias {
                 v.push(w("bias", vec![*out_features], true));
+            }
+            v
+        }
+        Op::LayerNorm { axes, .. } => {
+            let x = input_shapes.first().copied().unwrap_or(&[]);
+            let shape = match axes {
+                NormAxes::Last(n) => x[x.len().saturating_sub(*n)..].to_vec(),
+                NormAxes::Channels => x.get(1).map(|&c| vec![c]).unwrap_or_default(),
+            };
+            vec![w("weight", shape.clone(), true), w("bias", shape, true)]
+        }
+        Op::Param { shape } => vec![w("", shape.clone(), true)],
+        Op::Attention { bias, .. } => {
+            let e = input_shapes
+                .first()
+                .and_then(|s| s.last())
+                .copied()
+                .unwrap_or(0);
+            let e3 = e.saturating_mul(3);
+            let mut v = vec![w("in_proj_weight", vec![e3, e], true)];
+            if *bias {
+                v.push(w("in_proj_bias", vec![e3], true));
+            }
+            v.push(w("out_proj.weight", vec![e, e], true));
+            if *bias {
+                v.push(w("out_proj.bias", vec![e], true));
             }
             v
         }

@@ -1,7 +1,7 @@
 //! Shape inference for every op, with PyTorch's output-size rules.
 //! Checked arithmetic throughout: an absurd size is an error, never a panic.
 
-use crate::op::{BinaryKind, Op, Pair, Pool};
+use crate::op::{BinaryKind, NormAxes, Op, Pair, Pool};
 
 /// Why an op cannot take the given input shapes. The elaborator turns this
 /// into a coded diagnostic at the call site.
@@ -342,17 +342,19 @@ pub fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
         Op::Linear { out_features, .. } => {
             arity(op, inputs, 1)?;
             let x = inputs[0];
-            if x.len() != 2 {
+            if x.len() < 2 {
                 return Err(ShapeError::new(format!(
-                    "`linear` expects a 2-D input [N, F], got {}",
+                    "`linear` expects an input [N, ..., F] of rank >= 2, got {}",
                     fmt_shape(x)
                 ))
-                .help("use `flatten(x)` (after `global_avgpool`) first"));
+                .help("`linear` works on the last axis; add a batch axis with `reshape`"));
             }
             if *out_features == 0 {
                 return Err(ShapeError::new("`linear`: out must be positive"));
             }
-            Ok(vec![x[0], *out_features])
+            let mut out = x.to_vec();
+            *out.last_mut().unwrap_or(&mut 0) = *out_features;
+            Ok(out)
         }
         Op::Act(_) => {
             arity(op, inputs, 1)?;
@@ -502,6 +504,158 @@ pub fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
                 .ok_or_else(|| overflow("the upsampled width"))?;
             Ok(vec![x[0], x[1], h, w])
         }
+        Op::LayerNorm { axes, eps } => {
+            arity(op, inputs, 1)?;
+            let x = inputs[0];
+            if !(eps.is_finite() && *eps > 0.0) {
+                return Err(ShapeError::new(format!(
+                    "`layernorm`: eps must be a positive number, got {eps}"
+                )));
+            }
+            match axes {
+                NormAxes::Last(n) => {
+                    if *n == 0 || *n > x.len() {
+                        return Err(ShapeError::new(format!(
+                            "`layernorm` over the last {n} axes of a tensor of shape {}",
+                            fmt_shape(x)
+                        ))
+                        .help("normalize over 1 to rank axes"));
+                    }
+                }
+                NormAxes::Channels => {
+                    if x.len() < 2 {
+                        return Err(ShapeError::new(format!(
+                            "channels-first `layernorm` needs an input [N, C, ...], got {}",
+                            fmt_shape(x)
+                        )));
+                    }
+                }
+            }
+            Ok(x.to_vec())
+        }
+        Op::Reshape { shape } => {
+            arity(op, inputs, 1)?;
+            let x = inputs[0];
+            if shape.is_empty() || shape.contains(&0) {
+                return Err(ShapeError::new(format!(
+                    "`reshape` to {}: every size must be positive",
+                    fmt_shape(shape)
+                )));
+            }
+            let a = numel(x).ok_or_else(|| overflow("the element count"))?;
+            let b = numel(shape).ok_or_else(|| overflow("the element count"))?;
+            if a != b {
+                return Err(ShapeError::new(format!(
+                    "`reshape` of {} ({a} elements) to {} ({b} elements)",
+                    fmt_shape(x),
+                    fmt_shape(shape)
+                ))
+                .help("the element count must stay the same; one size may be -1 (inferred)"));
+            }
+            Ok(shape.clone())
+        }
+        Op::Permute { perm } => {
+            arity(op, inputs, 1)?;
+            let x = inputs[0];
+            check_perm(perm, x.len())?;
+            Ok(perm.iter().map(|&p| x[p]).collect())
+        }
+        Op::Slice {
+            axis,
+            start,
+            stop,
+            step,
+        } => {
+            arity(op, inputs, 1)?;
+            let x = inputs[0];
+            let size = axis_size(op, x, *axis)?;
+            if *step == 0 {
+                return Err(ShapeError::new("`slice`: step must be positive"));
+            }
+            if start >= stop || *stop > size {
+                return Err(ShapeError::new(format!(
+                    "`slice` {start}:{stop} of axis {axis} with size {size} is empty or out of range"
+                ))
+                .help("a slice needs 0 <= start < stop <= size"));
+            }
+            let mut out = x.to_vec();
+            out[*axis] = (stop - start).div_ceil(*step);
+            Ok(out)
+        }
+        Op::Select { axis, index } => {
+            arity(op, inputs, 1)?;
+            let x = inputs[0];
+            let size = axis_size(op, x, *axis)?;
+            if x.len() < 2 {
+                return Err(ShapeError::new(format!(
+                    "`select` would leave a tensor of rank 0 from {}",
+                    fmt_shape(x)
+                )));
+            }
+            if *index >= size {
+                return Err(ShapeError::new(format!(
+                    "`select`: index {index} is out of range for axis {axis} of size {size}"
+                )));
+            }
+            let mut out = x.to_vec();
+            out.remove(*axis);
+            Ok(out)
+        }
+        Op::MatMul => {
+            arity(op, inputs, 2)?;
+            matmul_shape(inputs[0], inputs[1])
+        }
+        Op::Param { shape } => {
+            arity(op, inputs, 0)?;
+            if shape.is_empty() || shape.contains(&0) {
+                return Err(ShapeError::new(format!(
+                    "`param` of shape {}: every size must be positive",
+                    fmt_shape(shape)
+                )));
+            }
+            numel(shape).ok_or_else(|| overflow("the parameter size"))?;
+            Ok(shape.clone())
+        }
+        Op::Affine { mul, add } => {
+            arity(op, inputs, 1)?;
+            if !(mul.is_finite() && add.is_finite()) {
+                return Err(ShapeError::new(format!(
+                    "scalar arithmetic with a non-finite constant (x * {mul} + {add})"
+                )));
+            }
+            Ok(inputs[0].to_vec())
+        }
+        Op::Roll { axis, shift } => {
+            arity(op, inputs, 1)?;
+            let size = axis_size(op, inputs[0], *axis)?;
+            if *shift >= size {
+                return Err(ShapeError::new(format!(
+                    "`roll`: shift {shift} is not normalized to axis {axis} of size {size}"
+                )));
+            }
+            Ok(inputs[0].to_vec())
+        }
+        Op::Attention { heads, .. } => {
+            arity(op, inputs, 1)?;
+            let x = inputs[0];
+            if x.len() != 3 {
+                return Err(ShapeError::new(format!(
+                    "`attention` expects an input [N, L, E], got {}",
+                    fmt_shape(x)
+                )));
+            }
+            let e = x[2];
+            if *heads == 0 || !e.is_multiple_of(*heads) {
+                return Err(ShapeError::new(format!(
+                    "`attention`: heads = {heads} does not divide the embedding size {e}"
+                ))
+                .help("the head dimension is E / heads"));
+            }
+            e.checked_mul(3)
+                .and_then(|e3| e3.checked_mul(e))
+                .ok_or_else(|| overflow("the projection size"))?;
+            Ok(x.to_vec())
+        }
         Op::Fused { base, residual, .. } => {
             let n = if *residual { 2 } else { 1 };
             if inputs.len() != n {
@@ -528,12 +682,75 @@ pub fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
     }
 }
 
+fn axis_size(op: &Op, x: &[usize], axis: usize) -> Result<usize, ShapeError> {
+    x.get(axis).copied().ok_or_else(|| {
+        ShapeError::new(format!(
+            "`{}`: axis {axis} is out of range for rank {}",
+            op.name(),
+            x.len()
+        ))
+    })
+}
+
+/// Checks that `perm` is a permutation of `0..rank`.
+pub fn check_perm(perm: &[usize], rank: usize) -> Result<(), ShapeError> {
+    let mut seen = vec![false; rank];
+    let ok = perm.len() == rank
+        && perm
+            .iter()
+            .all(|&p| p < rank && !std::mem::replace(&mut seen[p], true));
+    if !ok {
+        return Err(ShapeError::new(format!(
+            "`permute`: {} is not a permutation of the {rank} axes",
+            fmt_shape(perm)
+        ))
+        .help(format!("list each axis 0..{rank} exactly once")));
+    }
+    Ok(())
+}
+
+/// `torch.matmul` for two tensors of rank >= 2: `[..., M, K] @ [..., K, N]`,
+/// batch axes broadcast.
+pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, ShapeError> {
+    if a.len() < 2 || b.len() < 2 {
+        return Err(ShapeError::new(format!(
+            "`matmul` needs two tensors of rank >= 2, got {} and {}",
+            fmt_shape(a),
+            fmt_shape(b)
+        ))
+        .help("add an axis of size 1 with `reshape`"));
+    }
+    let (m, k) = (a[a.len() - 2], a[a.len() - 1]);
+    let (k2, n) = (b[b.len() - 2], b[b.len() - 1]);
+    if k != k2 {
+        return Err(ShapeError::new(format!(
+            "`matmul` of {} and {}: inner sizes {k} and {k2} differ",
+            fmt_shape(a),
+            fmt_shape(b)
+        ))
+        .help("the last axis of the first must equal the second-to-last of the second"));
+    }
+    let mut out = broadcast(&a[..a.len() - 2], &b[..b.len() - 2]).ok_or_else(|| {
+        ShapeError::new(format!(
+            "`matmul` of {} and {}: batch axes {} and {} do not broadcast",
+            fmt_shape(a),
+            fmt_shape(b),
+            fmt_shape(&a[..a.len() - 2]),
+            fmt_shape(&b[..b.len() - 2])
+        ))
+    })?;
+    out.push(m);
+    out.push(n);
+    numel(&out).ok_or_else(|| overflow("the matmul size"))?;
+    Ok(out)
+}
+
 /// The number of inputs an op takes: `(min, max)` (max None: unbounded).
 pub fn arity_range(op: &Op) -> (usize, Option<usize>) {
     match op {
-        Op::Input { .. } => (0, Some(0)),
+        Op::Input { .. } | Op::Param { .. } => (0, Some(0)),
         Op::Concat { .. } => (1, None),
-        Op::Binary(_) => (2, Some(2)),
+        Op::Binary(_) | Op::MatMul => (2, Some(2)),
         Op::Fused { residual, .. } => {
             let n = if *residual { 2 } else { 1 };
             (n, Some(n))
@@ -655,11 +872,8 @@ mod tests {
             bias: true,
         };
         assert_eq!(infer(&lin, &[&[3, 512]]).unwrap(), vec![3, 10]);
-        assert!(infer(&lin, &[&[3, 512, 1, 1]])
-            .unwrap_err()
-            .help
-            .unwrap()
-            .contains("flatten"));
+        assert_eq!(infer(&lin, &[&[3, 7, 512]]).unwrap(), vec![3, 7, 10]);
+        assert!(infer(&lin, &[&[512]]).is_err());
         let cat = Op::Concat { axis: 1 };
         assert_eq!(
             infer(&cat, &[&[1, 2, 4, 4], &[1, 3, 4, 4]]).unwrap(),

@@ -225,6 +225,16 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
                 b.node("BatchNormalization", &nm, i, o, vec![attr_f("epsilon", *eps as f32)]);
             }
             Op::Linear { bias, .. } => {
+                if node.shape.len() != 2 {
+                    return Err(Error::new(
+                        "E0520",
+                        format!(
+                            "node `{}`: `linear` on a rank-{} input has no ONNX export yet",
+                            node.name,
+                            node.shape.len()
+                        ),
+                    ));
+                }
                 let mut i = ins.clone();
                 i.push(weight(&mut b, format!("{nm}.weight"))?);
                 if *bias {
@@ -305,6 +315,25 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
                         attr_s("nearest_mode", "floor"),
                     ],
                 );
+            }
+            Op::LayerNorm { .. }
+            | Op::Reshape { .. }
+            | Op::Permute { .. }
+            | Op::Slice { .. }
+            | Op::Select { .. }
+            | Op::MatMul
+            | Op::Param { .. }
+            | Op::Affine { .. }
+            | Op::Roll { .. }
+            | Op::Attention { .. } => {
+                return Err(Error::new(
+                    "E0520",
+                    format!(
+                        "node `{}`: `{}` has no ONNX export yet",
+                        node.name,
+                        node.op.name()
+                    ),
+                ))
             }
             Op::Fused { .. } => {
                 return Err(Error::new(

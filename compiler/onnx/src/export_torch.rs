@@ -74,7 +74,7 @@ pub fn export(g: &Graph) -> Result<String, Error> {
             Op::Linear { out_features, bias } => {
                 init.push(format!(
                     "        self._add({nm}, nn.Linear({}, {out_features}, bias={}))",
-                    in_shape(0)[1],
+                    in_shape(0).last().copied().unwrap_or(0),
                     if *bias { "True" } else { "False" }
                 ));
                 format!("self._m[{nm}]({})", ins[0])
@@ -111,6 +111,25 @@ pub fn export(g: &Graph) -> Result<String, Error> {
                 "F.interpolate({}, scale_factor={scale}, mode=\"nearest\")",
                 ins[0]
             ),
+            Op::LayerNorm { .. }
+            | Op::Reshape { .. }
+            | Op::Permute { .. }
+            | Op::Slice { .. }
+            | Op::Select { .. }
+            | Op::MatMul
+            | Op::Param { .. }
+            | Op::Affine { .. }
+            | Op::Roll { .. }
+            | Op::Attention { .. } => {
+                return Err(Error::new(
+                    "E0520",
+                    format!(
+                        "node `{}`: `{}` has no PyTorch export yet",
+                        node.name,
+                        node.op.name()
+                    ),
+                ))
+            }
             Op::Fused { .. } => {
                 return Err(Error::new(
                     "E0520",

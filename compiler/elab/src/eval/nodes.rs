@@ -132,8 +132,8 @@ impl<'a> Elab<'a> {
                         Diagnostic::error(
                             codes::LIMIT_TENSOR,
                             format!(
-                                "the weight `{name}.{}` of shape {} has {count} elements, over the limit of {}",
-                                w.suffix,
+                                "the weight `{}` of shape {} has {count} elements, over the limit of {}",
+                                w.key(name),
                                 fmt_shape(&w.shape),
                                 self.limits.tensor_elements
                             ),

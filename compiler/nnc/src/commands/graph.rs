@@ -174,7 +174,7 @@ pub fn to_json(g: &Graph, file: &str) -> Value {
             let in_shapes: Vec<&[usize]> = ins.iter().map(|&i| g.node(i).shape.as_slice()).collect();
             let weights: Vec<Value> = nnc_ir::op::weight_specs(&n.op, &in_shapes)
                 .into_iter()
-                .map(|w| json!({ "key": format!("{}.{}", n.name, w.suffix), "shape": w.shape, "trainable": w.trainable }))
+                .map(|w| json!({ "key": w.key(&n.name), "shape": w.shape, "trainable": w.trainable }))
                 .collect();
             let sp = g.span(id);
             json!({

@@ -1,0 +1,139 @@
+//! Multi-head self-attention priced as its parts: the input projection,
+//! `QKᵀ` (scaled), the softmax over the `L×L` scores, `AV` and the output
+//! projection. The `L×L` scores are written and read in full by the
+//! unfused op, so they appear in its MAC and in the peak activation memory.
+
+/// One part of an attention op (counts in elements or operations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttentionPart {
+    /// `in_proj`, `qk^T`, `softmax`, `av`, `out_proj`.
+    pub name: &'static str,
+    pub mult_adds: u64,
+    pub flops: u64,
+    /// Elements read plus written by this part (weights included).
+    pub mac: u64,
+}
+
+/// The shape of one self-attention: batch `n`, tokens `l`, embedding `e`,
+/// `heads` heads, with or without biases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttentionDims {
+    pub n: u64,
+    pub l: u64,
+    pub e: u64,
+    pub heads: u64,
+    pub bias: bool,
+}
+
+fn m(a: u64, b: u64) -> u64 {
+    a.saturating_mul(b)
+}
+
+impl AttentionDims {
+    /// Elements of the scores `[N, heads, L, L]` (the quadratic intermediate).
+    pub fn scores(&self) -> u64 {
+        m(m(self.n, self.heads), m(self.l, self.l))
+    }
+
+    /// Elements of the packed `q, k, v` `[N, L, 3E]`.
+    pub fn qkv(&self) -> u64 {
+        m(m(self.n, self.l), m(3, self.e))
+    }
+
+    /// The largest set of intermediates alive at once inside the op: `q, k, v`
+    /// and the scores of all heads (the unfused schedule).
+    pub fn scratch(&self) -> u64 {
+        self.qkv().saturating_add(self.scores())
+    }
+
+    /// The five parts, in execution order.
+    pub fn parts(&self) -> [AttentionPart; 5] {
+        let (n, l, e) = (self.n, self.l, self.e);
+        let nle = m(m(n, l), e);
+        let bias = |x: u64| if self.bias { x } else { 0 };
+        let s = self.scores();
+        // in_proj: [N·L, E] × [E, 3E] (+ bias)
+        let in_ma = m(nle, m(3, e));
+        let in_w = m(m(3, e), e).saturating_add(bias(m(3, e)));
+        // QKᵀ per head: [L, d] × [d, L], over all heads: N·L·L·E; the
+        // 1/√d scale is one multiply per score.
+        let qk_ma = m(m(n, m(l, l)), e);
+        // AV per head: [L, L] × [L, d]: N·L·L·E.
+        let av_ma = qk_ma;
+        let out_ma = m(nle, e);
+        let out_w = m(e, e).saturating_add(bias(e));
+        [
+            AttentionPart {
+                name: "in_proj",
+                mult_adds: in_ma,
+                flops: m(2, in_ma).saturating_add(bias(m(3, nle))),
+                mac: nle.saturating_add(in_w).saturating_add(self.qkv()),
+            },
+            AttentionPart {
+                name: "qk^T",
+                mult_adds: qk_ma,
+                flops: m(2, qk_ma).saturating_add(s),
+                mac: m(2, nle).saturating_add(s),
+            },
+            AttentionPart {
+                name: "softmax",
+                mult_adds: 0,
+                flops: m(crate::cost::SOFTMAX_FLOPS_PER_ELEM, s),
+                mac: m(2, s),
+            },
+            AttentionPart {
+                name: "av",
+                mult_adds: av_ma,
+                flops: m(2, av_ma),
+                mac: s.saturating_add(nle).saturating_add(nle),
+            },
+            AttentionPart {
+                name: "out_proj",
+                mult_adds: out_ma,
+                flops: m(2, out_ma).saturating_add(bias(nle)),
+                mac: m(2, nle).saturating_add(out_w),
+            },
+        ]
+    }
+}
+
+/// The dimensions of an `Op::Attention` on an input of shape `x` (None for
+/// other ops or a malformed input).
+pub fn attention_dims(op: &nnc_ir::Op, x: &[usize]) -> Option<AttentionDims> {
+    match (op, x) {
+        (nnc_ir::Op::Attention { heads, bias }, &[n, l, e]) => Some(AttentionDims {
+            n: n as u64,
+            l: l as u64,
+            e: e as u64,
+            heads: *heads as u64,
+            bias: *bias,
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vit_b_16_layer() {
+        let d = AttentionDims {
+            n: 1,
+            l: 197,
+            e: 768,
+            heads: 12,
+            bias: true,
+        };
+        let p = d.parts();
+        assert_eq!(p[0].mult_adds, 197 * 768 * 2304);
+        assert_eq!(p[1].mult_adds, 197 * 197 * 768);
+        assert_eq!(p[3].mult_adds, 197 * 197 * 768);
+        assert_eq!(p[4].mult_adds, 197 * 768 * 768);
+        assert_eq!(d.scores(), 12 * 197 * 197);
+        // the scores are written by QKᵀ, read and written by softmax, read by AV
+        assert_eq!(p[1].mac - 2 * 197 * 768, d.scores());
+        assert_eq!(p[2].mac, 2 * d.scores());
+        assert_eq!(p[3].mac - 2 * 197 * 768, d.scores());
+    }
+}

@@ -1,0 +1,162 @@
+//! Data movement: reshape, permute, slice, select, roll.
+
+use crate::tensor::{fmt_shape, numel, strides_of, Tensor};
+
+/// The same data under a new shape (equal element count).
+pub fn reshape(x: &Tensor, shape: &[usize]) -> Result<Tensor, String> {
+    if numel(shape) != Some(x.len()) {
+        return Err(format!(
+            "cannot reshape {} to {}",
+            fmt_shape(x.shape()),
+            fmt_shape(shape)
+        ));
+    }
+    x.try_clone()?.reshape(shape.to_vec())
+}
+
+/// `out.shape[i] = x.shape[perm[i]]`.
+pub fn permute(x: &Tensor, perm: &[usize]) -> Result<Tensor, String> {
+    let s = x.shape();
+    let r = s.len();
+    let mut seen = vec![false; r];
+    if perm.len() != r
+        || perm
+            .iter()
+            .any(|&p| p >= r || std::mem::replace(&mut seen[p], true))
+    {
+        return Err(format!("{perm:?} is not a permutation of {r} axes"));
+    }
+    let out_shape: Vec<usize> = perm.iter().map(|&p| s[p]).collect();
+    let in_strides = strides_of(s);
+    // stride in the input of each output axis
+    let st: Vec<usize> = perm.iter().map(|&p| in_strides[p]).collect();
+    let mut y = Tensor::zeros(out_shape.clone())?;
+    let xd = x.data();
+    let od = y.data_mut();
+    let mut idx = vec![0usize; r];
+    let mut src = 0usize;
+    for o in od.iter_mut() {
+        *o = xd[src];
+        // advance the output multi-index (row-major) and the source offset
+        for a in (0..r).rev() {
+            idx[a] += 1;
+            src += st[a];
+            if idx[a] < out_shape[a] {
+                break;
+            }
+            src -= st[a] * out_shape[a];
+            idx[a] = 0;
+        }
+    }
+    Ok(y)
+}
+
+/// `[outer, len, inner]` around `axis`.
+fn split_at(s: &[usize], axis: usize) -> Result<(usize, usize, usize), String> {
+    if axis >= s.len() {
+        return Err(format!("axis {axis} out of range for rank {}", s.len()));
+    }
+    Ok((
+        s[..axis].iter().product(),
+        s[axis],
+        s[axis + 1..].iter().product(),
+    ))
+}
+
+/// Elements `start, start+step, ... < stop` along `axis`.
+pub fn slice(
+    x: &Tensor,
+    axis: usize,
+    start: usize,
+    stop: usize,
+    step: usize,
+) -> Result<Tensor, String> {
+    let (outer, len, inner) = split_at(x.shape(), axis)?;
+    if step == 0 || start >= stop || stop > len {
+        return Err(format!(
+            "slice {start}:{stop}:{step} of an axis of size {len}"
+        ));
+    }
+    let picks: Vec<usize> = (start..stop).step_by(step).collect();
+    let mut shape = x.shape().to_vec();
+    shape[axis] = picks.len();
+    let mut data = Vec::new();
+    data.try_reserve_exact(outer * picks.len() * inner)
+        .map_err(|_| "out of memory".to_string())?;
+    let xd = x.data();
+    for o in 0..outer {
+        for &k in &picks {
+            let at = (o * len + k) * inner;
+            data.extend_from_slice(&xd[at..at + inner]);
+        }
+    }
+    Tensor::new(shape, data)
+}
+
+/// Element `index` along `axis`, the axis removed.
+pub fn select(x: &Tensor, axis: usize, index: usize) -> Result<Tensor, String> {
+    let y = slice(x, axis, index, index.saturating_add(1), 1)?;
+    let mut shape = x.shape().to_vec();
+    shape.remove(axis);
+    if shape.is_empty() {
+        return Err("select would leave a tensor of rank 0".into());
+    }
+    y.reshape(shape)
+}
+
+/// `torch.roll(x, shift, axis)`: `out[(i + shift) % n] = x[i]`.
+pub fn roll(x: &Tensor, axis: usize, shift: usize) -> Result<Tensor, String> {
+    let (outer, len, inner) = split_at(x.shape(), axis)?;
+    let mut y = x.try_clone()?;
+    if len == 0 {
+        return Ok(y);
+    }
+    let shift = shift % len;
+    let xd = x.data();
+    let od = y.data_mut();
+    for o in 0..outer {
+        for i in 0..len {
+            let j = (i + shift) % len;
+            let (src, dst) = ((o * len + i) * inner, (o * len + j) * inner);
+            od[dst..dst + inner].copy_from_slice(&xd[src..src + inner]);
+        }
+    }
+    Ok(y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iota(shape: &[usize]) -> Tensor {
+        let n = numel(shape).unwrap();
+        Tensor::new(shape.to_vec(), (0..n).map(|v| v as f32).collect()).unwrap()
+    }
+
+    #[test]
+    fn permute_transposes() {
+        let x = iota(&[2, 3]);
+        let y = permute(&x, &[1, 0]).unwrap();
+        assert_eq!(y.shape(), &[3, 2]);
+        assert_eq!(y.data(), &[0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        let x = iota(&[2, 3, 4]);
+        let y = permute(&x, &[2, 0, 1]).unwrap();
+        assert_eq!(y.shape(), &[4, 2, 3]);
+        // y[k, i, j] = x[i, j, k] = 12 i + 4 j + k
+        assert_eq!(y.data()[(3 * 2 + 1) * 3 + 2], (12 + 8 + 3) as f32);
+        assert!(permute(&x, &[0, 0, 1]).is_err());
+    }
+
+    #[test]
+    fn slice_select_roll() {
+        let x = iota(&[2, 5]);
+        assert_eq!(slice(&x, 1, 1, 5, 2).unwrap().data(), &[1.0, 3.0, 6.0, 8.0]);
+        assert_eq!(select(&x, 1, 4).unwrap().data(), &[4.0, 9.0]);
+        assert_eq!(select(&x, 0, 1).unwrap().shape(), &[5]);
+        // torch.roll(arange(5), 2) = [3, 4, 0, 1, 2]
+        let r = roll(&iota(&[5]), 0, 2).unwrap();
+        assert_eq!(r.data(), &[3.0, 4.0, 0.0, 1.0, 2.0]);
+        assert!(slice(&x, 1, 3, 3, 1).is_err());
+        assert!(slice(&x, 2, 0, 1, 1).is_err());
+    }
+}

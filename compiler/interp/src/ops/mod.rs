@@ -1,0 +1,118 @@
+//! The interpreter's transformer ops (issue #10): plain loops with
+//! PyTorch's semantics, sums accumulated in f64 like the rest of the
+//! interpreter. One file per family:
+//!
+//! - [`layout`]: reshape, permute, slice, select, roll (data movement);
+//! - [`matmul`]: batched matmul with broadcasting;
+//! - [`norm`]: layernorm over the last axes or channels-first;
+//! - [`attention`]: multi-head self-attention;
+//! - [`scalar`]: `x * mul + add`.
+
+pub mod attention;
+pub mod layout;
+pub mod matmul;
+pub mod norm;
+pub mod scalar;
+
+use crate::tensor::{fmt_shape, Tensor};
+
+/// The tensor's shape and data after checking `rank >= min`.
+pub(crate) fn at_least(x: &Tensor, min: usize, what: &str) -> Result<(), String> {
+    if x.shape().len() < min {
+        return Err(format!(
+            "{what} needs a tensor of rank >= {min}, got {}",
+            fmt_shape(x.shape())
+        ));
+    }
+    Ok(())
+}
+
+fn arity(args: &[&Tensor], n: usize) -> Result<(), String> {
+    if args.len() != n {
+        return Err(format!("expected {n} input(s), got {}", args.len()));
+    }
+    Ok(())
+}
+
+/// Evaluates a transformer op on its arguments and weights (in
+/// `weight_specs` order).
+pub fn eval(op: &nnc_ir::Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, String> {
+    use nnc_ir::Op;
+    match op {
+        Op::LayerNorm { axes, eps } => {
+            arity(args, 1)?;
+            match ws {
+                [w, b] => norm::layernorm(args[0], *axes, *eps, w, b),
+                _ => Err("layernorm needs a weight and a bias".into()),
+            }
+        }
+        Op::Reshape { shape } => {
+            arity(args, 1)?;
+            layout::reshape(args[0], shape)
+        }
+        Op::Permute { perm } => {
+            arity(args, 1)?;
+            layout::permute(args[0], perm)
+        }
+        Op::Slice {
+            axis,
+            start,
+            stop,
+            step,
+        } => {
+            arity(args, 1)?;
+            layout::slice(args[0], *axis, *start, *stop, *step)
+        }
+        Op::Select { axis, index } => {
+            arity(args, 1)?;
+            layout::select(args[0], *axis, *index)
+        }
+        Op::Roll { axis, shift } => {
+            arity(args, 1)?;
+            layout::roll(args[0], *axis, *shift)
+        }
+        Op::MatMul => {
+            arity(args, 2)?;
+            matmul::matmul(args[0], args[1])
+        }
+        Op::Param { shape } => {
+            arity(args, 0)?;
+            match ws {
+                [w] if w.shape() == shape.as_slice() => w.try_clone(),
+                _ => Err(format!(
+                    "param needs one weight of shape {}",
+                    fmt_shape(shape)
+                )),
+            }
+        }
+        Op::Affine { mul, add } => {
+            arity(args, 1)?;
+            scalar::affine(args[0], *mul, *add)
+        }
+        Op::Attention { heads, bias } => {
+            arity(args, 1)?;
+            attention::attention(args[0], *heads, ws, *bias)
+        }
+        other => Err(format!("`{}` is not a transformer op", other.name())),
+    }
+}
+
+/// Applies a 2-D `[rows, F]` linear to an input of any rank >= 2 by
+/// folding the leading axes into rows.
+pub fn linear_nd(
+    x: &Tensor,
+    f2d: impl FnOnce(&Tensor) -> Result<Tensor, String>,
+) -> Result<Tensor, String> {
+    at_least(x, 2, "linear")?;
+    let s = x.shape();
+    if s.len() == 2 {
+        return f2d(x);
+    }
+    let f = s[s.len() - 1];
+    let rows = s[..s.len() - 1].iter().product();
+    let y = f2d(&x.try_clone()?.reshape(vec![rows, f])?)?;
+    let out = y.shape()[1];
+    let mut shape = s.to_vec();
+    *shape.last_mut().unwrap_or(&mut 0) = out;
+    y.reshape(shape)
+}
