@@ -452,7 +452,7 @@ fn emit_kernel_fn<'ctx, 'a>(
         KernelPlan::LayerNorm(p) => p.emit(&k, out, in0()?, lo, hi)?,
         KernelPlan::MatMul(p) => {
             let b = *ins.get(1).ok_or("matmul needs two inputs")?;
-            p.emit(&k, &format!("nk{i}_matmul"), out, in0()?, b, lo, hi)?
+            p.emit(&k, &format!("nk{i}_mm_tiles"), out, in0()?, b, lo, hi)?
         }
         KernelPlan::Strided(p) => p.emit(&k, out, &ins, lo, hi)?,
         KernelPlan::Affine(p) => p.emit(&k, out, in0()?, lo, hi)?,
