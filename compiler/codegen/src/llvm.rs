@@ -22,6 +22,9 @@ pub enum WeightsEmbed<'p> {
     Incbin(&'p Path),
     /// An LLVM constant array (in-process JIT; small models only).
     Constant,
+    /// An external `nnc_weights` symbol the caller maps to the blob in memory
+    /// (in-process JIT of large models).
+    Extern,
 }
 
 /// The CPU name and feature string for a `--target-cpu` value.
@@ -179,6 +182,12 @@ pub fn build_module<'ctx>(
             g.set_initializer(&arr);
             g.set_constant(true);
             g.set_linkage(Linkage::Internal);
+            g.set_alignment(64);
+            g
+        }
+        WeightsEmbed::Extern => {
+            let g = module.add_global(f32t.array_type(0), None, "nnc_weights");
+            g.set_linkage(Linkage::External);
             g.set_alignment(64);
             g
         }

@@ -43,6 +43,10 @@ extern "C" {
     fn erff(x: f32) -> f32;
 }
 
+/// Weight blobs larger than this (f32) are mapped from memory rather than
+/// compiled in as a constant.
+const LARGE_BLOB: usize = 1 << 20;
+
 /// Compiles `graph` in memory and runs it once on `inputs` (one buffer per
 /// network input, in declaration order). Returns one buffer per output.
 pub fn run_jit(
@@ -100,15 +104,15 @@ pub fn run_plan(
     let meta = llvm::meta_text(name, plan, &|_| 0.0);
     let tm = llvm::target_machine(target_cpu, opt_level)?;
     let ctx = Context::create();
-    let module = llvm::build_module(
-        &ctx,
-        plan,
-        &meta,
-        &tm,
-        target_cpu,
-        llvm::WeightsEmbed::Constant,
-    )
-    .map_err(|e| e.0)?;
+    // Large blobs are mapped from memory: a constant array of millions of
+    // floats takes LLVM minutes.
+    let large = plan.blob.len() > LARGE_BLOB;
+    let embed = if large {
+        llvm::WeightsEmbed::Extern
+    } else {
+        llvm::WeightsEmbed::Constant
+    };
+    let module = llvm::build_module(&ctx, plan, &meta, &tm, target_cpu, embed).map_err(|e| e.0)?;
     llvm::optimize(&module, &tm, opt_level)?;
     let ee = module
         .create_jit_execution_engine(OptimizationLevel::Aggressive)
@@ -124,6 +128,15 @@ pub fn run_plan(
     map("expf", expf as *const () as usize);
     map("tanhf", tanhf as *const () as usize);
     map("erff", erff as *const () as usize);
+    // the blob, 64-byte aligned, alive until the run is over
+    let mut blob = vec![0f32; if large { plan.blob.len() + 16 } else { 0 }];
+    if large {
+        let shift = blob.as_ptr().align_offset(64);
+        blob[shift..shift + plan.blob.len()].copy_from_slice(&plan.blob);
+        if let Some(g) = module.get_global("nnc_weights") {
+            ee.add_global_mapping(&g, unsafe { blob.as_ptr().add(shift) } as usize);
+        }
+    }
     let addr = ee
         .get_function_address("nnc_model_forward")
         .map_err(|e| e.to_string())?;
