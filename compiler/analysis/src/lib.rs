@@ -277,7 +277,8 @@ pub fn analyze(g: &Graph, platform: &Platform) -> Result<Analysis, AnalysisError
 /// The largest sum of live activation tensors (bytes, f32) over the
 /// execution order `order`. Every node's output is a tensor. A tensor is live
 /// from the step of its producer to the step of its last consumer, both
-/// included, so while a node runs its inputs and its output are all live.
+/// included, so while a node runs its inputs and its output are all live,
+/// and so are an attention's internal `q, k, v` and `L×L` scores.
 /// Network inputs are live from the first step, network outputs until the
 /// last. `pos[id]` is the position of `id` in `order`.
 pub fn peak_activation_bytes(g: &Graph, order: &[NodeId], pos: &[usize]) -> u64 {
@@ -309,6 +310,13 @@ pub fn peak_activation_bytes(g: &Graph, order: &[NodeId], pos: &[usize]) -> u64 
         };
         delta[birth] += bytes;
         delta[death + 1] -= bytes;
+        // an attention's own intermediates (q, k, v and the L×L scores of
+        // every head) are live while it runs
+        if let Some(d) = attention::node_dims(g, id) {
+            let s = d.scratch().saturating_mul(4) as i128;
+            delta[t] += s;
+            delta[t + 1] -= s;
+        }
     }
     let mut live = 0i128;
     let mut peak = 0i128;

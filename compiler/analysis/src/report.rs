@@ -44,6 +44,7 @@ impl Analysis {
                     "predicted_ms": n.predicted_ms,
                     "share": if total_ms > 0.0 { n.predicted_ms / total_ms } else { 0.0 },
                     "block": node.block.map(|b| g.block(b).name.clone()),
+                    "attention": crate::attention::parts_json(g, n.id),
                     "span": {
                         "file": src.name,
                         "byte_start": span.start,
@@ -303,6 +304,44 @@ fn node_cells(
     )
 }
 
+/// Extra rows under an attention node: its parts (QKᵀ, softmax, AV, the
+/// projections) with their mult-adds, FLOPs and MAC; the `L×L` scores show
+/// up in the shapes and MAC of `qk^T`, `softmax` and `av`.
+fn part_cells(n: &NodeAnalysis, g: &Graph) -> Vec<[String; 12]> {
+    let Some(d) = crate::attention::node_dims(g, n.id) else {
+        return Vec::new();
+    };
+    d.parts()
+        .iter()
+        .map(|p| {
+            let shape: Vec<usize> = crate::attention::part_shape(&d, p.name)
+                .iter()
+                .map(|&v| v as usize)
+                .collect();
+            let c = crate::cost::Cost {
+                mult_adds: p.mult_adds,
+                flops: p.flops,
+                mac: p.mac,
+                ..Default::default()
+            };
+            [
+                String::new(),
+                format!("  └ {}", p.name),
+                "(part)".to_string(),
+                shape_str(&shape),
+                String::new(),
+                human(p.mult_adds),
+                human(p.flops),
+                human(p.mac),
+                format!("{:.2}", c.intensity()),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]
+        })
+        .collect()
+}
+
 fn width(s: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(s)
 }
@@ -389,8 +428,10 @@ pub fn write_table(
     let mut widths = HEADERS.map(width);
     for n in &rows {
         let (cells, _) = node_cells(n, g, total_ms);
-        for (wd, c) in widths.iter_mut().zip(&cells) {
-            *wd = (*wd).max(width(c));
+        for cells in std::iter::once(cells).chain(part_cells(n, g)) {
+            for (wd, c) in widths.iter_mut().zip(&cells) {
+                *wd = (*wd).max(width(c));
+            }
         }
     }
     border(w, &widths, "┌", "─", "┬", "┐")?;
@@ -404,6 +445,9 @@ pub fn write_table(
             &cells,
             if color { styles } else { [None, None] },
         )?;
+        for cells in part_cells(n, g) {
+            row(w, &widths, &cells, [None, None])?;
+        }
     }
     border(w, &widths, "└", "─", "┴", "┘")?;
     w.write_all(summary_table(a, g, color).as_bytes())

@@ -11,6 +11,7 @@ pub mod kernels;
 pub mod llvm;
 pub mod lower;
 pub mod plan;
+pub mod support;
 #[doc(hidden)]
 pub mod testing;
 

@@ -62,6 +62,12 @@ pub const INDEX_OUT_OF_RANGE: &str = "E0142";
 pub const INVALID_ARG: &str = "E0143";
 /// E0144: axis out of range.
 pub const AXIS_OUT_OF_RANGE: &str = "E0144";
+/// E0145: the axes of `permute`/`transpose` are not a permutation.
+pub const BAD_PERMUTATION: &str = "E0145";
+/// E0146: an invalid `reshape` target.
+pub const BAD_RESHAPE: &str = "E0146";
+/// E0147: a `slice` or `select` range outside the axis, or empty.
+pub const BAD_SLICE: &str = "E0147";
 /// E0150: an op cannot take this input shape.
 pub const SHAPE: &str = "E0150";
 /// E0151: invalid input shape.
@@ -136,6 +142,9 @@ pub const ALL: &[&str] = &[
     INDEX_OUT_OF_RANGE,
     INVALID_ARG,
     AXIS_OUT_OF_RANGE,
+    BAD_PERMUTATION,
+    BAD_RESHAPE,
+    BAD_SLICE,
     SHAPE,
     BAD_INPUT_SHAPE,
     INPUT_OUTSIDE_NETWORK,

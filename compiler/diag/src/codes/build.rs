@@ -8,6 +8,15 @@ pub(super) static CODES: &[CodeInfo] = &[
 a weights file, an input). The message names the file and the operating system's reason.\n\n\
 This is a usage error: exit code 2.",
     },
+    CodeInfo {
+        code: "E0402",
+        title: "an op the backend does not compile yet",
+        explanation: "`nnc build` generates native code for a subset of the language's ops. The \
+transformer ops (`layernorm`, `reshape`, `permute`/`transpose`, `slice`, `select`, `matmul`, \
+`param`, scalar arithmetic, `roll`, `attention`) and `linear` on inputs of rank above 2 are \
+checked, analyzed and run by the reference interpreter, but not compiled yet.\n\n\
+Fix: run the network with `nnc run` (the interpreter), or use the supported ops for `nnc build`.",
+    },
     // E0410–E0449, W0010–W0029: weights and tensor files (nnc-interp).
     CodeInfo {
         code: "E0410",

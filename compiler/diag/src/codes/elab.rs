@@ -160,6 +160,21 @@ pub(super) static CODES: &[CodeInfo] = &[
         explanation: "An `axis` must satisfy `-rank <= axis < rank` for the tensor's rank (negative axes count from the end).\n\nExample:\n\n    softmax(x, axis = 2)  // x is [N, F]\n\nFix: Use an axis that exists, e.g. `axis = 1` or `-1`.",
     },
     CodeInfo {
+        code: "E0145",
+        title: "not a permutation of the axes",
+        explanation: "`permute(x, axes)` needs each axis of `x` exactly once (negative axes count from the end); `transpose(x, a, b)` needs two valid axes.\n\nExample:\n\n    permute(x, [0, 2, 2])  // x is [N, C, L]\n\nFix: List every axis once, e.g. `permute(x, [0, 2, 1])`.",
+    },
+    CodeInfo {
+        code: "E0146",
+        title: "invalid `reshape` target",
+        explanation: "`reshape(x, shape)` needs a non-empty list of positive sizes, at most one of them `-1` (inferred), whose product equals the element count of `x`.\n\nExample:\n\n    reshape(x, [1, -1, -1])\n\nFix: Give every size but one, e.g. `reshape(x, [1, 768, -1])`.",
+    },
+    CodeInfo {
+        code: "E0147",
+        title: "slice or index outside the axis",
+        explanation: "`slice(x, axis, start, stop, step)` needs `step >= 1` and a non-empty range once negative bounds are counted from the end and the bounds are clamped to the axis (Python's rules); `select(x, axis, index)` needs `-size <= index < size`.\n\nExample:\n\n    select(x, axis = 1, index = 197)  // x is [1, 197, 768]\n\nFix: Use an index or range inside the axis.",
+    },
+    CodeInfo {
         code: "E0150",
         title: "an op cannot take this input shape",
         explanation: "Shape inference failed: wrong rank, channel counts that `groups` does not divide, a non-positive output size, pooling padding over half the kernel, mismatched concat inputs, `linear` on a 4-D tensor, and so on. The message gives the computed values.\n\nExample:\n\n    conv2d(x, out = 8, kernel = 7)  // x is [1, 3, 5, 5]: output height would be -1\n\nFix: Adjust the attributes or the input shape; for `linear`, `flatten` first.",

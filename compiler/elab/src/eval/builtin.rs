@@ -260,6 +260,16 @@ impl<'a> Elab<'a> {
                 };
                 node(self, Op::Upsample { scale }, &[x])
             }
+            Builtin::LayerNorm
+            | Builtin::Reshape
+            | Builtin::Permute
+            | Builtin::Transpose
+            | Builtin::Slice
+            | Builtin::Select
+            | Builtin::MatMul
+            | Builtin::Param
+            | Builtin::Roll
+            | Builtin::Attention => self.tensor_builtin(sig.builtin, op, span, a, name),
             Builtin::Add | Builtin::Mul => {
                 let b_arg = opt(a, 1)?;
                 let x = tensor_of(self, first);
@@ -428,12 +438,12 @@ impl<'a> Elab<'a> {
         Some(Value::Tuple(Seq::new(out)))
     }
 
-    fn invalid(&mut self, span: Span, msg: String) {
+    pub(super) fn invalid(&mut self, span: Span, msg: String) {
         self.report(Diagnostic::error(codes::INVALID_ARG, msg).with_primary(span, "invalid value"));
     }
 
     /// `v` as a positive usize, or E0143.
-    fn positive(&mut self, v: i64, span: Span, what: &str) -> Option<usize> {
+    pub(super) fn positive(&mut self, v: i64, span: Span, what: &str) -> Option<usize> {
         if v <= 0 {
             self.invalid(span, format!("{what} must be positive, got {v}"));
             return None;
@@ -493,7 +503,12 @@ impl<'a> Elab<'a> {
         }
     }
 
-    fn bool_or(&mut self, a: Option<&ArgV<'a>>, what: &str, default: bool) -> Option<bool> {
+    pub(super) fn bool_or(
+        &mut self,
+        a: Option<&ArgV<'a>>,
+        what: &str,
+        default: bool,
+    ) -> Option<bool> {
         match a {
             Some(a) => self.expect_bool(&a.value, a.span, what),
             None => Some(default),
@@ -501,7 +516,7 @@ impl<'a> Elab<'a> {
     }
 
     /// An axis (negative counts from the end) for a tensor of rank `rank`.
-    fn axis_or(
+    pub(super) fn axis_or(
         &mut self,
         a: Option<&ArgV<'a>>,
         rank: usize,

@@ -13,6 +13,7 @@ mod kinds;
 mod nodes;
 mod ops;
 mod stmt;
+mod tensor_ops;
 
 use crate::codes;
 use crate::value::OpProvenance;

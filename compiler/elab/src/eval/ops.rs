@@ -24,13 +24,8 @@ impl<'a> Elab<'a> {
                 ),
             },
             (UnaryOp::Neg, Value::Float(f)) => Value::Float(-f),
-            (UnaryOp::Neg, Value::Tensor(_)) => {
-                self.report(
-                    Diagnostic::error(codes::TENSOR_SUB_DIV, "tensors cannot be negated")
-                        .with_primary(span, "negation of a tensor")
-                        .with_help("tensors support only element-wise `+` and `*`"),
-                );
-                Value::Error
+            (UnaryOp::Neg, Value::Tensor(t)) => {
+                self.tensor_scalar(BinOp::Mul, span, span, t, -1.0, true, operand)
             }
             (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
             (UnaryOp::Not, Value::Tensor(_)) => self.err(
@@ -77,7 +72,7 @@ impl<'a> Elab<'a> {
                             format!("`{sym}` is not defined on tensors"),
                         )
                         .with_primary(op_span, format!("`{sym}` between two tensors"))
-                        .with_help("tensors support only element-wise `+` (add) and `*` (mul)"),
+                        .with_help("between two tensors only element-wise `+` (add) and `*` (mul) exist; `-` and `/` work with a number (`x - 1.0`, `x / 8.0`)"),
                     );
                     Error
                 }
@@ -88,6 +83,12 @@ impl<'a> Elab<'a> {
                     "comparison of tensors",
                 ),
             },
+            (Tensor(t), Int(n, ..)) => self.tensor_scalar(op, op_span, span, t, n as f64, true, rs),
+            (Tensor(t), Float(f)) => self.tensor_scalar(op, op_span, span, t, f, true, rs),
+            (Int(n, ..), Tensor(t)) => {
+                self.tensor_scalar(op, op_span, span, t, n as f64, false, ls)
+            }
+            (Float(f), Tensor(t)) => self.tensor_scalar(op, op_span, span, t, f, false, ls),
             (Tensor(_), other) | (other, Tensor(_)) => {
                 self.report(
                     Diagnostic::error(
@@ -95,7 +96,7 @@ impl<'a> Elab<'a> {
                         format!("`{sym}` between a tensor and {}", other.describe()),
                     )
                     .with_primary(op_span, "invalid operands")
-                    .with_help("tensor operations take two tensors; scalar arithmetic on tensors is not supported"),
+                    .with_help("tensors combine with tensors, or with a number (`x * 0.125`)"),
                 );
                 Error
             }

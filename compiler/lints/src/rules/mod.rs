@@ -1,6 +1,8 @@
 //! One file per lint. Each holds its logic, its documentation (shown by
 //! `nnc explain NAME`) and tests of cases where it fires and where it does not.
 
+mod attention_head_dim;
+mod attention_scores_l2;
 mod elementwise_heavy;
 mod fragmentation;
 mod grouped_conv_cost;
@@ -22,6 +24,8 @@ pub static ALL: &[&dyn Lint] = &[
     &unused_value::UnusedValue,
     &unused_block::UnusedBlock,
     &shadowed_weight_name::ShadowedWeightName,
+    &attention_head_dim::AttentionHeadDim,
+    &attention_scores_l2::AttentionScoresL2,
 ];
 
 /// Formats a count with thousands separators (`1,157,728`).

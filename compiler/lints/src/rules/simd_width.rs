@@ -39,7 +39,9 @@ impl Lint for SimdWidth {
         for id in g.node_ids() {
             let n = g.node(id);
             let width = match &n.op {
-                Op::Conv2d(_) | Op::Linear { .. } => n.shape.get(1).copied().unwrap_or(0),
+                Op::Conv2d(_) => n.shape.get(1).copied().unwrap_or(0),
+                // over the last axis, whatever the rank
+                Op::Linear { .. } => n.shape.last().copied().unwrap_or(0),
                 _ => continue,
             };
             if width == 0 || width % lanes == 0 || g.is_output(id) {

@@ -40,6 +40,24 @@ pub fn run(o: Opts) -> u8 {
         nnc_diag::render::MessageFormat::Human,
         o.color,
     );
+    if let Some((id, what)) = nnc_codegen::support::unsupported(g) {
+        let d = nnc_diag::Diagnostic::error(
+            "E0402",
+            format!("{what} is not supported by the backend yet"),
+        )
+        .with_primary(
+            g.span(id),
+            format!("`{}` needs the interpreter", g.node(id).name),
+        )
+        .with_help("`nnc run` interprets the network; `nnc check` and `nnc analyze` work too");
+        output::emit(
+            &[d],
+            &compiled.file,
+            nnc_diag::render::MessageFormat::Human,
+            o.color,
+        );
+        return exit::INPUT_ERRORS;
+    }
     // weights
     let weights = match super::load_weights(o.file, o.weights, o.seed, &compiled, g, o.color) {
         Ok(w) => w,
