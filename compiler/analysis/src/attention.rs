@@ -112,6 +112,49 @@ pub fn attention_dims(op: &nnc_ir::Op, x: &[usize]) -> Option<AttentionDims> {
     }
 }
 
+/// The parts of node `id` if it is an attention, for the JSON report:
+/// `[{part, mult_adds, flops, mac, mac_bytes}]` plus the scores' shape and
+/// bytes (None for other ops).
+pub fn parts_json(g: &nnc_ir::Graph, id: nnc_ir::NodeId) -> Option<serde_json::Value> {
+    let d = node_dims(g, id)?;
+    let parts: Vec<serde_json::Value> = d
+        .parts()
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "part": p.name,
+                "shape": part_shape(&d, p.name),
+                "mult_adds": p.mult_adds,
+                "flops": p.flops,
+                "mac": p.mac,
+                "mac_bytes": p.mac.saturating_mul(4),
+            })
+        })
+        .collect();
+    Some(serde_json::json!({
+        "parts": parts,
+        "scores_shape": [d.n, d.heads, d.l, d.l],
+        "scores_bytes": d.scores().saturating_mul(4),
+        "scratch_bytes": d.scratch().saturating_mul(4),
+    }))
+}
+
+/// The attention dimensions of node `id` (None unless it is an attention).
+pub fn node_dims(g: &nnc_ir::Graph, id: nnc_ir::NodeId) -> Option<AttentionDims> {
+    let x = g.inputs(id).first().map(|&i| g.node(i).shape.clone())?;
+    attention_dims(&g.node(id).op, &x)
+}
+
+/// The output shape of a part (`in_proj`: `[N, L, 3E]`, `qk^T`/`softmax`:
+/// the scores `[N, heads, L, L]`, `av`/`out_proj`: `[N, L, E]`).
+pub fn part_shape(d: &AttentionDims, part: &str) -> Vec<u64> {
+    match part {
+        "in_proj" => vec![d.n, d.l, d.e.saturating_mul(3)],
+        "qk^T" | "softmax" => vec![d.n, d.heads, d.l, d.l],
+        _ => vec![d.n, d.l, d.e],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,48 +205,5 @@ mod tests {
         assert_eq!(j["parts"].as_array().unwrap().len(), 5);
         assert_eq!(j["scores_bytes"], 4 * 4 * 100 * 100);
         assert_eq!(j["parts"][1]["shape"], serde_json::json!([1, 4, 100, 100]));
-    }
-}
-
-/// The parts of node `id` if it is an attention, for the JSON report:
-/// `[{part, mult_adds, flops, mac, mac_bytes}]` plus the scores' shape and
-/// bytes (None for other ops).
-pub fn parts_json(g: &nnc_ir::Graph, id: nnc_ir::NodeId) -> Option<serde_json::Value> {
-    let d = node_dims(g, id)?;
-    let parts: Vec<serde_json::Value> = d
-        .parts()
-        .iter()
-        .map(|p| {
-            serde_json::json!({
-                "part": p.name,
-                "shape": part_shape(&d, p.name),
-                "mult_adds": p.mult_adds,
-                "flops": p.flops,
-                "mac": p.mac,
-                "mac_bytes": p.mac.saturating_mul(4),
-            })
-        })
-        .collect();
-    Some(serde_json::json!({
-        "parts": parts,
-        "scores_shape": [d.n, d.heads, d.l, d.l],
-        "scores_bytes": d.scores().saturating_mul(4),
-        "scratch_bytes": d.scratch().saturating_mul(4),
-    }))
-}
-
-/// The attention dimensions of node `id` (None unless it is an attention).
-pub fn node_dims(g: &nnc_ir::Graph, id: nnc_ir::NodeId) -> Option<AttentionDims> {
-    let x = g.inputs(id).first().map(|&i| g.node(i).shape.clone())?;
-    attention_dims(&g.node(id).op, &x)
-}
-
-/// The output shape of a part (`in_proj`: `[N, L, 3E]`, `qk^T`/`softmax`:
-/// the scores `[N, heads, L, L]`, `av`/`out_proj`: `[N, L, E]`).
-pub fn part_shape(d: &AttentionDims, part: &str) -> Vec<u64> {
-    match part {
-        "in_proj" => vec![d.n, d.l, d.e.saturating_mul(3)],
-        "qk^T" | "softmax" => vec![d.n, d.heads, d.l, d.l],
-        _ => vec![d.n, d.l, d.e],
     }
 }

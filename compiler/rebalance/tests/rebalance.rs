@@ -451,3 +451,33 @@ fn unified_diff_hunks_and_counts() {
          @@ -24,4 +23,5 @@\n l24\n l25\n+new\n l26\n l27\n"
     );
 }
+
+/// A transformer (token tensors `[N, L, E]`, channels-last linears, `param`
+/// shapes): nothing crashes, nothing changes, and every width literal is
+/// reported as left alone with a reason that names the other axis.
+#[test]
+fn transformer_widths_are_left_alone_with_a_reason() {
+    let text = "\
+network t {
+    input x: [1, 3, 16, 16];
+    let e = conv2d(x, out = 32, kernel = 4, stride = 4);
+    let y = permute(reshape(e, [1, 32, 16]), [0, 2, 1]);
+    y = y + param([1, 16, 32], name = \"pos\");
+    y = y + attention(layernorm(y), heads = 4);
+    let z = gelu(linear(y, out = 96));
+    output o = y + linear(z, out = 32);
+}
+";
+    let out = run("t.nn", text, &opts());
+    assert!(out.changes.is_empty(), "{:?}", out.changes);
+    assert_eq!(out.new_source, text);
+    let vals: Vec<i64> = out.frozen.iter().map(|f| f.1).collect();
+    assert!(vals.contains(&96), "{:?}", out.frozen);
+    assert!(
+        out.frozen
+            .iter()
+            .any(|f| f.2.contains("another axis") || f.2.contains("constraint")),
+        "{:?}",
+        out.frozen
+    );
+}
