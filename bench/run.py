@@ -52,6 +52,8 @@ DEFAULT_MODELS = [
     "resnet50",
     "mobilenet_v3_small",
     "efficientnet_b0",
+    "vit_b_16",
+    "convnext_tiny",
     "g1_1_1",
     "g1_1_2",
     "g1_1_6",

@@ -22,6 +22,9 @@ import torch.nn.functional as F
 TORCHVISION = ("resnet18", "resnet50", "mobilenet_v2", "shufflenet_v2_x1_0")
 # other torchvision models with an example (checked with --all)
 TORCHVISION_EXTRA = ("mobilenet_v3_small", "efficientnet_b0")
+# torchvision transformers / hybrids (their constant-initialized parameters
+# are randomized, see `randomize_constant_params`)
+TORCHVISION_TRANSFORMERS = ("vit_b_16", "convnext_tiny")
 
 
 @dataclass
@@ -263,6 +266,10 @@ IMAGE = {"image": (1, 3, 224, 224)}
 MODELS: dict[str, ModelInfo] = {}
 for _n in TORCHVISION + TORCHVISION_EXTRA:
     MODELS[_n] = ModelInfo(_n, f"{_n}.nn", _tv(_n), IMAGE, ["logits"], torchvision=True)
+for _n in TORCHVISION_TRANSFORMERS:
+    MODELS[_n] = ModelInfo(
+        _n, f"{_n}.nn", _tv(_n), IMAGE, ["logits"], torchvision=True, tags=["transformer"]
+    )
 for _c1, _c2, _tag in ((128, 128, "1_1"), (90, 180, "1_2"), (52, 312, "1_6"), (36, 432, "1_12")):
     MODELS[f"g1_{_tag}"] = ModelInfo(
         f"g1_{_tag}", f"g1_{_tag}.nn", (lambda a=_c1, b=_c2: G1Stack(a, b)),
@@ -306,12 +313,35 @@ def randomize_batchnorm(model: nn.Module, inputs: dict[str, tuple[int, ...]], se
     model.eval()
 
 
+def randomize_constant_params(model: nn.Module, seed: int) -> None:
+    """Replaces every parameter whose elements are all equal (zero-initialized
+    heads, biases and class tokens, LayerNorm affine parameters, ConvNeXt's
+    `layer_scale` of 1e-6) by random values, so that a comparison exercises
+    every parameter: matrices (and tokens) ~ N(0, 1/fan_in), vectors that
+    were zero ~ N(0, 0.1²), other vectors ~ U(0.5, 1.5)."""
+    g = torch.Generator().manual_seed(seed + 2)
+    with torch.no_grad():
+        for _, p in sorted(model.named_parameters()):
+            if p.numel() < 2 or p.max() != p.min():
+                continue
+            flat = p.squeeze()
+            if flat.dim() >= 2 or (flat.dim() == 1 and p.dim() > 1 and float(p.flatten()[0]) == 0.0):
+                fan_in = p.shape[-1]
+                p.copy_(torch.randn(p.shape, generator=g) * fan_in**-0.5)
+            elif float(p.flatten()[0]) == 0.0:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+            else:
+                p.copy_(torch.empty(p.shape).uniform_(0.5, 1.5, generator=g))
+
+
 def make_model(name: str, seed: int = 0) -> nn.Module:
     """The reference model `name`, eval mode, seeded weights."""
     info = MODELS[name]
     torch.manual_seed(seed)
     model = info.build()
     randomize_batchnorm(model, info.inputs, seed)
+    if "transformer" in info.tags:
+        randomize_constant_params(model, seed)
     return model.eval()
 
 

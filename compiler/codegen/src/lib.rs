@@ -9,6 +9,7 @@
 pub mod cpu;
 pub mod kernels;
 pub mod llvm;
+pub mod lower;
 pub mod plan;
 pub mod support;
 #[doc(hidden)]

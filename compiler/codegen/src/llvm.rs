@@ -22,6 +22,9 @@ pub enum WeightsEmbed<'p> {
     Incbin(&'p Path),
     /// An LLVM constant array (in-process JIT; small models only).
     Constant,
+    /// An external `nnc_weights` symbol the caller maps to the blob in memory
+    /// (in-process JIT of large models).
+    Extern,
 }
 
 /// The CPU name and feature string for a `--target-cpu` value.
@@ -179,6 +182,12 @@ pub fn build_module<'ctx>(
             g.set_initializer(&arr);
             g.set_constant(true);
             g.set_linkage(Linkage::Internal);
+            g.set_alignment(64);
+            g
+        }
+        WeightsEmbed::Extern => {
+            let g = module.add_global(f32t.array_type(0), None, "nnc_weights");
+            g.set_linkage(Linkage::External);
             g.set_alignment(64);
             g
         }
@@ -351,6 +360,8 @@ impl KernelKey {
         let base = match &mut kernel {
             KernelPlan::Conv(p) => std::mem::take(&mut p.w_off),
             KernelPlan::BatchNorm(p) => std::mem::take(&mut p.w_off),
+            KernelPlan::LayerNorm(p) => std::mem::take(&mut p.w_off),
+            KernelPlan::Const(p) => std::mem::take(&mut p.w_off),
             KernelPlan::Fast(p) => {
                 let base = p.b_off.map_or(p.w_off, |b| b.min(p.w_off));
                 p.w_off -= base;
@@ -447,6 +458,14 @@ fn emit_kernel_fn<'ctx, 'a>(
         KernelPlan::Copy(p) => p.emit(&k, out, &ins, lo, hi)?,
         KernelPlan::Shuffle(p) => p.emit(&k, out, in0()?, lo, hi)?,
         KernelPlan::Upsample(p) => p.emit(&k, out, in0()?, lo, hi)?,
+        KernelPlan::LayerNorm(p) => p.emit(&k, out, in0()?, lo, hi)?,
+        KernelPlan::MatMul(p) => {
+            let b = *ins.get(1).ok_or("matmul needs two inputs")?;
+            p.emit(&k, &format!("nk{i}_mm_tiles"), out, in0()?, b, lo, hi)?
+        }
+        KernelPlan::Strided(p) => p.emit(&k, out, &ins, lo, hi)?,
+        KernelPlan::Affine(p) => p.emit(&k, out, in0()?, lo, hi)?,
+        KernelPlan::Const(p) => p.emit(&k, out, lo, hi)?,
     }
     k.b.build_return(None)?;
     Ok(f)

@@ -2,15 +2,19 @@
 //! kernel node in execution order, each with its kernel plan, its buffers and
 //! its packed weights in one blob.
 
+use crate::kernels::affine::{AffinePlan, ConstPlan};
 use crate::kernels::conv::{ConvPlan, ConvShape, Strides};
 use crate::kernels::conv_fast::ConvSpec;
 use crate::kernels::elementwise::{BatchNormPlan, BinaryPlan, Chunked, UnaryPlan};
 use crate::kernels::fast::FastPlan;
 use crate::kernels::gemm::LinearSpec;
+use crate::kernels::layernorm::LayerNormPlan;
+use crate::kernels::matmul::MatMulPlan;
 use crate::kernels::misc::{
     CopyPart, CopyPlan, GlobalAvgPlan, PoolPlan, ShufflePlan, UpsamplePlan,
 };
 use crate::kernels::softmax::SoftmaxPlan;
+use crate::kernels::strided::StridedPlan;
 use crate::WeightSource;
 use nnc_ir::{Activation, Graph, NodeId, Op};
 use nnc_passes::MemoryPlan;
@@ -41,6 +45,11 @@ pub enum KernelPlan {
     Copy(CopyPlan),
     Shuffle(ShufflePlan),
     Upsample(UpsamplePlan),
+    LayerNorm(LayerNormPlan),
+    MatMul(MatMulPlan),
+    Strided(StridedPlan),
+    Affine(AffinePlan),
+    Const(ConstPlan),
 }
 
 impl KernelPlan {
@@ -58,6 +67,11 @@ impl KernelPlan {
             KernelPlan::Copy(p) => p.outer,
             KernelPlan::Shuffle(p) => p.n * p.c,
             KernelPlan::Upsample(p) => p.items(),
+            KernelPlan::LayerNorm(p) => p.items(),
+            KernelPlan::MatMul(p) => p.items(),
+            KernelPlan::Strided(p) => p.items(),
+            KernelPlan::Affine(p) => p.sp.items(),
+            KernelPlan::Const(_) => 1,
         }
     }
 
@@ -72,6 +86,8 @@ impl KernelPlan {
                 _ => out_elems * 20,
             },
             KernelPlan::Softmax(_) => out_elems * 20,
+            KernelPlan::MatMul(p) => p.macs(),
+            KernelPlan::LayerNorm(_) => out_elems * 4,
             _ => out_elems,
         }
     }
@@ -186,9 +202,10 @@ fn conv_like(
             )
         }
         Op::Linear { out_features, bias } => {
-            let (n, f) = match xs.as_slice() {
-                [n, f] => (*n as u64, *f as u64),
-                _ => return Err(format!("{name}: linear expects [N, F], found {xs:?}")),
+            // over the last axis of any rank: rows = every leading position
+            let (n, f) = match xs.split_last() {
+                Some((f, lead)) if !lead.is_empty() => (numel(lead)?, *f as u64),
+                _ => return Err(format!("{name}: linear expects [N, ..., F], found {xs:?}")),
             };
             let o = *out_features as u64;
             (
@@ -454,7 +471,10 @@ fn kernel_for(
                 inner: numel(&out[axis + 1..])?,
             })
         }
-        op @ (Op::LayerNorm { .. }
+        Op::Attention { .. } => {
+            return Err(format!("{name}: attention is planned as several steps"))
+        }
+        Op::LayerNorm { .. }
         | Op::Reshape { .. }
         | Op::Permute { .. }
         | Op::Slice { .. }
@@ -462,13 +482,7 @@ fn kernel_for(
         | Op::MatMul
         | Op::Param { .. }
         | Op::Affine { .. }
-        | Op::Roll { .. }
-        | Op::Attention { .. }) => {
-            return Err(format!(
-                "{name}: `{}` is not supported by the backend yet",
-                op.name()
-            ))
-        }
+        | Op::Roll { .. } => crate::lower::tensor_kernel(g, id, ws, blob)?,
         Op::Upsample { scale } => {
             let [n, c, h, w] = dims4(in_shape(0)?, name)?;
             KernelPlan::Upsample(UpsamplePlan {
@@ -506,6 +520,18 @@ pub fn build(
         out_ix.entry(o.node).or_insert(i);
     }
     let mut bufs: HashMap<NodeId, Buf> = HashMap::new();
+    // scratch past the arena for the intermediates of multi-step ops
+    // (attention), shared by all of them (steps run one after another)
+    let scratch = (mp.arena_bytes as u64).div_ceil(64) * 64;
+    let mut scratch_bytes = 0u64;
+    for &id in &mp.order {
+        let node = g.node(id);
+        if let (Op::Attention { heads, .. }, [n, l, e]) = (&node.op, node.shape.as_slice()) {
+            let need =
+                crate::lower::attention_scratch(*n as u64, *l as u64, *e as u64, *heads as u64);
+            scratch_bytes = scratch_bytes.max(need);
+        }
+    }
     for &id in &mp.order {
         let node = g.node(id);
         if let Op::Input { .. } = node.op {
@@ -533,8 +559,27 @@ pub fn build(
             .iter()
             .map(|n| bufs.get(n).copied().ok_or("input used before defined"))
             .collect::<Result<_, _>>()?;
-        if matches!(node.op, Op::Flatten) && ins.first() == Some(&out) {
+        if matches!(node.op, Op::Flatten | Op::Reshape { .. }) && ins.first() == Some(&out) {
             continue; // a view
+        }
+        if let Op::Attention { .. } = node.op {
+            let x = *ins.first().ok_or("attention without input")?;
+            let subs = crate::lower::attention_steps(g, id, ws, &mut blob, x, out, scratch)?;
+            for s in subs {
+                let items = s.kernel.items();
+                let cost = s.kernel.cost(s.out_bytes / 4);
+                steps.push(Step {
+                    node: id,
+                    name: format!("{}.{}", node.name, s.suffix),
+                    op: s.op.to_string(),
+                    kernel: s.kernel,
+                    out: s.out,
+                    ins: s.ins,
+                    out_bytes: s.out_bytes,
+                    ntasks: ntasks_for(cost, items),
+                });
+            }
+            continue;
         }
         let kernel = kernel_for(g, id, ws, &mut blob, fast)?;
         let items = kernel.items();
@@ -579,7 +624,7 @@ pub fn build(
         .collect();
     Ok(Plan {
         steps,
-        arena_bytes: (mp.arena_bytes as u64).max(64),
+        arena_bytes: (mp.arena_bytes as u64).max(scratch + scratch_bytes).max(64),
         copies,
         blob,
         input_shapes,

@@ -43,6 +43,10 @@ extern "C" {
     fn erff(x: f32) -> f32;
 }
 
+/// Weight blobs larger than this (f32) are mapped from memory rather than
+/// compiled in as a constant.
+const LARGE_BLOB: usize = 1 << 20;
+
 /// Compiles `graph` in memory and runs it once on `inputs` (one buffer per
 /// network input, in declaration order). Returns one buffer per output.
 pub fn run_jit(
@@ -100,15 +104,15 @@ pub fn run_plan(
     let meta = llvm::meta_text(name, plan, &|_| 0.0);
     let tm = llvm::target_machine(target_cpu, opt_level)?;
     let ctx = Context::create();
-    let module = llvm::build_module(
-        &ctx,
-        plan,
-        &meta,
-        &tm,
-        target_cpu,
-        llvm::WeightsEmbed::Constant,
-    )
-    .map_err(|e| e.0)?;
+    // Large blobs are mapped from memory: a constant array of millions of
+    // floats takes LLVM minutes.
+    let large = plan.blob.len() > LARGE_BLOB;
+    let embed = if large {
+        llvm::WeightsEmbed::Extern
+    } else {
+        llvm::WeightsEmbed::Constant
+    };
+    let module = llvm::build_module(&ctx, plan, &meta, &tm, target_cpu, embed).map_err(|e| e.0)?;
     llvm::optimize(&module, &tm, opt_level)?;
     let ee = module
         .create_jit_execution_engine(OptimizationLevel::Aggressive)
@@ -124,6 +128,15 @@ pub fn run_plan(
     map("expf", expf as *const () as usize);
     map("tanhf", tanhf as *const () as usize);
     map("erff", erff as *const () as usize);
+    // the blob, 64-byte aligned, alive until the run is over
+    let mut blob = vec![0f32; if large { plan.blob.len() + 16 } else { 0 }];
+    if large {
+        let shift = blob.as_ptr().align_offset(64);
+        blob[shift..shift + plan.blob.len()].copy_from_slice(&plan.blob);
+        if let Some(g) = module.get_global("nnc_weights") {
+            ee.add_global_mapping(&g, unsafe { blob.as_ptr().add(shift) } as usize);
+        }
+    }
     let addr = ee
         .get_function_address("nnc_model_forward")
         .map_err(|e| e.to_string())?;
@@ -150,4 +163,43 @@ pub fn run_plan(
 /// Number of `nnc_node_begin` calls so far (all JIT runs of the process).
 pub fn node_calls() -> usize {
     NODE_CALLS.load(Ordering::Relaxed)
+}
+
+/// Runs one kernel plan in memory, as the only step of a plan: `inputs` are
+/// its input buffers (in the step's input order), `blob` its weights (at
+/// offset 0), and the result is its output buffer of `out_len` floats
+/// (initialized to NaN, so that unwritten elements show). `ntasks` > 1 runs
+/// the items as that many tasks on two threads.
+pub fn run_kernel(
+    kernel: plan::KernelPlan,
+    inputs: &[Vec<f32>],
+    blob: Vec<f32>,
+    out_len: usize,
+    ntasks: u64,
+    target_cpu: &str,
+) -> Result<Vec<f32>, String> {
+    let items = kernel.items();
+    let step = plan::Step {
+        node: nnc_ir::NodeId(0),
+        name: "k".into(),
+        op: "kernel".into(),
+        kernel,
+        out: plan::Buf::Output(0),
+        ins: (0..inputs.len()).map(plan::Buf::Input).collect(),
+        out_bytes: out_len as u64 * 4,
+        ntasks: ntasks.clamp(1, items.max(1)),
+    };
+    let p = plan::Plan {
+        steps: vec![step],
+        arena_bytes: 64,
+        copies: Vec::new(),
+        blob,
+        input_shapes: inputs
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (format!("x{i}"), vec![b.len()]))
+            .collect(),
+        output_shapes: vec![("y".into(), vec![out_len])],
+    };
+    Ok(run_plan(&p, "kernel", inputs, target_cpu, 3)?.remove(0))
 }

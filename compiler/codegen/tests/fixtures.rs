@@ -23,10 +23,6 @@ fn fixtures_match_pytorch() {
             Some(g) => g,
             None => panic!("{}: elaboration failed: {:?}", f.name, el.diagnostics),
         };
-        // the transformer fixtures (issue #10) wait for the backend's support
-        if nnc_codegen::support::unsupported(&g).is_some() {
-            continue;
-        }
         let (w, wd) = nnc_interp::weights::load_safetensors_file(&f.weights, &g);
         assert!(
             wd.iter().all(|d| !d.is_error()),

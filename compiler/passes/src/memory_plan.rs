@@ -8,9 +8,9 @@
 //! overlap its own, that holds it; offsets are 64-byte aligned.
 //!
 //! With [`PlanOptions::in_place`], an element-wise op (activation,
-//! batchnorm, an add/mul whose operand has the output's shape) whose input
-//! dies at that op reuses the input's buffer, and a `flatten` shares its
-//! input's buffer (a view). Such nodes are listed in [`MemoryPlan::in_place`];
+//! batchnorm, scalar arithmetic, an add/mul whose operand has the output's
+//! shape) whose input dies at that op reuses the input's buffer, and a
+//! `flatten` or `reshape` shares its input's buffer (a view). Such nodes are listed in [`MemoryPlan::in_place`];
 //! codegen must then compute them element by element (reading index i before
 //! writing index i) or, for flatten, as a no-op.
 
@@ -176,13 +176,15 @@ fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, PassError> {
             let node = g.node(n);
             let ins = g.inputs(n);
             let candidates: Vec<NodeId> = match &node.op {
-                Op::Act(_) | Op::BatchNorm { .. } | Op::Flatten => {
-                    ins.first().copied().into_iter().collect()
-                }
+                Op::Act(_)
+                | Op::BatchNorm { .. }
+                | Op::Affine { .. }
+                | Op::Flatten
+                | Op::Reshape { .. } => ins.first().copied().into_iter().collect(),
                 Op::Binary(_) => ins.clone(),
                 _ => Vec::new(),
             };
-            let is_view = matches!(node.op, Op::Flatten);
+            let is_view = matches!(node.op, Op::Flatten | Op::Reshape { .. });
             for i in candidates {
                 let Some(&gi) = group_of.get(&i) else {
                     continue;
@@ -367,7 +369,7 @@ pub fn check(g: &Graph, plan: &MemoryPlan) -> Result<(), Vec<String>> {
             let ok = root(a) == root(b)
                 && oa == ob
                 && plan.in_place.contains_key(&b)
-                && (matches!(g.node(b).op, Op::Flatten) || la == db);
+                && (matches!(g.node(b).op, Op::Flatten | Op::Reshape { .. }) || la == db);
             if !ok {
                 errs.push(format!(
                     "{a} (`{}`, steps {da}..={la}, bytes {oa}+{sa}) and {b} (`{}`, steps {db}..={lb}, bytes {ob}+{sb}) overlap",
@@ -380,7 +382,7 @@ pub fn check(g: &Graph, plan: &MemoryPlan) -> Result<(), Vec<String>> {
     }
     // an in-place overwrite must happen after every earlier tensor of its buffer died
     for (&n, &i) in &plan.in_place {
-        if !matches!(g.node(n).op, Op::Flatten) && !g.inputs(n).contains(&i) {
+        if !matches!(g.node(n).op, Op::Flatten | Op::Reshape { .. }) && !g.inputs(n).contains(&i) {
             errs.push(format!("{n} reuses {i}, which is not its input"));
         }
     }

@@ -46,6 +46,7 @@ use inkwell::values::{
 };
 use inkwell::{FloatPredicate, IntPredicate};
 
+pub mod affine;
 pub mod conv;
 pub mod conv_fast;
 pub mod conv_wide;
@@ -54,9 +55,12 @@ pub mod elementwise;
 pub mod fast;
 pub mod gemm;
 pub mod isa;
+pub mod layernorm;
+pub mod matmul;
 pub mod misc;
 pub mod pointwise;
 pub mod softmax;
+pub mod strided;
 pub mod vmath;
 
 /// An error while emitting code (always a compiler bug or an unsupported
