@@ -138,7 +138,11 @@ fn thread_cpu_seconds() -> Option<f64> {
 /// Runs `work` on `threads` threads at once; returns `(Σ per-thread rate,
 /// wall rate)` in units of `amount` per second. A thread's rate is its
 /// amount over its own CPU time (its wall time where that is unavailable).
-fn parallel_rate(threads: usize, amount: f64, work: impl Fn(usize) + Sync) -> (f64, f64) {
+pub(crate) fn parallel_rate(
+    threads: usize,
+    amount: f64,
+    work: impl Fn(usize) + Sync,
+) -> (f64, f64) {
     let t = Instant::now();
     let rates: Vec<f64> = std::thread::scope(|s| {
         let work = &work;

@@ -13,6 +13,8 @@
 
 pub mod calibrate;
 pub mod cost;
+pub mod hierarchy;
+pub mod model;
 pub mod platform;
 pub mod report;
 pub mod roofline;

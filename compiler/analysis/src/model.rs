@@ -1,0 +1,417 @@
+//! The latency model of the executed plan: what each kernel nnc emits costs
+//! on this machine with T threads.
+//!
+//! The input is the executed plan, one [`KernelDesc`] per kernel (after
+//! batchnorm folding and fusion; the code generator describes its own plan,
+//! see `nnc_codegen::executed`). Kernels fall into classes by the code that
+//! runs them (`conv1x1`, `conv_direct`, `depthwise`, `linear`, `pool`,
+//! `eltwise`, ...). For a kernel of class `c` on `T` threads:
+//!
+//! ```text
+//! T' = min(T, tasks, cores)                 threads that get work
+//! f  = ceil(tasks / T') / tasks             share of the busiest thread
+//! x₁ = f · flops / peak₁                    compute time at the FMA peak of one core
+//! x₂ = bytes / bw(bytes, T')                memory time at the bandwidth of the level
+//!                                           the working set fits in, with T' threads
+//! t  = a + b · x₁ + m · x₂                  a, b, m ≥ 0 fitted per class and thread count
+//! ```
+//!
+//! `a` is the fixed cost of a call (dispatch, tails), `1/b` the fraction of
+//! the peak the class reaches, `m` how far it is from streaming its bytes.
+//! The coefficients are fitted by `nnc calibrate` on synthetic sweeps
+//! ([`fit_class`]), never on a network. A class without a fit is priced with
+//! [`ClassFit::fallback`].
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One executed kernel, as the cost model sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KernelDesc {
+    /// Name of the executed node (a fused node keeps its conv's name).
+    pub name: String,
+    /// Op of the executed node (`fused`, `conv2d`, `relu`, ...).
+    pub op: String,
+    /// Kernel class (see the module documentation).
+    pub class: String,
+    /// Floating-point operations (a multiply-add counts 2).
+    pub flops: u64,
+    /// Multiply-adds of the executed kernel (0 for data movement).
+    pub mult_adds: u64,
+    /// Bytes the kernel reads and writes once each: inputs, packed weights,
+    /// output (its memory access cost as executed).
+    pub bytes: u64,
+    /// Tasks the kernel is split into (`nnc_parallel_for`).
+    pub tasks: u64,
+    /// Names of the source-graph nodes this kernel stands for.
+    pub origins: Vec<String>,
+}
+
+/// The bandwidth of one working-set size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BandwidthPoint {
+    /// Working set, bytes.
+    pub bytes: u64,
+    /// GB/s with one thread.
+    pub gbs_1t: f64,
+    /// GB/s with all threads (the working set split between them).
+    pub gbs_all: f64,
+}
+
+/// Fitted coefficients of one class at one thread count.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassFit {
+    /// Fixed cost per call, ms.
+    pub a: f64,
+    /// Multiplier of the compute time at one core's peak.
+    pub b: f64,
+    /// Multiplier of the memory time.
+    pub m: f64,
+    /// Samples the fit used.
+    pub samples: usize,
+    /// Median |predicted / measured − 1| over those samples.
+    pub median_error: f64,
+}
+
+impl ClassFit {
+    /// The coefficients of a class without calibration: 3 µs per call, half
+    /// the FMA peak, streaming bandwidth.
+    pub fn fallback() -> ClassFit {
+        ClassFit {
+            a: 0.003,
+            b: 2.0,
+            m: 1.0,
+            samples: 0,
+            median_error: f64::NAN,
+        }
+    }
+}
+
+/// The calibrated model of one machine.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostModel {
+    /// Cores (threads) of the all-thread figures.
+    pub cores: usize,
+    /// fp32 GFLOP/s of one core (FMA loop).
+    pub peak_gflops_1t: f64,
+    /// Bandwidth by working-set size, ascending.
+    pub bandwidth: Vec<BandwidthPoint>,
+    /// Fits per class: `class → [(threads, fit)]`, thread counts ascending.
+    pub classes: BTreeMap<String, Vec<(usize, ClassFit)>>,
+}
+
+/// The features of a kernel at a thread count: `(x₁, x₂)` in ms.
+pub fn features(m: &HostModel, k: &KernelDesc, threads: usize) -> (f64, f64) {
+    let tasks = k.tasks.max(1);
+    let t = (threads.max(1) as u64)
+        .min(tasks)
+        .min(m.cores.max(1) as u64);
+    let f = tasks.div_ceil(t) as f64 / tasks as f64;
+    let peak = m.peak_gflops_1t.max(1e-3);
+    let x1 = f * k.flops as f64 / (peak * 1e6);
+    let bw = m.bandwidth_at(k.bytes, t as usize).max(1e-3);
+    let x2 = k.bytes as f64 / (bw * 1e6);
+    (x1, x2)
+}
+
+impl HostModel {
+    /// GB/s for a working set of `bytes` with `threads` threads:
+    /// interpolated in log(bytes) between the measured points, linearly in
+    /// threads between one and all.
+    pub fn bandwidth_at(&self, bytes: u64, threads: usize) -> f64 {
+        let pts = &self.bandwidth;
+        if pts.is_empty() {
+            return 10.0;
+        }
+        let at = |p: &BandwidthPoint| {
+            let c = self.cores.max(1);
+            if threads <= 1 || c <= 1 {
+                p.gbs_1t
+            } else {
+                let s = ((threads.min(c) - 1) as f64) / ((c - 1) as f64);
+                p.gbs_1t + s * (p.gbs_all - p.gbs_1t)
+            }
+        };
+        let x = (bytes.max(1) as f64).ln();
+        let first = &pts[0];
+        if bytes <= first.bytes {
+            return at(first);
+        }
+        for w in pts.windows(2) {
+            let (p, q) = (&w[0], &w[1]);
+            if bytes <= q.bytes {
+                let (xp, xq) = ((p.bytes as f64).ln(), (q.bytes as f64).ln());
+                let s = if xq > xp { (x - xp) / (xq - xp) } else { 1.0 };
+                return at(p) + s * (at(q) - at(p));
+            }
+        }
+        at(&pts[pts.len() - 1])
+    }
+
+    /// The fit of `class` for `threads`: the calibrated thread count nearest
+    /// below (or the smallest), or the fallback.
+    pub fn fit(&self, class: &str, threads: usize) -> ClassFit {
+        let Some(fits) = self.classes.get(class) else {
+            return ClassFit::fallback();
+        };
+        fits.iter()
+            .rev()
+            .find(|(t, _)| *t <= threads.max(1))
+            .or(fits.first())
+            .map_or(ClassFit::fallback(), |(_, f)| *f)
+    }
+
+    /// Predicted time of one kernel on `threads` threads, ms.
+    pub fn predict(&self, k: &KernelDesc, threads: usize) -> f64 {
+        let (x1, x2) = features(self, k, threads);
+        let f = self.fit(&k.class, threads);
+        let t = f.a + f.b * x1 + f.m * x2;
+        if t.is_finite() {
+            t.max(0.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Whether the model has any calibrated class.
+    pub fn is_calibrated(&self) -> bool {
+        !self.classes.is_empty() && self.peak_gflops_1t > 0.0
+    }
+}
+
+/// One measured sample of a class: the kernel and its measured time, ms.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub kernel: KernelDesc,
+    pub threads: usize,
+    pub measured_ms: f64,
+}
+
+/// Fits `a, b, m ≥ 0` of one class at one thread count, minimizing the
+/// squared *relative* error (each row divided by its measured time), so
+/// that small kernels count as much as large ones. Non-negative least
+/// squares by enumeration of the 2³ active sets (3 unknowns).
+pub fn fit_class(m: &HostModel, samples: &[Sample]) -> Option<ClassFit> {
+    let rows: Vec<([f64; 3], f64)> = samples
+        .iter()
+        .filter(|s| s.measured_ms > 0.0 && s.measured_ms.is_finite())
+        .map(|s| {
+            let (x1, x2) = features(m, &s.kernel, s.threads);
+            let w = 1.0 / s.measured_ms;
+            ([w, x1 * w, x2 * w], 1.0)
+        })
+        .collect();
+    if rows.len() < 2 {
+        return None;
+    }
+    let mut best: Option<([f64; 3], f64)> = None;
+    for mask in 1u32..8 {
+        let idx: Vec<usize> = (0..3).filter(|i| mask & (1 << i) != 0).collect();
+        let Some(sol) = least_squares(&rows, &idx) else {
+            continue;
+        };
+        if sol.iter().any(|&v| v < 0.0 || !v.is_finite()) {
+            continue;
+        }
+        let mut coef = [0.0; 3];
+        for (j, &i) in idx.iter().enumerate() {
+            coef[i] = sol[j];
+        }
+        let sse: f64 = rows
+            .iter()
+            .map(|(x, y)| {
+                let p: f64 = (0..3).map(|i| x[i] * coef[i]).sum();
+                (p - y) * (p - y)
+            })
+            .sum();
+        if best.as_ref().is_none_or(|b| sse < b.1) {
+            best = Some((coef, sse));
+        }
+    }
+    let (c, _) = best?;
+    let fit = ClassFit {
+        a: c[0],
+        b: c[1],
+        m: c[2],
+        samples: rows.len(),
+        median_error: 0.0,
+    };
+    let mut errs: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.measured_ms > 0.0)
+        .map(|s| {
+            let (x1, x2) = features(m, &s.kernel, s.threads);
+            ((fit.a + fit.b * x1 + fit.m * x2) / s.measured_ms - 1.0).abs()
+        })
+        .collect();
+    Some(ClassFit {
+        median_error: median(&mut errs),
+        ..fit
+    })
+}
+
+/// The median of `v` (sorted in place); NaN when empty.
+pub fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// Least squares on the columns `idx` of `rows` (normal equations, Gaussian
+/// elimination with partial pivoting); None if singular.
+fn least_squares(rows: &[([f64; 3], f64)], idx: &[usize]) -> Option<Vec<f64>> {
+    let k = idx.len();
+    let mut a = vec![vec![0.0; k + 1]; k];
+    for (x, y) in rows {
+        for r in 0..k {
+            for c in 0..k {
+                a[r][c] += x[idx[r]] * x[idx[c]];
+            }
+            a[r][k] += x[idx[r]] * y;
+        }
+    }
+    for col in 0..k {
+        let piv = (col..k).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[piv][col].abs() < 1e-300 {
+            return None;
+        }
+        a.swap(col, piv);
+        for r in 0..k {
+            if r != col {
+                let f = a[r][col] / a[col][col];
+                for c in col..=k {
+                    a[r][c] -= f * a[col][c];
+                }
+            }
+        }
+    }
+    Some((0..k).map(|i| a[i][k] / a[i][i]).collect())
+}
+
+/// The predicted times of an executed plan: per kernel, ms.
+pub fn predict_plan(m: &HostModel, kernels: &[KernelDesc], threads: usize) -> Vec<f64> {
+    kernels.iter().map(|k| m.predict(k, threads)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> HostModel {
+        HostModel {
+            cores: 2,
+            peak_gflops_1t: 100.0,
+            bandwidth: vec![
+                BandwidthPoint {
+                    bytes: 1 << 15,
+                    gbs_1t: 200.0,
+                    gbs_all: 400.0,
+                },
+                BandwidthPoint {
+                    bytes: 1 << 25,
+                    gbs_1t: 20.0,
+                    gbs_all: 30.0,
+                },
+            ],
+            classes: BTreeMap::new(),
+        }
+    }
+
+    fn kernel(flops: u64, bytes: u64, tasks: u64) -> KernelDesc {
+        KernelDesc {
+            name: "k".into(),
+            op: "conv2d".into(),
+            class: "conv1x1".into(),
+            flops,
+            mult_adds: flops / 2,
+            bytes,
+            tasks,
+            origins: vec!["k".into()],
+        }
+    }
+
+    #[test]
+    fn bandwidth_interpolates_by_size_and_threads() {
+        let m = model();
+        assert_eq!(m.bandwidth_at(1000, 1), 200.0);
+        assert_eq!(m.bandwidth_at(1000, 2), 400.0);
+        assert_eq!(m.bandwidth_at(1 << 30, 1), 20.0);
+        assert_eq!(m.bandwidth_at(1 << 30, 8), 30.0);
+        let mid = m.bandwidth_at(1 << 20, 1);
+        assert!(mid < 200.0 && mid > 20.0, "{mid}");
+    }
+
+    #[test]
+    fn threads_split_compute_by_tasks() {
+        let m = model();
+        // 1e8 FLOPs at 100 GFLOP/s = 1 ms on one core.
+        let k = kernel(100_000_000, 0, 4);
+        assert!((features(&m, &k, 1).0 - 1.0).abs() < 1e-9);
+        assert!((features(&m, &k, 2).0 - 0.5).abs() < 1e-9);
+        // 3 tasks on 2 threads: the busiest thread runs 2 of 3.
+        let k3 = kernel(100_000_000, 0, 3);
+        assert!((features(&m, &k3, 2).0 - 2.0 / 3.0).abs() < 1e-9);
+        // one task: no speed-up, and the more threads than cores ask, the same
+        let k1 = kernel(100_000_000, 0, 1);
+        assert!((features(&m, &k1, 2).0 - 1.0).abs() < 1e-9);
+        assert_eq!(features(&m, &k, 16), features(&m, &k, 2));
+    }
+
+    #[test]
+    fn fit_recovers_known_coefficients() {
+        let mut m = model();
+        let truth = (0.01, 1.7, 1.2);
+        let samples: Vec<Sample> = (1..12u64)
+            .map(|i| {
+                let k = kernel(i * i * 3_000_000, i * 400_000, 8);
+                let (x1, x2) = features(&m, &k, 1);
+                Sample {
+                    kernel: k,
+                    threads: 1,
+                    measured_ms: truth.0 + truth.1 * x1 + truth.2 * x2,
+                }
+            })
+            .collect();
+        let f = fit_class(&m, &samples).unwrap();
+        assert!((f.a - truth.0).abs() < 1e-6, "{f:?}");
+        assert!((f.b - truth.1).abs() < 1e-6, "{f:?}");
+        assert!((f.m - truth.2).abs() < 1e-6, "{f:?}");
+        assert!(f.median_error < 1e-6);
+        m.classes.insert("conv1x1".into(), vec![(1, f)]);
+        let p = m.predict(&samples[3].kernel, 1);
+        assert!((p / samples[3].measured_ms - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn fit_never_goes_negative() {
+        let m = model();
+        // times that fall with FLOPs: an unconstrained fit gives b < 0
+        let samples: Vec<Sample> = (1..6u64)
+            .map(|i| Sample {
+                kernel: kernel(i * 10_000_000, 1000, 1),
+                threads: 1,
+                measured_ms: 1.0 / i as f64,
+            })
+            .collect();
+        let f = fit_class(&m, &samples).unwrap();
+        assert!(f.a >= 0.0 && f.b >= 0.0 && f.m >= 0.0, "{f:?}");
+    }
+
+    #[test]
+    fn uncalibrated_class_uses_the_fallback() {
+        let m = model();
+        let k = KernelDesc {
+            class: "winograd_unknown".into(),
+            ..kernel(100_000_000, 0, 1)
+        };
+        let p = m.predict(&k, 1);
+        assert!((p - (0.003 + 2.0)).abs() < 1e-9, "{p}");
+    }
+}
