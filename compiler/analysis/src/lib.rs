@@ -13,6 +13,7 @@
 
 pub mod calibrate;
 pub mod cost;
+pub mod executed;
 pub mod hierarchy;
 pub mod model;
 pub mod platform;
@@ -116,6 +117,9 @@ pub struct Analysis {
     pub critical_path: Vec<NodeId>,
     /// The execution order used (all nodes, inputs included).
     pub order: Vec<NodeId>,
+    /// The executed plan priced by the calibrated model, when attached
+    /// ([`executed::attach`]); the node times are then its shares.
+    pub executed: Option<executed::Executed>,
     /// Node id → index into `nodes`.
     index: HashMap<NodeId, usize>,
 }
@@ -271,6 +275,7 @@ pub fn analyze(g: &Graph, platform: &Platform) -> Result<Analysis, AnalysisError
         totals,
         critical_path,
         order,
+        executed: None,
         index,
     })
 }

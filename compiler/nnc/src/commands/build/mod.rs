@@ -95,9 +95,17 @@ pub fn run(o: Opts) -> u8 {
             return exit::USAGE;
         }
     };
+    // host: the calibrated model prices the executed plan per thread count
+    let model = if platform.name == "host" {
+        crate::commands::calibrate::host_model()
+    } else {
+        None
+    };
     let opts = nnc_codegen::BuildOptions {
         target_cpu: o.target_cpu.to_string(),
         opt_level: o.opt_level,
+        model_threads: crate::commands::analyze::cores(),
+        model,
         predicted_ms,
         predictions_from: predictions::describe(&platform)
             .chars()
