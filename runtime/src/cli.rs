@@ -66,6 +66,9 @@ pub struct Args {
     pub profile: bool,
     /// `--json` (with `--profile`: the profile as one JSON object, nothing else).
     pub json: bool,
+    /// `--profile-min`: per kernel, the shortest run instead of the mean
+    /// (robust to other processes; used by `nnc calibrate`).
+    pub profile_min: bool,
     /// `--seed`.
     pub seed: Option<u64>,
     /// `-h` / `--help`.
@@ -132,6 +135,7 @@ pub fn parse_args(argv: &[OsString]) -> Result<Args, String> {
                 }
                 a.json = true
             }
+            "--profile-min" if inline.is_none() => a.profile_min = true,
             "--input" => a
                 .inputs
                 .push(value(argv, &mut i, flag, inline, "NAME=FILE.npy")?),
@@ -190,6 +194,9 @@ pub fn parse_args(argv: &[OsString]) -> Result<Args, String> {
             }
         }
         i += 1;
+    }
+    if a.profile_min && !a.profile {
+        return Err("`--profile-min` is a statistic of `--profile`: give both".into());
     }
     if a.json && !a.profile {
         return Err("`--json` is an output format of `--profile`: give both".into());
@@ -438,6 +445,7 @@ Options:
   --profile               time every kernel (average of {DEFAULT_PROFILE_RUNS} runs, or ITERS with
                           --bench) and print it beside the compiler's prediction for
                           this thread count, with GFLOP/s and % of the FMA peak
+  --profile-min           with --profile: per kernel, the shortest run instead of the mean
   --json                  with --profile: print only the profile, as one JSON object
                           {{network, threads, kernels: [{{name, op, measured_ms,
                           predicted_ms}}], total_measured_ms, total_predicted_ms}}
@@ -607,14 +615,15 @@ pub fn summary(t: &TensorMeta, data: &[f32]) -> String {
     s
 }
 
-fn profile_report(meta: &Meta, runs: usize, threads: usize, wall: &[f64]) -> String {
+fn profile_report(meta: &Meta, runs: usize, threads: usize, wall: &[f64], min: bool) -> String {
     let (times, bad) = profile::snapshot();
     let mut s = String::new();
     s.push_str(&format!(
-        "profile of {}: {} nodes, {threads} thread{}, average of {runs} runs\n",
+        "profile of {}: {} nodes, {threads} thread{}, {} of {runs} runs\n",
         meta.network,
         meta.nodes.len(),
-        if threads == 1 { "" } else { "s" }
+        if threads == 1 { "" } else { "s" },
+        if min { "shortest" } else { "average" }
     ));
     let opw = meta
         .nodes
@@ -634,9 +643,13 @@ fn profile_report(meta: &Meta, runs: usize, threads: usize, wall: &[f64]) -> Str
     let runs_f = runs.max(1) as f64;
     let measured: Vec<f64> = (0..meta.nodes.len())
         .map(|i| {
-            times
-                .get(i)
-                .map_or(0.0, |t| t.total_ns as f64 / 1e6 / runs_f)
+            times.get(i).map_or(0.0, |t| {
+                if min {
+                    t.min_ns as f64 / 1e6
+                } else {
+                    t.total_ns as f64 / 1e6 / runs_f
+                }
+            })
         })
         .collect();
     let total_measured: f64 = measured.iter().sum();
@@ -770,7 +783,7 @@ fn json_num(x: f64) -> String {
 /// `--profile --json`: `{"network", "threads", "kernels": [{"name", "op",
 /// "measured_ms", "predicted_ms"}], "total_measured_ms",
 /// "total_predicted_ms"}` on one line.
-fn profile_json(meta: &Meta, runs: usize, threads: usize) -> String {
+fn profile_json(meta: &Meta, runs: usize, threads: usize, min: bool) -> String {
     let (times, _) = profile::snapshot();
     let runs_f = runs.max(1) as f64;
     let mut tm = 0.0;
@@ -780,9 +793,13 @@ fn profile_json(meta: &Meta, runs: usize, threads: usize) -> String {
         .iter()
         .enumerate()
         .map(|(i, n)| {
-            let m = times
-                .get(i)
-                .map_or(0.0, |t| t.total_ns as f64 / 1e6 / runs_f);
+            let m = times.get(i).map_or(0.0, |t| {
+                if min {
+                    t.min_ns as f64 / 1e6
+                } else {
+                    t.total_ns as f64 / 1e6 / runs_f
+                }
+            });
             let p = n.predicted_for(threads);
             tm += m;
             tp += p;
@@ -1145,9 +1162,9 @@ fn measure(meta: &Meta, args: &Args, threads: usize, runner: &mut Runner, out: &
         let wall = runner.timed(runs);
         profile::disable();
         let report = if args.json {
-            profile_json(meta, runs, threads)
+            profile_json(meta, runs, threads, args.profile_min)
         } else {
-            profile_report(meta, runs, threads, &wall)
+            profile_report(meta, runs, threads, &wall, args.profile_min)
         };
         let _ = write!(out, "{report}");
     }

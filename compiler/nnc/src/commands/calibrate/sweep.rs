@@ -116,8 +116,9 @@ struct Profile {
     kernels: Vec<Profiled>,
 }
 
-/// Runs `exe` `reps` times with `threads` threads; the median measured ms
-/// per kernel (None if a run failed).
+/// Runs `exe` `reps` times with `threads` threads; per kernel, the median
+/// over the runs of its shortest call (min-of-k within a run, median across
+/// runs: robust to other processes); None if a run failed.
 pub fn profile(
     exe: &Path,
     threads: usize,
@@ -133,6 +134,7 @@ pub fn profile(
                 "--bench",
                 &iters.to_string(),
                 "--profile",
+                "--profile-min",
                 "--json",
             ])
             .output()
