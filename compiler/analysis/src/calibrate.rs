@@ -25,7 +25,7 @@ use std::time::Instant;
 
 /// Version of the cached JSON layout; a cache with another version is
 /// ignored and measured again.
-pub const CACHE_VERSION: u32 = 2;
+pub const CACHE_VERSION: u32 = 3;
 
 /// The result of a calibration run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -13,11 +13,17 @@
 //! x₁ = f · flops / peak₁                    compute time at the FMA peak of one core
 //! x₂ = bytes / bw(bytes, T')                memory time at the bandwidth of the level
 //!                                           the working set fits in, with T' threads
-//! t  = a + b · x₁ + m · x₂                  a, b, m ≥ 0 fitted per class and thread count
+//! p  = 1 if T' > 1 else 0                   the call is split between threads
+//! t  = a + b · x₁ + m · x₂ + s · p          a, b, m, s ≥ 0 fitted per class
 //! ```
 //!
 //! `a` is the fixed cost of a call (dispatch, tails), `1/b` the fraction of
-//! the peak the class reaches, `m` how far it is from streaming its bytes.
+//! the peak the class reaches, `m` how far it is from streaming its bytes,
+//! `s` the cost of splitting a call between threads (wake-up, join). One fit
+//! per class covers every thread count: the samples at one thread and at all
+//! threads are fitted together, the thread count entering only through the
+//! busiest thread's share and the bandwidth, so that the few noisy
+//! all-thread samples cannot give a class a different efficiency.
 //! The coefficients are fitted by `nnc calibrate` on synthetic sweeps
 //! ([`fit_class`]), never on a network. A class without a fit is priced with
 //! [`ClassFit::fallback`].
@@ -58,7 +64,7 @@ pub struct BandwidthPoint {
     pub gbs_all: f64,
 }
 
-/// Fitted coefficients of one class at one thread count.
+/// Fitted coefficients of one class.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassFit {
     /// Fixed cost per call, ms.
@@ -67,6 +73,8 @@ pub struct ClassFit {
     pub b: f64,
     /// Multiplier of the memory time.
     pub m: f64,
+    /// Extra cost of a call split between threads, ms.
+    pub s: f64,
     /// Samples the fit used.
     pub samples: usize,
     /// Median |predicted / measured − 1| over those samples.
@@ -74,6 +82,11 @@ pub struct ClassFit {
 }
 
 impl ClassFit {
+    /// The time for features `(x₁, x₂, p)`, ms.
+    pub fn eval(&self, (x1, x2, p): (f64, f64, f64)) -> f64 {
+        self.a + self.b * x1 + self.m * x2 + self.s * p
+    }
+
     /// The coefficients of a class without calibration: 3 µs per call, half
     /// the FMA peak, streaming bandwidth.
     pub fn fallback() -> ClassFit {
@@ -81,6 +94,7 @@ impl ClassFit {
             a: 0.003,
             b: 2.0,
             m: 1.0,
+            s: 0.005,
             samples: 0,
             median_error: f64::NAN,
         }
@@ -96,12 +110,12 @@ pub struct HostModel {
     pub peak_gflops_1t: f64,
     /// Bandwidth by working-set size, ascending.
     pub bandwidth: Vec<BandwidthPoint>,
-    /// Fits per class: `class → [(threads, fit)]`, thread counts ascending.
-    pub classes: BTreeMap<String, Vec<(usize, ClassFit)>>,
+    /// Fits per class.
+    pub classes: BTreeMap<String, ClassFit>,
 }
 
-/// The features of a kernel at a thread count: `(x₁, x₂)` in ms.
-pub fn features(m: &HostModel, k: &KernelDesc, threads: usize) -> (f64, f64) {
+/// The features of a kernel at a thread count: `(x₁, x₂, p)` (ms, ms, 0/1).
+pub fn features(m: &HostModel, k: &KernelDesc, threads: usize) -> (f64, f64, f64) {
     let tasks = k.tasks.max(1);
     let t = (threads.max(1) as u64)
         .min(tasks)
@@ -111,7 +125,7 @@ pub fn features(m: &HostModel, k: &KernelDesc, threads: usize) -> (f64, f64) {
     let x1 = f * k.flops as f64 / (peak * 1e6);
     let bw = m.bandwidth_at(k.bytes, t as usize).max(1e-3);
     let x2 = k.bytes as f64 / (bw * 1e6);
-    (x1, x2)
+    (x1, x2, if t > 1 { 1.0 } else { 0.0 })
 }
 
 impl HostModel {
@@ -148,24 +162,18 @@ impl HostModel {
         at(&pts[pts.len() - 1])
     }
 
-    /// The fit of `class` for `threads`: the calibrated thread count nearest
-    /// below (or the smallest), or the fallback.
-    pub fn fit(&self, class: &str, threads: usize) -> ClassFit {
-        let Some(fits) = self.classes.get(class) else {
-            return ClassFit::fallback();
-        };
-        fits.iter()
-            .rev()
-            .find(|(t, _)| *t <= threads.max(1))
-            .or(fits.first())
-            .map_or(ClassFit::fallback(), |(_, f)| *f)
+    /// The fit of `class`, or the fallback.
+    pub fn fit(&self, class: &str) -> ClassFit {
+        self.classes
+            .get(class)
+            .copied()
+            .unwrap_or_else(ClassFit::fallback)
     }
 
     /// Predicted time of one kernel on `threads` threads, ms.
     pub fn predict(&self, k: &KernelDesc, threads: usize) -> f64 {
-        let (x1, x2) = features(self, k, threads);
-        let f = self.fit(&k.class, threads);
-        let t = f.a + f.b * x1 + f.m * x2;
+        let f = self.fit(&k.class);
+        let t = f.eval(features(self, k, threads));
         if t.is_finite() {
             t.max(0.0)
         } else {
@@ -187,44 +195,50 @@ pub struct Sample {
     pub measured_ms: f64,
 }
 
-/// Fits `a, b, m ≥ 0` of one class at one thread count, minimizing the
-/// squared *relative* error (each row divided by its measured time), so
-/// that small kernels count as much as large ones. Non-negative least
-/// squares by enumeration of the 2³ active sets (3 unknowns).
+/// Smallest number of samples a class is fitted from.
+pub const MIN_SAMPLES: usize = 4;
+
+/// Fits `a, b, m, s ≥ 0` of one class from its samples (any thread
+/// counts), minimizing the squared *relative* error (each row divided by
+/// its measured time), so that small kernels count as much as large ones.
+/// Non-negative least squares by enumeration of the 2⁴ active sets.
 pub fn fit_class(m: &HostModel, samples: &[Sample]) -> Option<ClassFit> {
-    let rows: Vec<([f64; 3], f64)> = samples
+    let good: Vec<&Sample> = samples
         .iter()
         .filter(|s| s.measured_ms > 0.0 && s.measured_ms.is_finite())
-        .map(|s| {
-            let (x1, x2) = features(m, &s.kernel, s.threads);
-            let w = 1.0 / s.measured_ms;
-            ([w, x1 * w, x2 * w], 1.0)
-        })
         .collect();
-    if rows.len() < 2 {
+    if good.len() < MIN_SAMPLES {
         return None;
     }
-    let mut best: Option<([f64; 3], f64)> = None;
-    for mask in 1u32..8 {
-        let idx: Vec<usize> = (0..3).filter(|i| mask & (1 << i) != 0).collect();
+    let rows: Vec<([f64; 4], f64)> = good
+        .iter()
+        .map(|s| {
+            let (x1, x2, p) = features(m, &s.kernel, s.threads);
+            let w = 1.0 / s.measured_ms;
+            ([w, x1 * w, x2 * w, p * w], 1.0)
+        })
+        .collect();
+    let mut best: Option<([f64; 4], f64)> = None;
+    for mask in 1u32..16 {
+        let idx: Vec<usize> = (0..4).filter(|i| mask & (1 << i) != 0).collect();
         let Some(sol) = least_squares(&rows, &idx) else {
             continue;
         };
         if sol.iter().any(|&v| v < 0.0 || !v.is_finite()) {
             continue;
         }
-        let mut coef = [0.0; 3];
+        let mut coef = [0.0; 4];
         for (j, &i) in idx.iter().enumerate() {
             coef[i] = sol[j];
         }
         let sse: f64 = rows
             .iter()
             .map(|(x, y)| {
-                let p: f64 = (0..3).map(|i| x[i] * coef[i]).sum();
+                let p: f64 = (0..4).map(|i| x[i] * coef[i]).sum();
                 (p - y) * (p - y)
             })
             .sum();
-        if best.as_ref().is_none_or(|b| sse < b.1) {
+        if best.as_ref().is_none_or(|b| sse < b.1 * (1.0 - 1e-12)) {
             best = Some((coef, sse));
         }
     }
@@ -233,16 +247,13 @@ pub fn fit_class(m: &HostModel, samples: &[Sample]) -> Option<ClassFit> {
         a: c[0],
         b: c[1],
         m: c[2],
+        s: c[3],
         samples: rows.len(),
         median_error: 0.0,
     };
-    let mut errs: Vec<f64> = samples
+    let mut errs: Vec<f64> = good
         .iter()
-        .filter(|s| s.measured_ms > 0.0)
-        .map(|s| {
-            let (x1, x2) = features(m, &s.kernel, s.threads);
-            ((fit.a + fit.b * x1 + fit.m * x2) / s.measured_ms - 1.0).abs()
-        })
+        .map(|s| (fit.eval(features(m, &s.kernel, s.threads)) / s.measured_ms - 1.0).abs())
         .collect();
     Some(ClassFit {
         median_error: median(&mut errs),
@@ -266,7 +277,7 @@ pub fn median(v: &mut [f64]) -> f64 {
 
 /// Least squares on the columns `idx` of `rows` (normal equations, Gaussian
 /// elimination with partial pivoting); None if singular.
-fn least_squares(rows: &[([f64; 3], f64)], idx: &[usize]) -> Option<Vec<f64>> {
+fn least_squares(rows: &[([f64; 4], f64)], idx: &[usize]) -> Option<Vec<f64>> {
     let k = idx.len();
     let mut a = vec![vec![0.0; k + 1]; k];
     for (x, y) in rows {
@@ -355,38 +366,54 @@ mod tests {
         let k = kernel(100_000_000, 0, 4);
         assert!((features(&m, &k, 1).0 - 1.0).abs() < 1e-9);
         assert!((features(&m, &k, 2).0 - 0.5).abs() < 1e-9);
+        assert_eq!(features(&m, &k, 1).2, 0.0);
+        assert_eq!(features(&m, &k, 2).2, 1.0);
         // 3 tasks on 2 threads: the busiest thread runs 2 of 3.
         let k3 = kernel(100_000_000, 0, 3);
         assert!((features(&m, &k3, 2).0 - 2.0 / 3.0).abs() < 1e-9);
         // one task: no speed-up, and the more threads than cores ask, the same
         let k1 = kernel(100_000_000, 0, 1);
         assert!((features(&m, &k1, 2).0 - 1.0).abs() < 1e-9);
+        assert_eq!(features(&m, &k1, 2).2, 0.0);
         assert_eq!(features(&m, &k, 16), features(&m, &k, 2));
     }
 
     #[test]
     fn fit_recovers_known_coefficients() {
         let mut m = model();
-        let truth = (0.01, 1.7, 1.2);
+        let truth = ClassFit {
+            a: 0.01,
+            b: 1.7,
+            m: 1.2,
+            s: 0.004,
+            samples: 0,
+            median_error: 0.0,
+        };
+        // both thread counts, tasks 1..8: the split cost only when split
         let samples: Vec<Sample> = (1..12u64)
-            .map(|i| {
-                let k = kernel(i * i * 3_000_000, i * 400_000, 8);
-                let (x1, x2) = features(&m, &k, 1);
+            .flat_map(|i| [1usize, 2].map(|t| (i, t)))
+            .map(|(i, t)| {
+                let k = kernel(i * i * 3_000_000, i * 400_000 + i * i * 9_000, 1 + i % 8);
                 Sample {
+                    measured_ms: truth.eval(features(&m, &k, t)),
                     kernel: k,
-                    threads: 1,
-                    measured_ms: truth.0 + truth.1 * x1 + truth.2 * x2,
+                    threads: t,
                 }
             })
             .collect();
         let f = fit_class(&m, &samples).unwrap();
-        assert!((f.a - truth.0).abs() < 1e-6, "{f:?}");
-        assert!((f.b - truth.1).abs() < 1e-6, "{f:?}");
-        assert!((f.m - truth.2).abs() < 1e-6, "{f:?}");
+        assert!((f.a - truth.a).abs() < 1e-6, "{f:?}");
+        assert!((f.b - truth.b).abs() < 1e-6, "{f:?}");
+        assert!((f.m - truth.m).abs() < 1e-6, "{f:?}");
+        assert!((f.s - truth.s).abs() < 1e-6, "{f:?}");
         assert!(f.median_error < 1e-6);
-        m.classes.insert("conv1x1".into(), vec![(1, f)]);
-        let p = m.predict(&samples[3].kernel, 1);
-        assert!((p / samples[3].measured_ms - 1.0).abs() < 1e-6);
+        m.classes.insert("conv1x1".into(), f);
+        for s in &samples {
+            let p = m.predict(&s.kernel, s.threads);
+            assert!((p / s.measured_ms - 1.0).abs() < 1e-6);
+        }
+        // too few samples: no fit
+        assert!(fit_class(&m, &samples[..MIN_SAMPLES - 1]).is_none());
     }
 
     #[test]
@@ -401,7 +428,10 @@ mod tests {
             })
             .collect();
         let f = fit_class(&m, &samples).unwrap();
-        assert!(f.a >= 0.0 && f.b >= 0.0 && f.m >= 0.0, "{f:?}");
+        assert!(
+            f.a >= 0.0 && f.b >= 0.0 && f.m >= 0.0 && f.s >= 0.0,
+            "{f:?}"
+        );
     }
 
     #[test]
@@ -413,5 +443,9 @@ mod tests {
         };
         let p = m.predict(&k, 1);
         assert!((p - (0.003 + 2.0)).abs() < 1e-9, "{p}");
+        // split between 2 threads: half the compute and the split cost
+        let k4 = KernelDesc { tasks: 4, ..k };
+        let p2 = m.predict(&k4, 2);
+        assert!((p2 - (0.003 + 1.0 + 0.005)).abs() < 1e-9, "{p2}");
     }
 }

@@ -109,10 +109,16 @@ pub fn run(json: bool) -> u8 {
         }
     };
     let _guard = crate::cleanup::register(tmp.path().to_path_buf());
-    let mut samples: BTreeMap<(String, usize), Vec<Sample>> = BTreeMap::new();
+    let mut samples: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
     let mut failures = Vec::new();
+    let (mut build_s, mut run_s) = (0.0, 0.0);
+    let t_sweep = Instant::now();
     for (name, text) in &nets {
-        let (exe, kernels) = match build(name, text, tmp.path()) {
+        let tb = Instant::now();
+        let built = build(name, text, tmp.path());
+        build_s += tb.elapsed().as_secs_f64();
+        let tr = Instant::now();
+        let (exe, kernels) = match built {
             Ok(x) => x,
             Err(e) => {
                 failures.push(format!("{name}: {e}"));
@@ -123,23 +129,22 @@ pub fn run(json: bool) -> u8 {
             match sweep::profile(&exe, t, 3, 30) {
                 Some(m) => {
                     for s in sweep::samples(&kernels, &m, t) {
-                        samples
-                            .entry((s.kernel.class.clone(), t))
-                            .or_default()
-                            .push(s);
+                        samples.entry(s.kernel.class.clone()).or_default().push(s);
                     }
                 }
                 None => failures.push(format!("{name}: profiling with {t} threads failed")),
             }
         }
+        run_s += tr.elapsed().as_secs_f64();
     }
-    for ((class, t), ss) in &samples {
+    eprintln!(
+        "  sweep took {:.1} s: building {build_s:.1} s, profiling {run_s:.1} s (machine measurements before it: {:.1} s)",
+        t_sweep.elapsed().as_secs_f64(),
+        (t_sweep - t0).as_secs_f64()
+    );
+    for (class, ss) in &samples {
         if let Some(f) = fit_class(&model, ss) {
-            model
-                .classes
-                .entry(class.clone())
-                .or_default()
-                .push((*t, f));
+            model.classes.insert(class.clone(), f);
         }
     }
     for f in &failures {
@@ -198,26 +203,23 @@ fn print_text(c: &Calibration) {
             m.cores
         );
     }
-    outln!("kernel classes (t = a + b·compute + m·memory; error: median |pred/meas − 1| on the sweep):");
-    for (class, fits) in &m.classes {
-        for (t, f) in fits {
-            let eff = if f.b > 0.0 {
-                100.0 / f.b
-            } else {
-                f64::INFINITY
-            };
-            outln!(
-                "  {:<16} {}t  a {:>7.4} ms  b {:>6.2} ({:>5.1}% of peak)  m {:>5.2}  n {:>3}  error {:>5.1}%",
-                class,
-                t,
-                f.a,
-                f.b,
-                eff,
-                f.m,
-                f.samples,
-                100.0 * f.median_error
-            );
-        }
+    outln!("kernel classes (t = a + b·compute + m·memory + s·split; error: median |pred/meas − 1| on the sweep):");
+    for (class, f) in &m.classes {
+        let eff = if f.b > 0.0 {
+            format!("{:>5.1}% of peak", 100.0 / f.b)
+        } else {
+            "memory-bound".to_string()
+        };
+        outln!(
+            "  {:<16} a {:>7.4} ms  b {:>6.2} ({eff})  m {:>5.2}  s {:>7.4} ms  n {:>3}  error {:>5.1}%",
+            class,
+            f.a,
+            f.b,
+            f.m,
+            f.s,
+            f.samples,
+            100.0 * f.median_error
+        );
     }
     outln!("took:       {:.1} s", c.seconds);
 }
