@@ -107,3 +107,92 @@ pub fn describe(prep: &Prepared, plan: &Plan) -> Vec<KernelDesc> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nnc_analysis::model::{BandwidthPoint, HostModel};
+
+    fn graph(src: &str) -> Graph {
+        let (file, d) = nnc_syntax::parse(src);
+        assert!(d.is_empty(), "{d:?}");
+        let el = nnc_elab::elaborate(&file, None);
+        assert!(!el.has_errors(), "{:?}", el.diagnostics);
+        el.graph.expect("graph")
+    }
+
+    const NET: &str = "network t {
+    input x: [1, 16, 28, 28];
+    let y = relu(batchnorm(conv2d(x, out = 32, kernel = 3, pad = 1, bias = false, name = \"c1\"), name = \"bn\"));
+    y = relu(conv2d(y, out = 16, kernel = 1, name = \"c2\") + x);
+    y = conv2d(y, out = 16, kernel = 3, pad = 1, groups = 16, name = \"dw\");
+    y = maxpool(y, kernel = 2);
+    output out = sigmoid(y);
+}";
+
+    /// The executed plan: batchnorm and activations folded and fused into
+    /// the convolutions, each kernel with its class, origins, MACs and bytes.
+    #[test]
+    fn describes_the_fused_plan() {
+        let g = graph(NET);
+        let ks = describe_graph(&g).expect("plan");
+        let by: std::collections::HashMap<&str, &KernelDesc> =
+            ks.iter().map(|k| (k.name.as_str(), k)).collect();
+        assert_eq!(ks.len(), 5, "{ks:#?}");
+        let c1 = by["c1"];
+        assert_eq!(c1.class, "conv_direct");
+        assert!(c1.origins.contains(&"bn".to_string()), "{:?}", c1.origins);
+        assert_eq!(c1.mult_adds, 32 * 28 * 28 * 16 * 9);
+        assert_eq!(c1.flops, 2 * c1.mult_adds);
+        // input + folded weights and bias + output, f32
+        assert_eq!(
+            c1.bytes,
+            4 * (16 * 28 * 28 + 32 * 16 * 9 + 32 + 32 * 28 * 28)
+        );
+        assert_eq!(by["c2"].class, "conv1x1");
+        assert_eq!(by["c2"].origins.len(), 3, "conv, add and relu fused");
+        assert_eq!(by["dw"].class, "depthwise");
+        assert!(ks.iter().any(|k| k.class == "pool"));
+        assert!(ks.iter().any(|k| k.class == "eltwise_math"));
+        assert!(ks.iter().all(|k| k.tasks >= 1));
+    }
+
+    /// Attaching the priced plan to the source-graph analysis: node times
+    /// are the kernels' shares, and the total is the plan's.
+    #[test]
+    fn attach_makes_the_plan_the_prediction() {
+        let g = graph(NET);
+        let p = nnc_analysis::platform::builtin("zen3-2c").expect("builtin");
+        let mut a = nnc_analysis::analyze(&g, &p).expect("analysis");
+        let m = HostModel {
+            cores: 2,
+            peak_gflops_1t: 50.0,
+            bandwidth: vec![BandwidthPoint {
+                bytes: 1 << 20,
+                gbs_1t: 20.0,
+                gbs_all: 30.0,
+            }],
+            classes: Default::default(),
+        };
+        let ex = nnc_analysis::executed::Executed::price(
+            &a,
+            &g,
+            describe_graph(&g).expect("plan"),
+            &m,
+            2,
+        );
+        let total = ex.total_ms();
+        assert!(total > 0.0);
+        assert!(ex.kernels.iter().all(|k| k.graph_mac > 0));
+        nnc_analysis::executed::attach(&mut a, &g, &ex);
+        assert!((a.totals.predicted_ms - total).abs() < 1e-9 * total);
+        let sum: f64 = a.nodes.iter().map(|n| n.predicted_ms).sum();
+        assert!((sum - total).abs() < 1e-9 * total);
+        // one thread is slower than two for a split kernel
+        let one = nnc_analysis::model::predict_plan(&m, &describe_graph(&g).expect("plan"), 1);
+        assert!(one.iter().sum::<f64>() > total);
+        let j = a.executed.as_ref().expect("attached").to_json();
+        assert_eq!(j["threads"], 2);
+        assert_eq!(j["kernel_count"], 5);
+    }
+}
