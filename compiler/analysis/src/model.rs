@@ -11,8 +11,10 @@
 //! T' = min(T, tasks, cores)                 threads that get work
 //! f  = ceil(tasks / T') / tasks             share of the busiest thread
 //! x₁ = f · flops / peak₁                    compute time at the FMA peak of one core
-//! x₂ = bytes / bw(bytes, T')                memory time at the bandwidth of the level
-//!                                           the working set fits in, with T' threads
+//! x₂ = act / bw(bytes, T')                  memory time of the activations at the
+//!    + w / bw(reuse, T')                    bandwidth of the level the kernel's working
+//!                                           set fits in, of the weights at the level the
+//!                                           whole inference's footprint fits in
 //! p  = 1 if T' > 1 else 0                   the call is split between threads
 //! t  = a + b · x₁ + m · x₂ + s · p          a, b, m, s ≥ 0 fitted per class
 //! ```
@@ -47,6 +49,15 @@ pub struct KernelDesc {
     /// Bytes the kernel reads and writes once each: inputs, packed weights,
     /// output (its memory access cost as executed).
     pub bytes: u64,
+    /// Of `bytes`, the packed weights (and bias).
+    #[serde(default)]
+    pub weight_bytes: u64,
+    /// Bytes the whole plan touches between two uses of these weights (all
+    /// weights and the activation arena: one inference). Weights are read
+    /// once per inference, so they come from the level that holds this
+    /// footprint, not from the kernel's own working set.
+    #[serde(default)]
+    pub reuse_bytes: u64,
     /// Tasks the kernel is split into (`nnc_parallel_for`).
     pub tasks: u64,
     /// Names of the source-graph nodes this kernel stands for.
@@ -124,7 +135,11 @@ pub fn features(m: &HostModel, k: &KernelDesc, threads: usize) -> (f64, f64, f64
     let peak = m.peak_gflops_1t.max(1e-3);
     let x1 = f * k.flops as f64 / (peak * 1e6);
     let bw = m.bandwidth_at(k.bytes, t as usize).max(1e-3);
-    let x2 = k.bytes as f64 / (bw * 1e6);
+    let w = k.weight_bytes.min(k.bytes);
+    let bw_w = m
+        .bandwidth_at(k.reuse_bytes.max(k.bytes), t as usize)
+        .max(1e-3);
+    let x2 = (k.bytes - w) as f64 / (bw * 1e6) + w as f64 / (bw_w * 1e6);
     (x1, x2, if t > 1 { 1.0 } else { 0.0 })
 }
 
@@ -343,6 +358,8 @@ mod tests {
             flops,
             mult_adds: flops / 2,
             bytes,
+            weight_bytes: 0,
+            reuse_bytes: 0,
             tasks,
             origins: vec!["k".into()],
         }
@@ -357,6 +374,26 @@ mod tests {
         assert_eq!(m.bandwidth_at(1 << 30, 8), 30.0);
         let mid = m.bandwidth_at(1 << 20, 1);
         assert!(mid < 200.0 && mid > 20.0, "{mid}");
+    }
+
+    #[test]
+    fn weights_come_from_the_level_of_the_whole_inference() {
+        let m = model();
+        // 1 MB of weights: from L1-speed when the inference fits there, from
+        // DRAM speed when it is 1 GB
+        let hot = KernelDesc {
+            weight_bytes: 1 << 20,
+            reuse_bytes: 1 << 14,
+            ..kernel(0, 1 << 20, 1)
+        };
+        let cold = KernelDesc {
+            reuse_bytes: 1 << 30,
+            ..hot.clone()
+        };
+        let (_, xh, _) = features(&m, &hot, 1);
+        let (_, xc, _) = features(&m, &cold, 1);
+        assert!((xc - (1u64 << 20) as f64 / 20e6).abs() < 1e-12, "{xc}");
+        assert!(xh < xc, "{xh} {xc}");
     }
 
     #[test]

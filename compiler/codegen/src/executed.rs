@@ -65,6 +65,15 @@ pub fn class_of(k: &KernelPlan) -> String {
 pub fn describe(prep: &Prepared, plan: &Plan) -> Vec<KernelDesc> {
     let g = &prep.graph;
     let numel = |s: &[usize]| s.iter().map(|&d| d as u64).product::<u64>();
+    // one inference touches every weight and the arena (and the network's
+    // inputs and outputs, which live outside it)
+    let io: u64 = g
+        .inputs
+        .iter()
+        .map(|&i| numel(&g.node(i).shape) * 4)
+        .chain(g.outputs.iter().map(|o| numel(&g.node(o.node).shape) * 4))
+        .sum();
+    let reuse_bytes = plan.blob.len() as u64 * 4 + plan.arena_bytes + io;
     plan.steps
         .iter()
         .map(|s| {
@@ -97,6 +106,8 @@ pub fn describe(prep: &Prepared, plan: &Plan) -> Vec<KernelDesc> {
                 flops,
                 mult_adds,
                 bytes: in_bytes + w_bytes + s.out_bytes,
+                weight_bytes: w_bytes,
+                reuse_bytes,
                 tasks: s.ntasks,
                 origins: prep
                     .origins
