@@ -209,6 +209,10 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Measure only the FMA peak and the bandwidth (1–4 s): no memory-hierarchy
+        /// sweep, no kernel model (`--platform host` then prices the source graph).
+        #[arg(long)]
+        quick: bool,
     },
 }
 

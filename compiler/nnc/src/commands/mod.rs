@@ -153,7 +153,7 @@ fn dispatch(cli: Cli) -> u8 {
         Command::Explain { code } => explain::run(&code),
         Command::Import(a) => import::run(&a, color),
         Command::Export(a) => export::run(&a, color),
-        Command::Calibrate { json } => calibrate::run(json),
+        Command::Calibrate { json, quick } => calibrate::run(json, quick),
     }
 }
 

@@ -74,10 +74,13 @@ fn build(
     Ok((exe, kernels))
 }
 
-pub fn run(json: bool) -> u8 {
+pub fn run(json: bool, quick: bool) -> u8 {
     let t0 = Instant::now();
     eprintln!("measuring FMA throughput and memory bandwidth on all cores...");
     let mut c = nnc_analysis::calibrate();
+    if quick {
+        return finish(c, json);
+    }
     eprintln!(
         "measuring the memory hierarchy (16 KiB to 64 MiB, 1 and {} threads)...",
         c.threads
@@ -153,6 +156,14 @@ pub fn run(json: bool) -> u8 {
     c.nnc_version = nnc_version();
     c.model = Some(model);
     c.seconds = t0.elapsed().as_secs_f64();
+    finish(c, json)
+}
+
+/// Caches and prints a calibration.
+fn finish(mut c: Calibration, json: bool) -> u8 {
+    if c.nnc_version.is_empty() {
+        c.nnc_version = nnc_version();
+    }
     let cached = match nnc_analysis::calibrate::cache_path() {
         Some(p) => match nnc_analysis::calibrate::save(&p, &c, &write_cache) {
             Ok(()) => Some(p),
