@@ -34,12 +34,15 @@ pub fn measure(threads: usize) -> Vec<BandwidthPoint> {
         .collect()
 }
 
+/// One thread's triad arrays `(a, b, c)`.
+type Arrays = std::sync::Mutex<(Vec<f32>, Vec<f32>, Vec<f32>)>;
+
 /// Triad GB/s over `bytes` of working set split between `threads` threads.
 fn rate(bytes: u64, threads: usize) -> f64 {
     let per_thread = (bytes / threads as u64 / 12).max(64) as usize;
     let reps = (64_000_000 / (per_thread as u64 * 12 * threads as u64)).clamp(1, 100_000);
     let gb = (per_thread * 12) as f64 * reps as f64 / 1e9;
-    let data: Vec<std::sync::Mutex<(Vec<f32>, Vec<f32>, Vec<f32>)>> = (0..threads)
+    let data: Vec<Arrays> = (0..threads)
         .map(|_| {
             std::sync::Mutex::new((
                 vec![0f32; per_thread],

@@ -107,7 +107,10 @@ pub struct Metrics {
 /// The predicted latency of a graph, ms (None: cannot be priced). Given by
 /// the driver, which knows the executed plan and the calibrated model.
 #[derive(Clone)]
-pub struct LatencyFn(pub std::sync::Arc<dyn Fn(&nnc_ir::Graph) -> Option<f64> + Send + Sync>);
+pub struct LatencyFn(pub std::sync::Arc<PriceGraph>);
+
+/// The function behind a [`LatencyFn`].
+pub type PriceGraph = dyn Fn(&nnc_ir::Graph) -> Option<f64> + Send + Sync;
 
 impl std::fmt::Debug for LatencyFn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
