@@ -472,6 +472,46 @@ mod tests {
     }
 
     #[test]
+    fn staleness_names_what_changed() {
+        let here = Calibration {
+            version: CACHE_VERSION,
+            cpu: cpu_name(),
+            threads: 2,
+            isa: fma_kernel().isa.into(),
+            peak_gflops: 190.0,
+            peak_gflops_1t: 95.0,
+            peak_gflops_wall: 180.0,
+            avx512_gflops: None,
+            bandwidth_gbs: 20.0,
+            bandwidth_gbs_wall: 18.0,
+            timing: "thread-cpu-time".into(),
+            bandwidth_gbs_1t: 12.0,
+            seconds: 1.5,
+            timestamp: 1,
+            nnc_version: "1.0+aa".into(),
+            model: Some(crate::model::HostModel::default()),
+        };
+        assert!(staleness(&here, "1.0+aa").is_empty());
+        let why = staleness(&here, "1.0+bb");
+        assert_eq!(why.len(), 1);
+        assert!(why[0].contains("nnc 1.0+aa"), "{why:?}");
+        let other = Calibration {
+            cpu: "Some Other CPU".into(),
+            isa: "scalar-x".into(),
+            ..here.clone()
+        };
+        let why = staleness(&other, "1.0+aa");
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert!(why[0].contains("Some Other CPU"));
+        // without a kernel model the version does not matter
+        let quick = Calibration {
+            model: None,
+            ..here
+        };
+        assert!(staleness(&quick, "2.0").is_empty());
+    }
+
+    #[test]
     fn cache_roundtrip_and_rejects_garbage() {
         let dir = std::env::temp_dir().join(format!("nnc-cal-test-{}", std::process::id()));
         let p = dir.join("sub").join("host.json");
