@@ -233,8 +233,44 @@ pub fn fit_class(m: &HostModel, samples: &[Sample]) -> Option<ClassFit> {
             ([w, x1 * w, x2 * w, p * w], 1.0)
         })
         .collect();
-    let mut best: Option<([f64; 4], f64)> = None;
+    // nothing runs faster than the FMA peak: b < 1 is refitted with b = 1
+    let mut best = nnls(&rows, None);
+    if best.is_some_and(|c| c[1] < 1.0) && rows.iter().any(|(x, _)| x[1] > 0.0) {
+        best = nnls(&rows, Some((1, 1.0))).or(best);
+    }
+    let c = best?;
+    let fit = ClassFit {
+        a: c[0],
+        b: c[1],
+        m: c[2],
+        s: c[3],
+        samples: rows.len(),
+        median_error: 0.0,
+    };
+    let mut errs: Vec<f64> = good
+        .iter()
+        .map(|s| (fit.eval(features(m, &s.kernel, s.threads)) / s.measured_ms - 1.0).abs())
+        .collect();
+    Some(ClassFit {
+        median_error: median(&mut errs),
+        ..fit
+    })
+}
+
+/// Non-negative least squares on `rows` by enumeration of the active sets,
+/// with column `fixed.0` held at `fixed.1` if given.
+fn nnls(rows: &[([f64; 4], f64)], fixed: Option<(usize, f64)>) -> Option<[f64; 4]> {
+    let rows: Vec<([f64; 4], f64)> = match fixed {
+        Some((i, v)) => rows.iter().map(|(x, y)| (*x, y - x[i] * v)).collect(),
+        None => rows.to_vec(),
+    };
+    // with a fixed column, all other coefficients 0 is a candidate too
+    let mut best: Option<([f64; 4], f64)> =
+        fixed.map(|_| ([0.0; 4], rows.iter().map(|(_, y)| y * y).sum()));
     for mask in 1u32..16 {
+        if fixed.is_some_and(|(i, _)| mask & (1 << i) != 0) {
+            continue;
+        }
         let idx: Vec<usize> = (0..4).filter(|i| mask & (1 << i) != 0).collect();
         let Some(sol) = least_squares(&rows, &idx) else {
             continue;
@@ -257,23 +293,11 @@ pub fn fit_class(m: &HostModel, samples: &[Sample]) -> Option<ClassFit> {
             best = Some((coef, sse));
         }
     }
-    let (c, _) = best?;
-    let fit = ClassFit {
-        a: c[0],
-        b: c[1],
-        m: c[2],
-        s: c[3],
-        samples: rows.len(),
-        median_error: 0.0,
-    };
-    let mut errs: Vec<f64> = good
-        .iter()
-        .map(|s| (fit.eval(features(m, &s.kernel, s.threads)) / s.measured_ms - 1.0).abs())
-        .collect();
-    Some(ClassFit {
-        median_error: median(&mut errs),
-        ..fit
-    })
+    let mut c = best?.0;
+    if let Some((i, v)) = fixed {
+        c[i] = v;
+    }
+    Some(c)
 }
 
 /// The median of `v` (sorted in place); NaN when empty.
@@ -452,6 +476,17 @@ mod tests {
         }
         // too few samples: no fit
         assert!(fit_class(&m, &samples[..MIN_SAMPLES - 1]).is_none());
+        // faster than the peak (b = 0.5 in truth): held at the peak, b = 1
+        let fast = ClassFit { b: 0.5, ..truth };
+        let quick: Vec<Sample> = samples
+            .iter()
+            .map(|s| Sample {
+                measured_ms: fast.eval(features(&m, &s.kernel, s.threads)),
+                ..s.clone()
+            })
+            .collect();
+        let f = fit_class(&m, &quick).unwrap();
+        assert_eq!(f.b, 1.0, "{f:?}");
     }
 
     #[test]
