@@ -23,6 +23,25 @@ fn rerun_for_dir(dir: &Path) {
     }
 }
 
+/// FNV-1a over the paths and contents of the files under `dir` (sorted).
+fn fingerprint(dir: &Path, h: &mut u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            fingerprint(&p, h);
+        } else if let Ok(b) = std::fs::read(&p) {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            for &x in name.unwrap_or_default().as_bytes().iter().chain(&b) {
+                *h = (*h ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+}
+
 /// Runs rustc on the runtime; returns rustc's stderr on success.
 fn compile(rustc: &str, lib_rs: &Path, out: &Path, lto: bool) -> Result<String, String> {
     let mut cmd = Command::new(rustc);
@@ -76,6 +95,13 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     rerun_for_dir(&rt_src);
     println!("cargo:rerun-if-env-changed=RUSTC");
+    // the calibration cache (`nnc calibrate`) is stale when the kernels change
+    let cg_src = manifest.join("../codegen/src");
+    rerun_for_dir(&cg_src);
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    fingerprint(&cg_src, &mut h);
+    fingerprint(&rt_src, &mut h);
+    println!("cargo:rustc-env=NNC_KERNELS_FINGERPRINT={h:016x}");
 
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let archive = out_dir.join("libnnc_runtime.a");

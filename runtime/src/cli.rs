@@ -64,6 +64,11 @@ pub struct Args {
     pub bench: Option<usize>,
     /// `--profile`.
     pub profile: bool,
+    /// `--json` (with `--profile`: the profile as one JSON object, nothing else).
+    pub json: bool,
+    /// `--profile-min`: per kernel, the shortest run instead of the mean
+    /// (robust to other processes; used by `nnc calibrate`).
+    pub profile_min: bool,
     /// `--seed`.
     pub seed: Option<u64>,
     /// `-h` / `--help`.
@@ -124,6 +129,13 @@ pub fn parse_args(argv: &[OsString]) -> Result<Args, String> {
                 }
                 a.profile = true
             }
+            "--json" if inline.is_none() => {
+                if a.json {
+                    return Err("`--json` given twice".into());
+                }
+                a.json = true
+            }
+            "--profile-min" if inline.is_none() => a.profile_min = true,
             "--input" => a
                 .inputs
                 .push(value(argv, &mut i, flag, inline, "NAME=FILE.npy")?),
@@ -182,6 +194,12 @@ pub fn parse_args(argv: &[OsString]) -> Result<Args, String> {
             }
         }
         i += 1;
+    }
+    if a.profile_min && !a.profile {
+        return Err("`--profile-min` is a statistic of `--profile`: give both".into());
+    }
+    if a.json && !a.profile {
+        return Err("`--json` is an output format of `--profile`: give both".into());
     }
     Ok(a)
 }
@@ -398,7 +416,7 @@ fn help(prog: &str, meta: &Meta) -> String {
         prog, meta.network
     ));
     s.push_str(&format!(
-        "Usage: {prog} [--input NAME=FILE.npy]... [--output NAME=FILE.npy]... [-o FILE.npy]\n       [--threads N] [--bench [ITERS]] [--profile] [--seed S]\n\n"
+        "Usage: {prog} [--input NAME=FILE.npy]... [--output NAME=FILE.npy]... [-o FILE.npy]\n       [--threads N] [--bench [ITERS]] [--profile [--json]] [--seed S]\n\n"
     ));
     s.push_str("Inputs (.npy, little-endian float32 '<f4', C order, exactly this shape):\n");
     if meta.inputs.is_empty() {
@@ -425,7 +443,12 @@ Options:
   --bench [ITERS]         time ITERS inferences (default {DEFAULT_BENCH_ITERS}) after a warm-up and
                           print min, median and p90 latency in ms
   --profile               time every kernel (average of {DEFAULT_PROFILE_RUNS} runs, or ITERS with
-                          --bench) and print it beside the compiler's prediction
+                          --bench) and print it beside the compiler's prediction for
+                          this thread count, with GFLOP/s and % of the FMA peak
+  --profile-min           with --profile: per kernel, the shortest run instead of the mean
+  --json                  with --profile: print only the profile, as one JSON object
+                          {{network, threads, kernels: [{{name, op, measured_ms,
+                          predicted_ms}}], total_measured_ms, total_predicted_ms}}
   --seed S                seed of the random inputs (default 0): SplitMix64, top 24
                           bits mapped to [-1, 1), inputs filled in order, C order
   -h, --help              print this help
@@ -592,14 +615,15 @@ pub fn summary(t: &TensorMeta, data: &[f32]) -> String {
     s
 }
 
-fn profile_report(meta: &Meta, runs: usize, threads: usize, wall: &[f64]) -> String {
+fn profile_report(meta: &Meta, runs: usize, threads: usize, wall: &[f64], min: bool) -> String {
     let (times, bad) = profile::snapshot();
     let mut s = String::new();
     s.push_str(&format!(
-        "profile of {}: {} nodes, {threads} thread{}, average of {runs} runs\n",
+        "profile of {}: {} nodes, {threads} thread{}, {} of {runs} runs\n",
         meta.network,
         meta.nodes.len(),
-        if threads == 1 { "" } else { "s" }
+        if threads == 1 { "" } else { "s" },
+        if min { "shortest" } else { "average" }
     ));
     let opw = meta
         .nodes
@@ -619,13 +643,42 @@ fn profile_report(meta: &Meta, runs: usize, threads: usize, wall: &[f64]) -> Str
     let runs_f = runs.max(1) as f64;
     let measured: Vec<f64> = (0..meta.nodes.len())
         .map(|i| {
-            times
-                .get(i)
-                .map_or(0.0, |t| t.total_ns as f64 / 1e6 / runs_f)
+            times.get(i).map_or(0.0, |t| {
+                if min {
+                    t.min_ns as f64 / 1e6
+                } else {
+                    t.total_ns as f64 / 1e6 / runs_f
+                }
+            })
         })
         .collect();
     let total_measured: f64 = measured.iter().sum();
-    let total_predicted: f64 = meta.nodes.iter().map(|n| n.predicted_ms).sum();
+    let predicted: Vec<f64> = meta
+        .nodes
+        .iter()
+        .map(|n| n.predicted_for(threads))
+        .collect();
+    let total_predicted: f64 = predicted.iter().sum();
+    let peak = meta
+        .peak_gflops_per_thread
+        .map(|p| p * threads.max(1) as f64);
+    let gflops = |i: usize| {
+        let f = meta.nodes[i].flops;
+        if f > 0 && measured[i] > 0.0 {
+            format!("{:.1}", f as f64 / (measured[i] * 1e6))
+        } else {
+            "-".to_string()
+        }
+    };
+    let of_peak = |i: usize| match peak {
+        Some(p) if meta.nodes[i].flops > 0 && measured[i] > 0.0 => {
+            format!(
+                "{:.0}%",
+                100.0 * meta.nodes[i].flops as f64 / (measured[i] * 1e6) / p
+            )
+        }
+        _ => "-".to_string(),
+    };
     let ratio = |m: f64, p: f64| {
         if p > 0.0 {
             format!("{:.2}", m / p)
@@ -644,8 +697,8 @@ fn profile_report(meta: &Meta, runs: usize, threads: usize, wall: &[f64]) -> Str
         s.push_str(&format!("predicted times from {from}\n"));
     }
     s.push_str(&format!(
-        "{:>idxw$}  {:<opw$}  {:<namew$}  {:>11}  {:>12}  {:>6}  {:>6}\n",
-        "#", "op", "name", "measured ms", "predicted ms", "ratio", "share"
+        "{:>idxw$}  {:<opw$}  {:<namew$}  {:>11}  {:>12}  {:>6}  {:>6}  {:>8}  {:>6}\n",
+        "#", "op", "name", "measured ms", "predicted ms", "ratio", "share", "GFLOP/s", "% peak"
     ));
     let mut odd_calls = 0usize;
     for (i, n) in meta.nodes.iter().enumerate() {
@@ -657,14 +710,16 @@ fn profile_report(meta: &Meta, runs: usize, threads: usize, wall: &[f64]) -> Str
             String::new()
         };
         s.push_str(&format!(
-            "{:>idxw$}  {:<opw$}  {:<namew$}  {:>11.4}  {:>12.4}  {:>6}  {:>6}{mark}\n",
+            "{:>idxw$}  {:<opw$}  {:<namew$}  {:>11.4}  {:>12.4}  {:>6}  {:>6}  {:>8}  {:>6}{mark}\n",
             i,
             n.op,
             n.name,
             measured[i],
-            n.predicted_ms,
-            ratio(measured[i], n.predicted_ms),
-            share(measured[i])
+            predicted[i],
+            ratio(measured[i], predicted[i]),
+            share(measured[i]),
+            gflops(i),
+            of_peak(i)
         ));
     }
     let lead = idxw + 2 + opw + 2;
@@ -698,6 +753,72 @@ fn profile_report(meta: &Meta, runs: usize, threads: usize, wall: &[f64]) -> Str
         ));
     }
     s
+}
+
+/// A string as a JSON string literal.
+fn json_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// A number as JSON (non-finite numbers, which JSON lacks, as 0).
+fn json_num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        "0".to_string()
+    }
+}
+
+/// `--profile --json`: `{"network", "threads", "kernels": [{"name", "op",
+/// "measured_ms", "predicted_ms"}], "total_measured_ms",
+/// "total_predicted_ms"}` on one line.
+fn profile_json(meta: &Meta, runs: usize, threads: usize, min: bool) -> String {
+    let (times, _) = profile::snapshot();
+    let runs_f = runs.max(1) as f64;
+    let mut tm = 0.0;
+    let mut tp = 0.0;
+    let kernels: Vec<String> = meta
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let m = times.get(i).map_or(0.0, |t| {
+                if min {
+                    t.min_ns as f64 / 1e6
+                } else {
+                    t.total_ns as f64 / 1e6 / runs_f
+                }
+            });
+            let p = n.predicted_for(threads);
+            tm += m;
+            tp += p;
+            format!(
+                "{{\"name\":{},\"op\":{},\"measured_ms\":{},\"predicted_ms\":{}}}",
+                json_str(&n.name),
+                json_str(&n.op),
+                json_num(m),
+                json_num(p)
+            )
+        })
+        .collect();
+    format!(
+        "{{\"network\":{},\"threads\":{threads},\"kernels\":[{}],\"total_measured_ms\":{},\"total_predicted_ms\":{}}}\n",
+        json_str(&meta.network),
+        kernels.join(","),
+        json_num(tm),
+        json_num(tp)
+    )
 }
 
 /// The whole program: `meta` is the model's meta text (or why it could not
@@ -790,7 +911,7 @@ fn run_inner(
             let _ = writeln!(err, "error: {f}");
             return EXIT_USAGE;
         }
-    } else {
+    } else if !args.json {
         for (i, t) in meta.outputs.iter().enumerate() {
             let _ = write!(out, "{}", summary(t, runner.output(i)));
         }
@@ -1018,7 +1139,7 @@ fn measure(meta: &Meta, args: &Args, threads: usize, runner: &mut Runner, out: &
         let warm = warmup_runs(iters);
         runner.timed(warm);
         let times = runner.timed(iters);
-        if let Some(st) = stats(&times) {
+        if let (Some(st), false) = (stats(&times), args.json) {
             let _ = writeln!(
                 out,
                 "bench {}: {threads} thread{}, {iters} runs after {warm} warm-up",
@@ -1040,7 +1161,12 @@ fn measure(meta: &Meta, args: &Args, threads: usize, runner: &mut Runner, out: &
         profile::enable(meta.nodes.len());
         let wall = runner.timed(runs);
         profile::disable();
-        let _ = write!(out, "{}", profile_report(meta, runs, threads, &wall));
+        let report = if args.json {
+            profile_json(meta, runs, threads, args.profile_min)
+        } else {
+            profile_report(meta, runs, threads, &wall, args.profile_min)
+        };
+        let _ = write!(out, "{report}");
     }
 }
 
@@ -1110,6 +1236,17 @@ mod tests {
         let s = stats(&[3.0]).expect("stats");
         assert_eq!((s.min, s.median, s.p90), (3.0, 3.0, 3.0));
         assert!(stats(&[]).is_none());
+    }
+
+    #[test]
+    fn json_needs_profile_and_escapes() {
+        assert!(parse_args(&os(&["--json"])).is_err());
+        let a = parse_args(&os(&["--profile", "--json"])).expect("ok");
+        assert!(a.json && a.profile);
+        assert!(parse_args(&os(&["--profile", "--json", "--json"])).is_err());
+        assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+        assert_eq!(json_num(f64::NAN), "0");
+        assert_eq!(json_num(1.5), "1.5");
     }
 
     #[test]

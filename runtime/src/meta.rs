@@ -35,6 +35,22 @@ pub struct NodeMeta {
     pub name: String,
     /// The analysis' predicted time in milliseconds.
     pub predicted_ms: f64,
+    /// FLOPs of the executed kernel (`cost` record; 0 if unknown).
+    pub flops: u64,
+    /// Predicted ms with 1, 2, ... threads (`cost` record; empty if none).
+    pub predicted_by_threads: Vec<f64>,
+}
+
+impl NodeMeta {
+    /// The predicted time with `threads` threads: from the `cost` record
+    /// (its last figure beyond its length), else `predicted_ms`.
+    pub fn predicted_for(&self, threads: usize) -> f64 {
+        let v = &self.predicted_by_threads;
+        if v.is_empty() {
+            return self.predicted_ms;
+        }
+        v[threads.clamp(1, v.len()) - 1]
+    }
 }
 
 /// The parsed meta text.
@@ -53,6 +69,8 @@ pub struct Meta {
     /// Where the predicted times come from (`predictions` line: platform
     /// profile, and for a calibration cache its path and hash).
     pub predictions: Option<String>,
+    /// fp32 GFLOP/s of one core (`peak` record), for `--profile`'s % of peak.
+    pub peak_gflops_per_thread: Option<f64>,
     /// Kernels, index = position.
     pub nodes: Vec<NodeMeta>,
 }
@@ -179,6 +197,7 @@ impl Meta {
         let mut arena: Option<usize> = None;
         let mut threads_hint: Option<usize> = None;
         let mut predictions: Option<String> = None;
+        let mut peak: Option<f64> = None;
         let mut nodes: Vec<NodeMeta> = Vec::new();
         for (n, line) in lines {
             if line.is_empty() {
@@ -236,6 +255,41 @@ impl Meta {
                     }
                     predictions = Some(fields[1..].join(" "));
                 }
+                "peak" => {
+                    if fields.len() != 2 || peak.is_some() {
+                        return Err(err(n, "`peak` takes one figure, once"));
+                    }
+                    let v: f64 = fields[1]
+                        .parse()
+                        .map_err(|_| err(n, "`peak`: expected a number"))?;
+                    // advice, like a prediction: an implausible one is dropped
+                    peak = (v.is_finite() && v > 0.0).then_some(v);
+                }
+                "cost" => {
+                    // cost <index> <flops> <ms with 1 thread> <ms with 2> ...
+                    if fields.len() < 4 {
+                        return Err(err(n, "`cost` takes an index, FLOPs and predicted times"));
+                    }
+                    let idx = parse_usize(n, "cost index", fields[1])?;
+                    let flops = fields[2]
+                        .parse::<u64>()
+                        .map_err(|_| err(n, "`cost`: FLOPs must be an integer"))?;
+                    let mut ms = Vec::with_capacity(fields.len() - 3);
+                    for f in &fields[3..] {
+                        let p: f64 = f.parse().map_err(|_| {
+                            err(n, format!("`cost`: expected a number, found `{f}`"))
+                        })?;
+                        ms.push(if p.is_finite() && p >= 0.0 { p } else { 0.0 });
+                    }
+                    let Some(node) = nodes.get_mut(idx) else {
+                        return Err(err(n, format!("`cost` of unknown node {idx}")));
+                    };
+                    if !node.predicted_by_threads.is_empty() {
+                        return Err(err(n, format!("`cost` of node {idx} given twice")));
+                    }
+                    node.flops = flops;
+                    node.predicted_by_threads = ms;
+                }
                 "threads-hint" => {
                     if fields.len() != 2 {
                         return Err(err(n, "`threads-hint` takes one count"));
@@ -281,6 +335,8 @@ impl Meta {
                         op: fields[2].to_string(),
                         name: fields[3].to_string(),
                         predicted_ms: p,
+                        flops: 0,
+                        predicted_by_threads: Vec::new(),
                     });
                 }
                 other => {
@@ -300,6 +356,7 @@ impl Meta {
             arena,
             threads_hint,
             predictions,
+            peak_gflops_per_thread: peak,
             nodes,
         })
     }
@@ -346,6 +403,28 @@ mod tests {
         assert!(m.inputs[0].shape.is_empty());
         assert_eq!(m.inputs[0].elems, 1);
         assert!(m.nodes.is_empty());
+    }
+
+    #[test]
+    fn cost_records_give_predictions_per_thread_count() {
+        let t = "nnc-meta 1\nnetwork a\noutput y 1 1\narena 0\npeak 50\nnode 0 relu r 0.5\nnode 1 relu s 0.25\ncost 0 1000 2 1.5\n";
+        let m = Meta::parse(t).expect("parses");
+        assert_eq!(m.peak_gflops_per_thread, Some(50.0));
+        assert_eq!(m.nodes[0].flops, 1000);
+        assert_eq!(m.nodes[0].predicted_for(1), 2.0);
+        assert_eq!(m.nodes[0].predicted_for(2), 1.5);
+        assert_eq!(m.nodes[0].predicted_for(8), 1.5);
+        assert_eq!(m.nodes[1].predicted_for(2), 0.25);
+        for bad in [
+            "cost 5 1 1",
+            "cost 0 x 1",
+            "cost 0 1",
+            "cost 0 1 1\ncost 0 1 1",
+        ] {
+            let t =
+                format!("nnc-meta 1\nnetwork a\noutput y 1 1\narena 0\nnode 0 relu r 0.5\n{bad}");
+            assert!(Meta::parse(&t).is_err(), "{bad}");
+        }
     }
 
     #[test]

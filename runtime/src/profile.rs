@@ -11,11 +11,23 @@ static TABLE: AtomicPtr<Table> = AtomicPtr::new(std::ptr::null_mut());
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
 /// Accumulated time of one node.
-#[derive(Default)]
 struct Slot {
     start: AtomicU64,
     total_ns: AtomicU64,
     calls: AtomicU64,
+    /// Shortest single call (u64::MAX: none yet).
+    min_ns: AtomicU64,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot {
+            start: AtomicU64::new(0),
+            total_ns: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+            min_ns: AtomicU64::new(u64::MAX),
+        }
+    }
 }
 
 struct Table {
@@ -31,6 +43,8 @@ pub struct NodeTime {
     pub total_ns: u64,
     /// Number of begin/end pairs.
     pub calls: u64,
+    /// The shortest call in nanoseconds (0 without calls).
+    pub min_ns: u64,
 }
 
 fn now_ns() -> u64 {
@@ -78,6 +92,7 @@ pub fn reset() {
             s.total_ns.store(0, Ordering::Relaxed);
             s.calls.store(0, Ordering::Relaxed);
             s.start.store(0, Ordering::Relaxed);
+            s.min_ns.store(u64::MAX, Ordering::Relaxed);
         }
         t.bad.store(0, Ordering::Relaxed);
     }
@@ -92,6 +107,10 @@ pub fn snapshot() -> (Vec<NodeTime>, u64) {
                 .map(|s| NodeTime {
                     total_ns: s.total_ns.load(Ordering::Relaxed),
                     calls: s.calls.load(Ordering::Relaxed),
+                    min_ns: match s.min_ns.load(Ordering::Relaxed) {
+                        u64::MAX => 0,
+                        m => m,
+                    },
                 })
                 .collect(),
             t.bad.load(Ordering::Relaxed),
@@ -130,8 +149,9 @@ pub extern "C" fn nnc_node_end(node: i32) {
             if start == 0 {
                 t.bad.fetch_add(1, Ordering::Relaxed);
             } else {
-                s.total_ns
-                    .fetch_add(end.saturating_sub(start), Ordering::Relaxed);
+                let d = end.saturating_sub(start);
+                s.total_ns.fetch_add(d, Ordering::Relaxed);
+                s.min_ns.fetch_min(d, Ordering::Relaxed);
                 s.calls.fetch_add(1, Ordering::Relaxed);
             }
         }

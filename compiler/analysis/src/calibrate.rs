@@ -25,7 +25,7 @@ use std::time::Instant;
 
 /// Version of the cached JSON layout; a cache with another version is
 /// ignored and measured again.
-pub const CACHE_VERSION: u32 = 1;
+pub const CACHE_VERSION: u32 = 3;
 
 /// The result of a calibration run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -59,6 +59,39 @@ pub struct Calibration {
     pub seconds: f64,
     /// When it was measured, seconds since the Unix epoch.
     pub timestamp: u64,
+    /// Version of the nnc that measured it (with a fingerprint of its
+    /// kernels): a model fitted on other kernels is stale.
+    #[serde(default)]
+    pub nnc_version: String,
+    /// The fitted latency model of nnc's kernels (`nnc calibrate`); None
+    /// for the quick peak-and-bandwidth measurement alone.
+    #[serde(default)]
+    pub model: Option<crate::model::HostModel>,
+}
+
+/// Why a cached calibration does not fit the running nnc on this machine
+/// (empty: it fits): another CPU model, instruction set or nnc version.
+pub fn staleness(c: &Calibration, nnc_version: &str) -> Vec<String> {
+    let mut why = Vec::new();
+    let cpu = cpu_name();
+    if c.cpu != cpu {
+        why.push(format!("measured on `{}`, this CPU is `{cpu}`", c.cpu));
+    }
+    let isa = fma_kernel().isa;
+    if c.isa != isa {
+        why.push(format!("measured with {}, this CPU has {isa}", c.isa));
+    }
+    if c.model.is_some() && c.nnc_version != nnc_version {
+        why.push(format!(
+            "kernels measured with nnc {}, this is nnc {nnc_version}",
+            if c.nnc_version.is_empty() {
+                "?"
+            } else {
+                &c.nnc_version
+            }
+        ));
+    }
+    why
 }
 
 /// Runs the calibration (about 1–3 s, uses every core).
@@ -98,6 +131,8 @@ pub fn calibrate() -> Calibration {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0),
+        nnc_version: String::new(),
+        model: None,
     }
 }
 
@@ -138,7 +173,11 @@ fn thread_cpu_seconds() -> Option<f64> {
 /// Runs `work` on `threads` threads at once; returns `(Σ per-thread rate,
 /// wall rate)` in units of `amount` per second. A thread's rate is its
 /// amount over its own CPU time (its wall time where that is unavailable).
-fn parallel_rate(threads: usize, amount: f64, work: impl Fn(usize) + Sync) -> (f64, f64) {
+pub(crate) fn parallel_rate(
+    threads: usize,
+    amount: f64,
+    work: impl Fn(usize) + Sync,
+) -> (f64, f64) {
     let t = Instant::now();
     let rates: Vec<f64> = std::thread::scope(|s| {
         let work = &work;
@@ -362,7 +401,7 @@ fn bandwidth(threads: usize) -> (f64, f64, f64) {
     (all, all_wall, one)
 }
 
-fn cpu_name() -> String {
+pub fn cpu_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -433,6 +472,46 @@ mod tests {
     }
 
     #[test]
+    fn staleness_names_what_changed() {
+        let here = Calibration {
+            version: CACHE_VERSION,
+            cpu: cpu_name(),
+            threads: 2,
+            isa: fma_kernel().isa.into(),
+            peak_gflops: 190.0,
+            peak_gflops_1t: 95.0,
+            peak_gflops_wall: 180.0,
+            avx512_gflops: None,
+            bandwidth_gbs: 20.0,
+            bandwidth_gbs_wall: 18.0,
+            timing: "thread-cpu-time".into(),
+            bandwidth_gbs_1t: 12.0,
+            seconds: 1.5,
+            timestamp: 1,
+            nnc_version: "1.0+aa".into(),
+            model: Some(crate::model::HostModel::default()),
+        };
+        assert!(staleness(&here, "1.0+aa").is_empty());
+        let why = staleness(&here, "1.0+bb");
+        assert_eq!(why.len(), 1);
+        assert!(why[0].contains("nnc 1.0+aa"), "{why:?}");
+        let other = Calibration {
+            cpu: "Some Other CPU".into(),
+            isa: "scalar-x".into(),
+            ..here.clone()
+        };
+        let why = staleness(&other, "1.0+aa");
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert!(why[0].contains("Some Other CPU"));
+        // without a kernel model the version does not matter
+        let quick = Calibration {
+            model: None,
+            ..here
+        };
+        assert!(staleness(&quick, "2.0").is_empty());
+    }
+
+    #[test]
     fn cache_roundtrip_and_rejects_garbage() {
         let dir = std::env::temp_dir().join(format!("nnc-cal-test-{}", std::process::id()));
         let p = dir.join("sub").join("host.json");
@@ -451,6 +530,8 @@ mod tests {
             bandwidth_gbs_1t: 12.0,
             seconds: 1.5,
             timestamp: 1,
+            nnc_version: "0.1.0+abc".into(),
+            model: Some(crate::model::HostModel::default()),
         };
         let write: WriteFile = &|p, b| std::fs::write(p, b).map_err(|e| e.to_string());
         save(&p, &c, write).unwrap();

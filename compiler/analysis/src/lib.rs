@@ -14,6 +14,9 @@
 pub mod attention;
 pub mod calibrate;
 pub mod cost;
+pub mod executed;
+pub mod hierarchy;
+pub mod model;
 pub mod platform;
 pub mod report;
 pub mod roofline;
@@ -115,6 +118,9 @@ pub struct Analysis {
     pub critical_path: Vec<NodeId>,
     /// The execution order used (all nodes, inputs included).
     pub order: Vec<NodeId>,
+    /// The executed plan priced by the calibrated model, when attached
+    /// ([`executed::attach`]); the node times are then its shares.
+    pub executed: Option<executed::Executed>,
     /// Node id → index into `nodes`.
     index: HashMap<NodeId, usize>,
 }
@@ -270,6 +276,7 @@ pub fn analyze(g: &Graph, platform: &Platform) -> Result<Analysis, AnalysisError
         totals,
         critical_path,
         order,
+        executed: None,
         index,
     })
 }

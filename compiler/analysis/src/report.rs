@@ -96,6 +96,8 @@ impl Analysis {
                 "critical_path_ms": t.critical_path_ms,
                 "critical_path": self.critical_path.iter().map(|i| i.0).collect::<Vec<_>>(),
             },
+            "executed": self.executed.as_ref().map(|e| e.to_json()),
+            "threads": self.executed.as_ref().map(|e| e.threads),
             "platform": {
                 "name": p.name,
                 "peak_gflops": p.peak_gflops,
@@ -450,7 +452,12 @@ pub fn write_table(
         }
     }
     border(w, &widths, "└", "─", "┴", "┘")?;
-    w.write_all(summary_table(a, g, color).as_bytes())
+    w.write_all(summary_table(a, g, color).as_bytes())?;
+    if let Some(ex) = &a.executed {
+        writeln!(w)?;
+        ex.write_table(w)?;
+    }
+    Ok(())
 }
 
 /// The totals and graph figures (a small table).
@@ -540,10 +547,33 @@ fn summary_table(a: &Analysis, g: &Graph, color: bool) -> String {
             human_ms(tt.predicted_ms - compute_ms)
         ),
     );
-    kv(
-        "predicted latency (roofline, sum)",
-        human_ms(tt.predicted_ms),
-    );
+    match &a.executed {
+        Some(ex) => {
+            kv(
+                "predicted latency (executed plan, calibrated model)",
+                format!(
+                    "{} on {}, {} thread{}",
+                    human_ms(tt.predicted_ms),
+                    ex.platform,
+                    ex.threads,
+                    if ex.threads == 1 { "" } else { "s" }
+                ),
+            );
+            kv(
+                "MAC: graph / executed plan",
+                format!(
+                    "{} / {} ({} kernels)",
+                    human_bytes(tt.cost.mac_bytes()),
+                    human_bytes(ex.bytes()),
+                    ex.kernels.len()
+                ),
+            );
+        }
+        None => kv(
+            "predicted latency (roofline, sum)",
+            format!("{} on {}", human_ms(tt.predicted_ms), p.name),
+        ),
+    }
     kv(
         "critical path (unlimited inter-op parallelism)",
         format!(

@@ -7,6 +7,7 @@
 //! object file (with the weights embedded by `.incbin`), assembly or IR.
 
 pub mod cpu;
+pub mod executed;
 pub mod kernels;
 pub mod llvm;
 pub mod lower;
@@ -34,6 +35,12 @@ pub struct BuildOptions {
     pub predicted_ms: HashMap<String, f64>,
     /// Where the predictions come from (meta `predictions` line; empty: none).
     pub predictions_from: String,
+    /// A calibrated cost model: when given, each kernel's predicted time is
+    /// priced on the executed plan for 1..=`model_threads` threads (meta
+    /// `cost` records) and replaces `predicted_ms`; `peak` is recorded too.
+    pub model: Option<nnc_analysis::model::HostModel>,
+    /// Largest thread count priced with `model`.
+    pub model_threads: usize,
 }
 
 impl Default for BuildOptions {
@@ -43,6 +50,8 @@ impl Default for BuildOptions {
             opt_level: 3,
             predicted_ms: HashMap::new(),
             predictions_from: String::new(),
+            model: None,
+            model_threads: 1,
         }
     }
 }
@@ -168,7 +177,32 @@ pub fn compile(
             None => opts.predicted_ms.get(&step.name).copied().unwrap_or(0.0),
         }
     };
-    let mut meta = llvm::meta_text(&graph.name, &plan, &predicted);
+    let mut meta = match &opts.model {
+        Some(m) => {
+            let kernels = executed::describe(&prep, &plan);
+            let by_threads: Vec<Vec<f64>> = (1..=opts.model_threads.max(1))
+                .map(|t| nnc_analysis::model::predict_plan(m, &kernels, t))
+                .collect();
+            let index: HashMap<NodeId, usize> = plan
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.node, i))
+                .collect();
+            let one = |step: &plan::Step| index.get(&step.node).map_or(0.0, |&i| by_threads[0][i]);
+            let mut text = llvm::meta_text(&graph.name, &plan, &one);
+            text.push_str(&format!("peak {:.3}\n", m.peak_gflops_1t));
+            for (i, k) in kernels.iter().enumerate() {
+                text.push_str(&format!("cost {i} {}", k.flops));
+                for t in &by_threads {
+                    text.push_str(&format!(" {:.6}", t[i]));
+                }
+                text.push('\n');
+            }
+            text
+        }
+        None => llvm::meta_text(&graph.name, &plan, &predicted),
+    };
     let from: Vec<&str> = opts.predictions_from.split_whitespace().collect();
     if !from.is_empty() {
         meta.push_str(&format!("predictions {}\n", from.join(" ")));

@@ -20,6 +20,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `nnc fix --objective`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ObjectiveArg {
+    Latency,
+    Mac,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -72,9 +79,14 @@ pub enum Command {
         network: Option<String>,
         #[arg(long, value_enum, default_value_t = TableFormat::Table)]
         format: TableFormat,
-        /// Platform profile for the roofline prediction (`nnc analyze --list-platforms`), or `host`.
-        #[arg(long, default_value = "zen3-2c")]
-        platform: String,
+        /// Platform of the prediction: `host` (this machine's `nnc calibrate` model of the
+        /// executed plan; the default when a calibration exists), a built-in profile
+        /// (`--list-platforms`; roofline of the source graph), or `all` to rank them.
+        #[arg(long)]
+        platform: Option<String>,
+        /// Threads of the prediction (host; default: all cores).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        threads: Option<u64>,
         /// Write a roofline chart (SVG).
         #[arg(long, value_name = "FILE.svg")]
         plot: Option<PathBuf>,
@@ -163,6 +175,17 @@ pub enum Command {
         /// Time budget of `--rebalance`: past it, the best result so far is reported.
         #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
         time_limit: f64,
+        /// Platform whose predicted latency `--rebalance` minimizes and reports: `host`
+        /// (the default; needs `nnc calibrate`) or a built-in profile.
+        #[arg(long, default_value = "host")]
+        platform: String,
+        /// What `--rebalance` minimizes: predicted latency on the platform, or memory
+        /// access cost (`mac`, platform-neutral).
+        #[arg(long, value_enum, default_value_t = ObjectiveArg::Latency)]
+        objective: ObjectiveArg,
+        /// Threads of the predicted latency (default: all cores).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        threads: Option<u64>,
     },
     /// Print the graph as Graphviz DOT or JSON.
     Graph {
@@ -186,6 +209,10 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Measure only the FMA peak and the bandwidth (1–4 s): no memory-hierarchy
+        /// sweep, no kernel model (`--platform host` then prices the source graph).
+        #[arg(long)]
+        quick: bool,
     },
 }
 

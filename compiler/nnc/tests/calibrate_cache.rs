@@ -8,7 +8,7 @@ use std::process::Command;
 
 fn calibrate(cache_home: &std::path::Path) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_nnc"))
-        .args(["calibrate", "--json"])
+        .args(["calibrate", "--json", "--quick"])
         .env("XDG_CACHE_HOME", cache_home)
         .output()
         .unwrap();

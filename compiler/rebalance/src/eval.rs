@@ -163,13 +163,28 @@ pub(crate) fn substitute(text: &str, vars: &[Span], values: &[i64]) -> String {
 }
 
 /// Whole-network figures of a graph (None if the analysis fails).
-pub(crate) fn metrics_of(g: &Graph, platform: &Platform) -> Option<Metrics> {
+pub(crate) fn metrics_of(
+    g: &Graph,
+    platform: &Platform,
+    latency: Option<&crate::LatencyFn>,
+) -> Option<Metrics> {
     let a = nnc_analysis::analyze(g, platform).ok()?;
+    let predicted_ms = match latency {
+        Some(f) => (f.0)(g)?,
+        None => a.totals.predicted_ms,
+    };
+    if !predicted_ms.is_finite() || predicted_ms < 0.0 {
+        return None;
+    }
     Some(Metrics {
         mult_adds: a.totals.cost.mult_adds,
         mac: a.totals.cost.mac,
         params: a.totals.cost.params,
-        predicted_ms: a.totals.predicted_ms,
+        predicted_ms,
+        cost: match latency {
+            Some(_) => predicted_ms,
+            None => a.totals.cost.mac as f64,
+        },
     })
 }
 
@@ -178,6 +193,7 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) text: &'a str,
     pub(crate) network: Option<&'a str>,
     pub(crate) platform: &'a Platform,
+    pub(crate) latency: Option<&'a crate::LatencyFn>,
     pub(crate) vars: Vec<Span>,
     pub(crate) sig: Signature,
     pub(crate) aligned: Vec<bool>,
@@ -260,7 +276,7 @@ impl Evaluator<'_> {
                 }
             }
         }
-        metrics_of(&g, self.platform).ok_or(Reject::Constraint)
+        metrics_of(&g, self.platform, self.latency).ok_or(Reject::Constraint)
     }
 }
 

@@ -60,6 +60,12 @@ pub struct Options {
     /// so that the search balances widths instead of moving all capacity
     /// to another stage of the network.
     pub max_ratio: f64,
+    /// Minimize this predicted latency instead of MAC (`--objective latency`).
+    pub latency: Option<LatencyFn>,
+    /// With a latency objective, the smallest predicted gain (0.03 = 3%)
+    /// worth a rewrite: below it the source is left as it is, since the
+    /// model's own error is of that order.
+    pub min_gain: f64,
 }
 
 impl Options {
@@ -74,6 +80,8 @@ impl Options {
             max_time: Duration::from_secs(60),
             platform,
             max_ratio: 2.0,
+            latency: None,
+            min_gain: 0.03,
         }
     }
 }
@@ -87,8 +95,27 @@ pub struct Metrics {
     pub mac: u64,
     /// Total parameters.
     pub params: u64,
-    /// Predicted latency on the options' platform (roofline per node).
+    /// Predicted latency on the options' platform: the latency function's
+    /// (the calibrated model of the executed plan) when there is one, else
+    /// the roofline per node.
     pub predicted_ms: f64,
+    /// What the search minimizes: `predicted_ms` with a latency function,
+    /// else `mac`.
+    pub cost: f64,
+}
+
+/// The predicted latency of a graph, ms (None: cannot be priced). Given by
+/// the driver, which knows the executed plan and the calibrated model.
+#[derive(Clone)]
+pub struct LatencyFn(pub std::sync::Arc<PriceGraph>);
+
+/// The function behind a [`LatencyFn`].
+pub type PriceGraph = dyn Fn(&nnc_ir::Graph) -> Option<f64> + Send + Sync;
+
+impl std::fmt::Debug for LatencyFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LatencyFn")
+    }
 }
 
 /// One rewritten literal.
@@ -147,6 +174,9 @@ pub struct Outcome {
     /// β of the objective MAC · (F₀/F)^β: d ln MAC / d ln mult-adds when
     /// every free literal grows by the same factor, measured at the start.
     pub scaling_exponent: f64,
+    /// With a latency objective: the predicted relative gain of the best
+    /// candidate when it was below `Options::min_gain` (nothing rewritten).
+    pub small_gain: Option<f64>,
 }
 
 /// Why the pass could not run: the source has errors (diagnostics to print).
@@ -187,7 +217,8 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
     let el = compile(text, opts.network.as_deref())?;
     let g = el.graph.as_ref().expect("checked by compile");
     let network = g.name.clone();
-    let before = metrics_of(g, &opts.platform).ok_or_else(|| SourceErrors(Vec::new()))?;
+    let before = metrics_of(g, &opts.platform, opts.latency.as_ref())
+        .ok_or_else(|| SourceErrors(Vec::new()))?;
     let lanes = opts.lanes.max(1);
 
     // 1. variables and untraced widths
@@ -240,6 +271,7 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
         text,
         network: opts.network.as_deref(),
         platform: &opts.platform,
+        latency: opts.latency.as_ref(),
         vars: vars.iter().map(|(s, _)| *s).collect(),
         sig,
         aligned,
@@ -296,7 +328,17 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
         max_evals: opts.max_evals,
         max_time: opts.max_time,
     };
-    let found = search::search(&mut ev, &setup, &orig, before);
+    let mut found = search::search(&mut ev, &setup, &orig, before);
+    // a predicted gain within the model's error is no reason to rewrite
+    let mut small_gain = None;
+    if opts.latency.is_some() && found.values != orig {
+        let gain = 1.0 - found.metrics.predicted_ms / before.predicted_ms.max(1e-12);
+        if gain < opts.min_gain {
+            small_gain = Some(gain);
+            found.values = orig.clone();
+            found.metrics = before;
+        }
+    }
 
     // 3. result
     let mut changes = Vec::new();
@@ -333,6 +375,7 @@ pub fn rebalance(name: &str, text: &str, opts: &Options) -> Result<Outcome, Sour
         rounds: found.rounds,
         hit_budget: found.hit_budget || ev.out_of_time,
         scaling_exponent: found.beta,
+        small_gain,
     })
 }
 

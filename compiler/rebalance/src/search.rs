@@ -13,7 +13,9 @@
 //! every compensated pair) is tried before stopping, so the result is a
 //! local optimum for one-step moves.
 //!
-//! The objective is MAC · (F₀ / F)^β among candidates whose mult-adds F are
+//! The objective is C · (F₀ / F)^β, where the cost C is the MAC (`--objective
+//! mac`) or the predicted latency on the platform (the default); below it is
+//! called MAC for short. It is MAC · (F₀ / F)^β among candidates whose mult-adds F are
 //! within the tolerance of the original F₀, where β = Σ e_MAC / Σ e_F at
 //! the start (clamped to [0, 1]) is how MAC grows with mult-adds when every
 //! width grows by the same factor. It is MAC normalized to the original
@@ -112,7 +114,7 @@ impl Searcher<'_, '_, '_> {
             return None;
         }
         let f = (m.mult_adds as f64).max(1.0);
-        Some(m.mac as f64 * (self.st.f0.max(1.0) / f).powf(self.beta))
+        Some(m.cost * (self.st.f0.max(1.0) / f).powf(self.beta))
     }
 
     /// Elasticities of F and MAC in literal `i` at `cur`, by one-step
@@ -137,7 +139,7 @@ impl Searcher<'_, '_, '_> {
             return None;
         }
         let lf = |m: &Metrics| (m.mult_adds.max(1) as f64).ln();
-        let lm = |m: &Metrics| (m.mac.max(1) as f64).ln();
+        let lm = |m: &Metrics| m.cost.max(1e-12).ln();
         Some(Sens {
             ef: (lf(&b.1) - lf(&a.1)) / dx,
             em: (lm(&b.1) - lm(&a.1)) / dx,
@@ -159,7 +161,7 @@ impl Searcher<'_, '_, '_> {
         }
         let lf = (cur_m.mult_adds.max(1) as f64).ln() + dlf;
         let lf0 = self.st.f0.max(1.0).ln();
-        let mut p = (cur_m.mac.max(1) as f64).ln() + dlm + self.beta * (lf0 - lf);
+        let mut p = cur_m.cost.max(1e-12).ln() + dlm + self.beta * (lf0 - lf);
         if (lf - lf0).abs() > (1.0 + self.st.tolerance).ln() {
             p += 100.0;
         }

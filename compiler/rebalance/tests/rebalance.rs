@@ -481,3 +481,47 @@ network t {
         out.frozen
     );
 }
+
+/// With a latency function, the search minimizes it: a latency equal to
+/// MAC moves the widths as the MAC objective does, and reports it.
+#[test]
+fn latency_objective_minimizes_the_given_latency() {
+    let text = example("g1_1_6_stem.nn");
+    let mac_ms = nnc_rebalance::LatencyFn(std::sync::Arc::new(|g: &nnc_ir::Graph| {
+        let p = nnc_analysis::platform::builtin("zen3-2c")?;
+        let a = nnc_analysis::analyze(g, &p).ok()?;
+        Some(a.totals.cost.mac as f64 * 1e-6)
+    }));
+    let o = Options {
+        latency: Some(mac_ms),
+        ..opts()
+    };
+    let out = run("g1_1_6_stem.nn", &text, &o);
+    assert!(!out.changes.is_empty(), "a 1:6 stack is rebalanced");
+    assert!(out.after.predicted_ms < out.before.predicted_ms * 0.97);
+    assert_eq!(out.after.cost, out.after.predicted_ms);
+    assert!((out.before.predicted_ms - out.before.mac as f64 * 1e-6).abs() < 1e-9);
+    assert!(out.small_gain.is_none());
+}
+
+/// A predicted gain within the model's error (`min_gain`) rewrites
+/// nothing: a latency that barely depends on the widths.
+#[test]
+fn small_predicted_gains_rewrite_nothing() {
+    let text = example("g1_1_6_stem.nn");
+    let flat = nnc_rebalance::LatencyFn(std::sync::Arc::new(|g: &nnc_ir::Graph| {
+        let p = nnc_analysis::platform::builtin("zen3-2c")?;
+        let a = nnc_analysis::analyze(g, &p).ok()?;
+        // 1 ms plus a trace of MAC: the best rewrite gains well under 3%
+        Some(1.0 + a.totals.cost.mac as f64 * 1e-12)
+    }));
+    let o = Options {
+        latency: Some(flat),
+        ..opts()
+    };
+    let out = run("g1_1_6_stem.nn", &text, &o);
+    assert!(out.changes.is_empty());
+    assert_eq!(out.new_source, text);
+    let g = out.small_gain.expect("a small gain was found and refused");
+    assert!(g > 0.0 && g < 0.03, "{g}");
+}

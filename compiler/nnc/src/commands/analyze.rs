@@ -12,7 +12,9 @@ pub struct Opts<'a> {
     pub file: Option<&'a Path>,
     pub network: Option<&'a str>,
     pub format: TableFormat,
-    pub platform: &'a str,
+    /// `--platform`; None: `host` when calibrated, else the default profile.
+    pub platform: Option<&'a str>,
+    pub threads: Option<usize>,
     pub plot: Option<&'a Path>,
     pub sort: SortArg,
     pub list_platforms: bool,
@@ -37,6 +39,90 @@ fn list_platforms() -> u8 {
     exit::OK
 }
 
+/// Cores of this machine (the default thread count).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The executed plan of `g` priced by the host model.
+pub fn price_executed(
+    g: &nnc_ir::Graph,
+    a: &nnc_analysis::Analysis,
+    m: &nnc_analysis::model::HostModel,
+    threads: usize,
+) -> Result<nnc_analysis::executed::Executed, String> {
+    let kernels = nnc_codegen::executed::describe_graph(g)?;
+    Ok(nnc_analysis::executed::Executed::price(
+        a, g, kernels, m, threads,
+    ))
+}
+
+/// `--platform all`: every platform's predicted latency for `g`, fastest
+/// first (host: the calibrated model of the executed plan when there is
+/// one; built-in profiles: the roofline of the source graph).
+fn rank(
+    g: &nnc_ir::Graph,
+    model: Option<&nnc_analysis::model::HostModel>,
+    threads: usize,
+    format: TableFormat,
+) -> u8 {
+    let mut rows: Vec<(String, f64, String)> = Vec::new();
+    for p in nnc_analysis::platform::builtins() {
+        if let Ok(a) = nnc_analysis::analyze(g, &p) {
+            rows.push((
+                p.name.clone(),
+                a.totals.predicted_ms,
+                "roofline of the source graph".into(),
+            ));
+        }
+    }
+    if let Some(m) = model {
+        let host = nnc_analysis::platform::cached_host();
+        if let Some(a) = host.and_then(|p| nnc_analysis::analyze(g, &p).ok()) {
+            match price_executed(g, &a, m, threads) {
+                Ok(ex) => rows.push((
+                    "host".into(),
+                    ex.total_ms(),
+                    format!("calibrated model of the executed plan, {threads} threads"),
+                )),
+                Err(e) => eprintln!("warning: host not ranked: {e}"),
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.1.total_cmp(&b.1));
+    match format {
+        TableFormat::Json => {
+            let v: Vec<serde_json::Value> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, (n, ms, basis))| {
+                    serde_json::json!({"rank": i + 1, "platform": n, "predicted_ms": ms, "basis": basis})
+                })
+                .collect();
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({"network": g.name, "platforms": v})
+                )
+                .unwrap_or_default()
+            );
+        }
+        TableFormat::Table => {
+            outln!("platforms ranked for `{}` (fastest first):", g.name);
+            outln!(
+                "{:>4}  {:<12} {:>14}  basis",
+                "rank",
+                "platform",
+                "predicted"
+            );
+            for (i, (n, ms, basis)) in rows.iter().enumerate() {
+                outln!("{:>4}  {:<12} {:>11.3} ms  {basis}", i + 1, n, ms);
+            }
+        }
+    }
+    exit::OK
+}
+
 pub fn run(o: Opts) -> u8 {
     let file = match (o.list_platforms, o.file) {
         (true, _) => return list_platforms(),
@@ -46,12 +132,23 @@ pub fn run(o: Opts) -> u8 {
             return exit::USAGE;
         }
     };
-    let platform = match nnc_analysis::platform::resolve(o.platform, &super::calibrate::write_cache)
-    {
-        Ok(p) => p,
-        Err(e) => {
-            output::usage_error(e);
-            return exit::USAGE;
+    let model = super::calibrate::host_model();
+    let name = o.platform.unwrap_or(if model.is_some() {
+        "host"
+    } else {
+        nnc_analysis::platform::DEFAULT
+    });
+    let threads = o.threads.unwrap_or_else(cores);
+    let ranking = name.eq_ignore_ascii_case("all");
+    let platform = if ranking {
+        None
+    } else {
+        match nnc_analysis::platform::resolve(name, &super::calibrate::write_cache) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                output::usage_error(format!("{e}, or `all`"));
+                return exit::USAGE;
+            }
         }
     };
     let compiled = match super::load_graph(file, o.network, o.color) {
@@ -68,13 +165,30 @@ pub fn run(o: Opts) -> u8 {
         nnc_diag::render::MessageFormat::Human,
         o.color,
     );
-    let analysis = match nnc_analysis::analyze(g, &platform) {
+    let Some(platform) = platform else {
+        return rank(g, model.as_ref(), threads, o.format);
+    };
+    let mut analysis = match nnc_analysis::analyze(g, &platform) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: internal compiler error: {e}");
             return exit::ICE;
         }
     };
+    if platform.name == "host" {
+        match &model {
+            Some(m) => match price_executed(g, &analysis, m, threads) {
+                Ok(ex) => nnc_analysis::executed::attach(&mut analysis, g, &ex),
+                Err(e) => eprintln!(
+                    "warning: the executed plan could not be priced ({e}); roofline of the source graph"
+                ),
+            },
+            None => eprintln!(
+                "note: no kernel calibration for this machine: host figures are the roofline of \
+                 the source graph; run `nnc calibrate` for the calibrated model of the executed plan"
+            ),
+        }
+    }
     if let Some(plot) = o.plot {
         let mut outs = outfile::Outputs::new();
         outs.input(file);

@@ -25,6 +25,11 @@ pub struct Opts<'a> {
     pub max_ratio: f64,
     /// `--time-limit` of `--rebalance`, seconds.
     pub time_limit: f64,
+    /// `--platform` of `--rebalance`.
+    pub platform: &'a str,
+    pub objective: crate::cli::ObjectiveArg,
+    /// `--threads` of the predicted latency (default: all cores).
+    pub threads: Option<usize>,
     pub color: bool,
 }
 
@@ -108,13 +113,63 @@ pub fn run(o: Opts) -> u8 {
 }
 
 fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
-    let platform = nnc_analysis::platform::builtin("zen3-2c")
-        .or_else(|| nnc_analysis::platform::builtins().into_iter().next());
-    let Some(platform) = platform else {
-        eprintln!("error: internal compiler error: no platform profile");
-        return exit::ICE;
+    let platform = match nnc_analysis::platform::resolve(o.platform, &super::calibrate::write_cache)
+    {
+        Ok(p) => p,
+        Err(e) => {
+            output::usage_error(e);
+            return exit::USAGE;
+        }
+    };
+    let threads = o.threads.unwrap_or_else(super::analyze::cores);
+    let latency_objective = o.objective == crate::cli::ObjectiveArg::Latency;
+    // on the host with a calibration: the model of the executed plan;
+    // elsewhere the roofline of the source graph on the platform
+    let model = if platform.name == "host" {
+        super::calibrate::host_model()
+    } else {
+        None
+    };
+    if platform.name == "host" && model.is_none() {
+        eprintln!(
+            "note: no kernel calibration for this machine: the host latency is the roofline of \
+             the source graph; run `nnc calibrate` for the calibrated model of the executed plan"
+        );
+    }
+    let latency = match (&model, latency_objective) {
+        (Some(m), _) => {
+            let m = m.clone();
+            Some(nnc_rebalance::LatencyFn(std::sync::Arc::new(
+                move |g: &nnc_ir::Graph| {
+                    let kernels = nnc_codegen::executed::describe_graph(g).ok()?;
+                    Some(
+                        nnc_analysis::model::predict_plan(&m, &kernels, threads)
+                            .iter()
+                            .sum(),
+                    )
+                },
+            )))
+        }
+        (None, true) => {
+            let p = platform.clone();
+            Some(nnc_rebalance::LatencyFn(std::sync::Arc::new(
+                move |g: &nnc_ir::Graph| {
+                    nnc_analysis::analyze(g, &p)
+                        .ok()
+                        .map(|a| a.totals.predicted_ms)
+                },
+            )))
+        }
+        (None, false) => None,
+    };
+    // the MAC objective keeps the report's latency but minimizes MAC
+    let (latency, report_latency) = if latency_objective {
+        (latency, None)
+    } else {
+        (None, latency)
     };
     let opts = nnc_rebalance::Options {
+        latency,
         network: o.network.map(String::from),
         tolerance,
         lanes: o.simd_lanes,
@@ -134,7 +189,31 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
             return exit::INPUT_ERRORS;
         }
     };
-    let (b, a) = (out.before, out.after);
+    let (mut b, mut a) = (out.before, out.after);
+    if let Some(f) = &report_latency {
+        let ms = |t: &str| {
+            frontend::compile_bytes(name, t.as_bytes(), o.network)
+                .graph
+                .and_then(|g| (f.0)(&g))
+        };
+        if let (Some(x), Some(y)) = (ms(text), ms(&out.new_source)) {
+            b.predicted_ms = x;
+            a.predicted_ms = y;
+        }
+    }
+    let where_ = if model.is_some() {
+        format!(
+            "host, {threads} thread{}",
+            if threads == 1 { "" } else { "s" }
+        )
+    } else {
+        opts.platform.name.clone()
+    };
+    let what = if latency_objective {
+        "predicted latency"
+    } else {
+        "MAC"
+    };
     outln!(
         "rebalancing `{}` (mult-adds within ±{:.1}%, widths multiples of {}):",
         out.network,
@@ -172,14 +251,20 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
     );
     outln!(
         "{:<26} {:>18} {:>18} {:>9}",
-        format!("predicted ms ({})", opts.platform.name),
+        format!("predicted ms ({where_})"),
         format!("{:.3}", b.predicted_ms),
         format!("{:.3}", a.predicted_ms),
         pct(b.predicted_ms, a.predicted_ms)
     );
     outln!();
-    if out.changes.is_empty() {
-        outln!("no change lowers MAC within the tolerance: the widths are already balanced");
+    if let Some(g) = out.small_gain {
+        outln!(
+            "the best candidate was predicted only {:.1}% faster, within the model's error (< {:.0}%): nothing rewritten",
+            g * 100.0,
+            opts.min_gain * 100.0
+        );
+    } else if out.changes.is_empty() {
+        outln!("no change lowers {what} within the tolerance: the widths are already balanced");
     } else {
         outln!("rewritten width literals:");
         for c in &out.changes {
@@ -220,9 +305,14 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
         }
     }
     outln!(
-        "({} candidate networks compiled in {} rounds; minimized MAC·(F₀/F)^{:.2}{})",
+        "({} candidate networks compiled in {} rounds; minimized {}·(F₀/F)^{:.2}{})",
         out.evaluations,
         out.rounds,
+        if latency_objective {
+            format!("predicted latency on {where_}")
+        } else {
+            "MAC".to_string()
+        },
         out.scaling_exponent,
         if out.hit_budget {
             "; stopped at the budget: this is the best result found so far"

@@ -59,6 +59,7 @@ fn dispatch(cli: Cli) -> u8 {
             network,
             format,
             platform,
+            threads,
             plot,
             sort,
             list_platforms,
@@ -66,7 +67,8 @@ fn dispatch(cli: Cli) -> u8 {
             file: file.as_deref(),
             network: network.as_deref(),
             format,
-            platform: &platform,
+            platform: platform.as_deref(),
+            threads: threads.map(|t| t as usize),
             plot: plot.as_deref(),
             sort,
             list_platforms,
@@ -123,6 +125,9 @@ fn dispatch(cli: Cli) -> u8 {
             simd_lanes,
             max_ratio,
             time_limit,
+            platform,
+            objective,
+            threads,
         } => fix::run(fix::Opts {
             file: &file,
             network: network.as_deref(),
@@ -134,6 +139,9 @@ fn dispatch(cli: Cli) -> u8 {
             simd_lanes,
             max_ratio,
             time_limit,
+            platform: &platform,
+            objective,
+            threads: threads.map(|t| t as usize),
             color,
         }),
         Command::Graph {
@@ -145,7 +153,7 @@ fn dispatch(cli: Cli) -> u8 {
         Command::Explain { code } => explain::run(&code),
         Command::Import(a) => import::run(&a, color),
         Command::Export(a) => export::run(&a, color),
-        Command::Calibrate { json } => calibrate::run(json),
+        Command::Calibrate { json, quick } => calibrate::run(json, quick),
     }
 }
 

@@ -113,14 +113,28 @@ pub fn run(o: Opts) -> u8 {
             return exit::USAGE;
         }
     };
+    // host: the calibrated model prices the executed plan per thread count
+    let model = if platform.name == "host" {
+        crate::commands::calibrate::host_model()
+    } else {
+        None
+    };
+    let has_model = model.is_some();
     let opts = nnc_codegen::BuildOptions {
         target_cpu: o.target_cpu.to_string(),
         opt_level: o.opt_level,
+        model_threads: crate::commands::analyze::cores(),
+        model,
         predicted_ms,
-        predictions_from: predictions::describe(&platform)
-            .chars()
-            .map(|c| if c.is_control() { '?' } else { c })
-            .collect(),
+        predictions_from: (predictions::describe(&platform)
+            + if has_model {
+                " with the calibrated kernel model of the executed plan, per thread count"
+            } else {
+                ""
+            })
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect(),
     };
     let emit = match o.emit {
         EmitArg::Exe | EmitArg::Obj => nnc_codegen::Emit::Obj,

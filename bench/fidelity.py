@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Writes docs/fidelity.md: how well `nnc analyze --platform host` predicts
+the executables nnc builds, per network and thread count (whole network:
+predicted vs `--bench` median) and per kernel (`--profile --json`:
+|predicted/measured - 1| over the kernels that take >= 1% of the time).
+
+Run `nnc calibrate` first (the predictions come from its cache). Takes a few
+minutes; run it on a quiet machine. Usage:
+    bench/fidelity.py [--nnc PATH] [--threads 1,2] [--out docs/fidelity.md] [FILE.nn ...]
+"""
+
+import argparse
+import datetime
+import tempfile
+from pathlib import Path
+
+from common import ROOT, analyze, bench_median, build, machine, median, networks_of, nnc_path, profile, run
+
+DEFAULT = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x1_0",
+           "efficientnet_b0", "small_cnn", "unet_tiny", "mlp", "teacher_student", "g1_1_1",
+           "g1_1_6_stem"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("files", nargs="*")
+    ap.add_argument("--nnc")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--iters", type=int, default=30)
+    ap.add_argument("--out", default=str(ROOT / "docs" / "fidelity.md"))
+    a = ap.parse_args()
+    nnc = nnc_path(a.nnc)
+    threads = [int(t) for t in a.threads.split(",")]
+    files = [Path(f) for f in a.files] or [ROOT / "examples" / f"{n}.nn" for n in DEFAULT]
+    cpu, load0 = machine()
+    version = run([nnc, "--version"]).strip()
+    rows, kernels = [], []
+    with tempfile.TemporaryDirectory(prefix="nnc-fidelity-") as tmp:
+        for f in files:
+            for net in networks_of(f):
+                exe = Path(tmp) / net
+                build(nnc, f, net, exe)
+                for t in threads:
+                    an = analyze(nnc, f, net, t)
+                    pred = an["totals"]["predicted_ms"]
+                    classes = {k["name"]: k["class"] for k in (an.get("executed") or {}).get("kernels", [])}
+                    meas = bench_median(exe, t, a.iters)
+                    prof = profile(exe, t, a.iters)
+                    rows.append((net, t, pred, meas))
+                    total = prof["total_measured_ms"] or 1e-12
+                    for k in prof["kernels"]:
+                        if k["measured_ms"] >= 0.01 * total and k["measured_ms"] > 0:
+                            kernels.append((net, t, k["name"], classes.get(k["name"], "?"),
+                                            k["predicted_ms"], k["measured_ms"]))
+                    print(f"{net:<22} {t}t predicted {pred:8.3f} ms measured {meas:8.3f} ms "
+                          f"({100 * (pred / meas - 1):+.1f}%)", flush=True)
+    _, load1 = machine()
+    write(a.out, cpu, version, load0, load1, threads, rows, kernels)
+
+
+def write(path, cpu, version, load0, load1, threads, rows, kernels):
+    L = []
+    L.append("# Fidelity of the latency model\n")
+    L.append("How well `nnc analyze NET --platform host --threads T` predicts the executable "
+             "`nnc build` makes of NET, on the machine that ran `nnc calibrate` (the calibration "
+             "uses synthetic sweeps only; no network here was used to fit it). Regenerate with "
+             "`bench/fidelity.py` after `nnc calibrate`.\n")
+    L.append(f"- machine: {cpu}; {version}")
+    L.append(f"- generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
+             f"load average {load0:.2f} at start, {load1:.2f} at end")
+    L.append("- measured: the executable's `--bench` median; predicted: `totals.predicted_ms` of "
+             "`nnc analyze --format json` (weights: deterministic initialization)\n")
+    L.append("## Whole network\n")
+    L.append("| network | threads | predicted ms | measured ms | error |")
+    L.append("|---|---:|---:|---:|---:|")
+    for net, t, p, m in rows:
+        L.append(f"| {net} | {t} | {p:.3f} | {m:.3f} | {100 * (p / m - 1):+.1f}% |")
+    for t in threads:
+        errs = [abs(p / m - 1) for _, tt, p, m in rows if tt == t]
+        within = sum(e <= 0.10 for e in errs)
+        L.append("")
+        L.append(f"{t} thread{'s' if t > 1 else ''}: median |error| {100 * median(errs):.1f}%, "
+                 f"{within} of {len(errs)} networks within ±10%.")
+    L.append("\n## Per kernel\n")
+    L.append("Kernels taking at least 1% of their network's measured time (`--profile --json`, "
+             "its `predicted_ms` baked in at build time); error = |predicted / measured − 1|.\n")
+    L.append("| threads | kernels | median error | p90 error | within 20% |")
+    L.append("|---:|---:|---:|---:|---:|")
+    for t in threads:
+        e = [abs(p / m - 1) for _, tt, _, _, p, m in kernels if tt == t]
+        if e:
+            s = sorted(e)
+            L.append(f"| {t} | {len(e)} | {100 * median(e):.1f}% | {100 * s[int(0.9 * (len(s) - 1))]:.1f}% "
+                     f"| {100 * sum(x <= 0.2 for x in e) / len(e):.0f}% |")
+    L.append("\nBy kernel class (both thread counts):\n")
+    L.append("| class | kernels | median error | median predicted / measured |")
+    L.append("|---|---:|---:|---:|")
+    by = {}
+    for _, _, _, c, p, m in kernels:
+        by.setdefault(c, []).append((p, m))
+    for c in sorted(by):
+        v = by[c]
+        L.append(f"| {c} | {len(v)} | {100 * median([abs(p / m - 1) for p, m in v]):.1f}% "
+                 f"| {median([p / m for p, m in v]):.2f} |")
+    L.append("\nPer network (median error of its kernels):\n")
+    L.append("| network | threads | kernels | median error |")
+    L.append("|---|---:|---:|---:|")
+    seen = []
+    for net, t, *_ in kernels:
+        if (net, t) not in seen:
+            seen.append((net, t))
+    for net, t in seen:
+        e = [abs(p / m - 1) for n, tt, _, _, p, m in kernels if n == net and tt == t]
+        L.append(f"| {net} | {t} | {len(e)} | {100 * median(e):.1f}% |")
+    Path(path).write_text("\n".join(L) + "\n")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+//! `nnc calibrate`: measure this machine and nnc's kernels on it (cached for
+//! `--platform host`): the FMA peak and the triad bandwidth, the bandwidth of
+//! each level of the memory hierarchy (working-set sweep, one thread and all
+//! threads), and the speed of each kernel class over a sweep of synthetic
+//! networks built with nnc's own code generator ([`sweep`]), from which a
+//! small model per class is fitted (`nnc_analysis::model`).
+
+mod sweep;
+
+use crate::exit;
+use crate::outfile;
+use crate::output::outln;
+use nnc_analysis::calibrate::Calibration;
+use nnc_analysis::model::{fit_class, HostModel, Sample};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// Writes the calibration cache by the output-file rules (docs/outputs.md):
+/// atomic replacement, the mode kept, a device written to and never replaced.
+pub fn write_cache(p: &Path, bytes: &[u8]) -> Result<(), String> {
+    outfile::write(p, bytes, outfile::Mode::Data)
+}
+
+/// This nnc's version and a fingerprint of its kernels (code generator and
+/// runtime sources): a kernel model fitted by another nnc is stale.
+pub fn nnc_version() -> String {
+    format!(
+        "{}+{}",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("NNC_KERNELS_FINGERPRINT").unwrap_or("unknown")
+    )
+}
+
+/// The cached calibration with its kernel model, if there is one; says on
+/// stderr (once per call) when it is stale, and drops a model measured on
+/// another CPU or instruction set.
+pub fn host_model() -> Option<HostModel> {
+    let path = nnc_analysis::calibrate::cache_path()?;
+    let c = nnc_analysis::calibrate::load(&path)?;
+    let model = c.model.clone()?;
+    let why = nnc_analysis::calibrate::staleness(&c, &nnc_version());
+    if why.is_empty() {
+        return model.is_calibrated().then_some(model);
+    }
+    eprintln!(
+        "warning: the calibration cache `{}` is stale ({}); run `nnc calibrate` again",
+        path.display(),
+        why.join("; ")
+    );
+    let other_machine = c.cpu != nnc_analysis::calibrate::cpu_name();
+    (!other_machine && model.is_calibrated()).then_some(model)
+}
+
+/// Builds one sweep network into `dir`; the executable's path and the
+/// executed plan's kernels.
+fn build(
+    name: &str,
+    text: &str,
+    dir: &Path,
+) -> Result<(std::path::PathBuf, Vec<nnc_analysis::model::KernelDesc>), String> {
+    let c = crate::frontend::compile_bytes(name, text.as_bytes(), None);
+    let g = c
+        .graph
+        .ok_or_else(|| format!("sweep network `{name}` does not compile"))?;
+    // timed on deterministic (non-zero) weights, like a network without a weights file
+    let w = nnc_interp::weights::try_init_deterministic(&g, 1)?;
+    let kernels = nnc_codegen::executed::describe_graph(&g)?;
+    let opts = nnc_codegen::BuildOptions::default();
+    let sub = dir.join(name);
+    let art = nnc_codegen::compile(&g, &w, &opts, nnc_codegen::Emit::Obj, &sub)?;
+    let exe = sub.join(name);
+    crate::runtime_lib::link(&art.objects, &exe)?;
+    Ok((exe, kernels))
+}
+
+pub fn run(json: bool, quick: bool) -> u8 {
+    let t0 = Instant::now();
+    eprintln!("measuring FMA throughput and memory bandwidth on all cores...");
+    let mut c = nnc_analysis::calibrate();
+    if quick {
+        return finish(c, json);
+    }
+    eprintln!(
+        "measuring the memory hierarchy (16 KiB to 64 MiB, 1 and {} threads)...",
+        c.threads
+    );
+    let bandwidth = nnc_analysis::hierarchy::measure(c.threads);
+    let mut model = HostModel {
+        cores: c.threads,
+        peak_gflops_1t: c.peak_gflops_1t,
+        bandwidth,
+        classes: BTreeMap::new(),
+    };
+    let thread_counts: Vec<usize> = if c.threads > 1 {
+        vec![1, c.threads]
+    } else {
+        vec![1]
+    };
+    let nets = sweep::networks();
+    eprintln!(
+        "building and profiling {} synthetic networks (kernel sweep, {} thread count{})...",
+        nets.len(),
+        thread_counts.len(),
+        if thread_counts.len() == 1 { "" } else { "s" }
+    );
+    let tmp = match tempfile::Builder::new().prefix("nnc-calibrate-").tempdir() {
+        Ok(t) => t,
+        Err(e) => {
+            crate::output::usage_error(format!("cannot create a temporary directory: {e}"));
+            return exit::USAGE;
+        }
+    };
+    let _guard = crate::cleanup::register(tmp.path().to_path_buf());
+    let mut samples: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let (mut build_s, mut run_s) = (0.0, 0.0);
+    let t_sweep = Instant::now();
+    for (name, text) in &nets {
+        let tb = Instant::now();
+        let built = build(name, text, tmp.path());
+        build_s += tb.elapsed().as_secs_f64();
+        let tr = Instant::now();
+        let (exe, kernels) = match built {
+            Ok(x) => x,
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        for &t in &thread_counts {
+            match sweep::profile(&exe, t, 3, 30) {
+                Some(m) => {
+                    for s in sweep::samples(&kernels, &m, t) {
+                        samples.entry(s.kernel.class.clone()).or_default().push(s);
+                    }
+                }
+                None => failures.push(format!("{name}: profiling with {t} threads failed")),
+            }
+        }
+        run_s += tr.elapsed().as_secs_f64();
+    }
+    eprintln!(
+        "  sweep took {:.1} s: building {build_s:.1} s, profiling {run_s:.1} s (machine measurements before it: {:.1} s)",
+        t_sweep.elapsed().as_secs_f64(),
+        (t_sweep - t0).as_secs_f64()
+    );
+    for (class, ss) in &samples {
+        if let Some(f) = fit_class(&model, ss) {
+            model.classes.insert(class.clone(), f);
+        }
+    }
+    for f in &failures {
+        eprintln!("warning: {f}");
+    }
+    c.nnc_version = nnc_version();
+    c.model = Some(model);
+    c.seconds = t0.elapsed().as_secs_f64();
+    finish(c, json)
+}
+
+/// Caches and prints a calibration.
+fn finish(mut c: Calibration, json: bool) -> u8 {
+    if c.nnc_version.is_empty() {
+        c.nnc_version = nnc_version();
+    }
+    let cached = match nnc_analysis::calibrate::cache_path() {
+        Some(p) => match nnc_analysis::calibrate::save(&p, &c, &write_cache) {
+            Ok(()) => Some(p),
+            Err(e) => {
+                eprintln!("warning: could not cache the result: {e}");
+                None
+            }
+        },
+        None => {
+            eprintln!("warning: no cache directory (set XDG_CACHE_HOME or HOME) — the result is not cached");
+            None
+        }
+    };
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&c).unwrap_or_default());
+    } else {
+        print_text(&c);
+        if let Some(p) = cached {
+            outln!("cached in:  {} (used by --platform host)", p.display());
+        }
+    }
+    exit::OK
+}
+
+fn print_text(c: &Calibration) {
+    outln!("cpu:        {}", c.cpu);
+    outln!("isa:        {}", c.isa);
+    outln!("nnc:        {}", c.nnc_version);
+    outln!("threads:    {}", c.threads);
+    outln!(
+        "peak:       {:.1} GFLOP/s (fp32 FMA, all cores), {:.1} on one core",
+        c.peak_gflops,
+        c.peak_gflops_1t
+    );
+    outln!(
+        "bandwidth:  {:.1} GB/s (streaming, all cores), {:.1} on one core",
+        c.bandwidth_gbs,
+        c.bandwidth_gbs_1t
+    );
+    let Some(m) = &c.model else { return };
+    outln!("memory hierarchy (triad GB/s by working set):");
+    for p in &m.bandwidth {
+        outln!(
+            "  {:>9}  {:>7.1} (1 thread)  {:>7.1} ({} threads)",
+            human_bytes(p.bytes),
+            p.gbs_1t,
+            p.gbs_all,
+            m.cores
+        );
+    }
+    outln!("kernel classes (t = a + b·compute + m·memory + s·split; error: median |pred/meas − 1| on the sweep):");
+    for (class, f) in &m.classes {
+        let eff = if f.b > 0.0 {
+            format!("{:>5.1}% of peak", 100.0 / f.b)
+        } else {
+            "memory-bound".to_string()
+        };
+        outln!(
+            "  {:<16} a {:>7.4} ms  b {:>6.2} ({eff})  m {:>5.2}  s {:>7.4} ms  n {:>3}  error {:>5.1}%",
+            class,
+            f.a,
+            f.b,
+            f.m,
+            f.s,
+            f.samples,
+            100.0 * f.median_error
+        );
+    }
+    outln!("took:       {:.1} s", c.seconds);
+}
+
+fn human_bytes(b: u64) -> String {
+    if b >= 1 << 20 {
+        format!("{} MiB", b >> 20)
+    } else {
+        format!("{} KiB", b >> 10)
+    }
+}
