@@ -215,7 +215,11 @@ mod tests {
             assert!(codes.insert(m.code), "duplicate code {}", m.code);
             assert!(m.code.starts_with('L') && m.code.len() == 5, "{}", m.code);
             assert!(!m.docs.is_empty() && !m.summary.is_empty());
-            assert!(m.name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(m.name.starts_with(|c: char| c.is_ascii_lowercase()));
+            assert!(m
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
         }
         assert!(lookup("unbalanced_channels").is_some());
         assert!(groups().iter().any(|(g, _)| *g == "guidelines"));
