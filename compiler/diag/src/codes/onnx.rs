@@ -51,7 +51,9 @@ nodes form a cycle. The message names the nodes involved.",
         code: "E0506",
         title: "a graph input has a dynamic or non-float shape",
         explanation: "nnc compiles networks of static shapes: every input dimension needs a size. \
-Export without `dynamic_axes` (or fix the batch size), and with float32 inputs.",
+Give the shape of an input with symbolic or missing dimensions with \
+`--input-shape NAME=D0,D1,...` (e.g. `nnc import m.onnx --input-shape input=1,3,224,224`), or \
+export without `dynamic_axes`; inputs must be float32.",
     },
     CodeInfo {
         code: "E0507",
@@ -66,6 +68,14 @@ imported: convert the model to float32 first.",
         title: "the imported source does not compile (importer bug)",
         explanation: "`nnc import` compiles the `.nn` it generates before writing it. This error \
 means the importer produced something the compiler rejects: please report it with the model.",
+    },
+    CodeInfo {
+        code: "E0509",
+        title: "an --input-shape that does not fit the model",
+        explanation: "`--input-shape NAME=D0,D1,...` gives the shape of a model input whose \
+dimensions are symbolic (`dynamic_axes`) or missing. It must name an input of the model (a name \
+may be left out only when the model has one input), at most once, with as many dimensions as \
+the model declares. Exit code 2.",
     },
     CodeInfo {
         code: "E0520",
