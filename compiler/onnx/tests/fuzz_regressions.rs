@@ -51,3 +51,12 @@ fn batchnorm_with_a_negative_epsilon_is_refused() {
     assert_eq!(e.code, "E0503", "{e}");
     assert!(e.message.contains("epsilon"), "{e}");
 }
+
+#[test]
+fn arithmetic_on_an_empty_constant_is_not_folded() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz_regressions/fold_empty_operand.onnx");
+    let e = nnc_onnx::import_bytes(&std::fs::read(p).expect("read"), None, "fuzz")
+        .expect_err("an empty operand");
+    assert!(e.code.starts_with("E05"), "{e}");
+}
