@@ -553,6 +553,12 @@ pub fn import_model_with(
         crate::ops::translate(&mut ctx, &n, opset)?;
     }
     // outputs
+    if graph.output.is_empty() {
+        return Err(Error::new(
+            "E0505",
+            "the graph declares no outputs; an nnc network needs at least one",
+        ));
+    }
     let mut out_lines = Vec::new();
     let mut out_names = HashSet::new();
     let mut out_idents = Vec::new();

@@ -60,3 +60,11 @@ fn arithmetic_on_an_empty_constant_is_not_folded() {
         .expect_err("an empty operand");
     assert!(e.code.starts_with("E05"), "{e}");
 }
+
+#[test]
+fn a_graph_without_outputs_is_refused() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions/no_outputs.onnx");
+    let e = nnc_onnx::import_bytes(&std::fs::read(p).expect("read"), None, "fuzz")
+        .expect_err("no outputs");
+    assert_eq!(e.code, "E0505", "{e}");
+}
