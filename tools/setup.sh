@@ -4,6 +4,15 @@
 # driver of generated executables) and valgrind (the memory check of the
 # generated executables in the suite). Safe to run again: it only installs what
 # is absent. Rust itself must already be installed (rustup).
+#
+# Also a Python venv with torch, torchvision, onnx and onnxruntime
+# (tools/python-requirements.txt) for the interop round trips
+# (compiler/nnc/tests/interop_python.rs), at $NNC_VENV (default
+# ~/.cache/nnc/venv, kept across clones; several GB, installed once), made
+# only with NNC_PYTHON_INTEROP=1: PyPI's torch wheel is the CUDA build with
+# several GB of dependencies, too much to download on every fresh CI machine.
+# Without the venv the interop test skips with a message (and fails under
+# NNC_PYTHON_INTEROP=1).
 set -euo pipefail
 
 need_apt=()
@@ -27,4 +36,23 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "nnc setup: cargo not found; install Rust first (https://rustup.rs)" >&2
   exit 1
+fi
+
+if [ "${NNC_PYTHON_INTEROP:-0}" = 1 ]; then
+  venv="${NNC_VENV:-${HOME}/.cache/nnc/venv}"
+  if ! "$venv/bin/python" -c "import torch, torchvision, onnx, onnxruntime" >/dev/null 2>&1; then
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1; then
+      echo "nnc setup: installing python3-venv" >&2
+      SUDO=""
+      if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+      export DEBIAN_FRONTEND=noninteractive
+      $SUDO apt-get update -q
+      $SUDO apt-get install -y -q --no-install-recommends python3 python3-venv python3-pip
+    fi
+    echo "nnc setup: creating the interop venv at $venv (torch, onnxruntime; once)" >&2
+    mkdir -p "$(dirname "$venv")"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+      -r "$(dirname "$0")/python-requirements.txt"
+  fi
 fi

@@ -16,6 +16,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    /// Shape of an input of an .onnx model whose dimensions are dynamic: NAME=D0,D1,...
+    /// (e.g. input=1,3,224,224; the name may be left out for a one-input model). Repeatable.
+    #[arg(long = "input-shape", global = true, value_name = "NAME=D0,D1,...")]
+    pub input_shape: Vec<nnc_onnx::InputShape>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -23,8 +23,26 @@ impl Compiled {
 
 /// Why the front end could not even start.
 pub enum LoadError {
-    /// The file could not be read (exit 2).
+    /// The file could not be read, or a flag does not fit it (exit 2).
     Unreadable(String),
+}
+
+/// How `.onnx` files are imported (`--input-shape`), set once from the
+/// command line before any file is compiled.
+static IMPORT_OPTIONS: std::sync::OnceLock<nnc_onnx::Options> = std::sync::OnceLock::new();
+
+pub fn set_import_options(o: nnc_onnx::Options) {
+    let _ = IMPORT_OPTIONS.set(o);
+}
+
+pub fn import_options() -> &'static nnc_onnx::Options {
+    IMPORT_OPTIONS.get_or_init(nnc_onnx::Options::default)
+}
+
+/// Import errors that are usage errors (exit 2): an unreadable file, an
+/// `--input-shape` that does not fit the model.
+pub fn is_usage_import_error(e: &nnc_onnx::Error) -> bool {
+    matches!(e.code, "E0400" | "E0509")
 }
 
 /// True for files imported from ONNX (`.onnx`, any case).
@@ -39,6 +57,12 @@ pub fn is_onnx(path: &Path) -> bool {
 pub fn compile(path: &Path, network: Option<&str>) -> Result<Compiled, LoadError> {
     if is_onnx(path) {
         return compile_onnx(path, network).map(|(c, _)| c);
+    }
+    if !import_options().input_shapes.is_empty() {
+        return Err(LoadError::Unreadable(format!(
+            "--input-shape applies to .onnx models; `{}` is .nn source, whose inputs declare their shapes",
+            path.display()
+        )));
     }
     let bytes = std::fs::read(path)
         .map_err(|e| LoadError::Unreadable(format!("cannot read `{}`: {e}", path.display())))?;
@@ -90,11 +114,12 @@ pub fn compile_onnx(
         .map_err(|e| LoadError::Unreadable(format!("cannot read `{}`: {e}", path.display())))?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
     let name = path.display().to_string();
-    match nnc_onnx::import_bytes(&bytes, path.parent(), stem) {
+    match nnc_onnx::import_bytes_with(&bytes, path.parent(), stem, import_options()) {
         Ok(imp) => Ok((
             compile_bytes(&name, imp.text.as_bytes(), network),
             Some(imp.weights),
         )),
+        Err(e) if is_usage_import_error(&e) => Err(LoadError::Unreadable(e.message)),
         Err(e) => Ok((
             Compiled {
                 file: SourceFile::new(name, String::new()),

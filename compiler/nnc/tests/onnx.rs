@@ -218,7 +218,7 @@ fn export_writes_onnx_that_imports_back_and_torch_source() {
     assert!(o.status.success());
     let src = std::fs::read_to_string(&py).expect("py");
     assert!(
-        src.contains("class SmallCnn(nn.Module)") && src.contains("def forward(self, "),
+        src.contains("class SmallCnn(_Module)") && src.contains("def forward(self, "),
         "{src}"
     );
     // an unknown format is a usage error
@@ -262,4 +262,105 @@ fn explain_knows_the_onnx_codes() {
         let o = nnc(&["explain", code]);
         assert!(o.status.success(), "{code}");
     }
+}
+
+#[test]
+fn input_shape_fixes_dynamic_dimensions() {
+    let f = fixture("dynamic.onnx");
+    // without a shape: coded error that names the flag
+    let o = nnc(&["import", &f]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("E0506") && err.contains("--input-shape x="),
+        "{err}"
+    );
+    // with it: the import runs and matches PyTorch (the view()'s Shape
+    // subgraph is folded with the given sizes)
+    let nn = scratch("dynamic.nn");
+    let w = scratch("dynamic.safetensors");
+    let o = nnc(&[
+        "import",
+        &f,
+        "--input-shape",
+        "x=2,8,6,6",
+        "-o",
+        nn.to_str().unwrap(),
+        "--weights-out",
+        w.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&nn).expect("nn written");
+    assert!(text.contains("input x: [2, 8, 6, 6];"), "{text}");
+    assert!(text.contains("channel_shuffle("), "{text}");
+    let y = scratch("dynamic.y.npy");
+    let input = fixture("dynamic.input.npy");
+    for src in [nn.to_str().unwrap(), f.as_str()] {
+        let mut args = vec!["run", src, "--input", input.as_str()];
+        if src.ends_with(".nn") {
+            args.extend(["--weights", w.to_str().unwrap()]);
+        } else {
+            // the unnamed form, for a one-input model
+            args.extend(["--input-shape", "2x8x6x6"]);
+        }
+        args.extend(["-o", y.to_str().unwrap()]);
+        let run = nnc(&args);
+        assert!(
+            run.status.success(),
+            "{src}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let d = max_diff(
+            &read_npy(y.to_str().unwrap()),
+            &read_npy(&fixture("dynamic.expected.npy")),
+        );
+        assert!(d <= 1e-4, "{src}: max difference {d}");
+    }
+    for cmd in ["check", "analyze", "graph"] {
+        let o = nnc(&[cmd, &f, "--input-shape", "x=1,8,32,32"]);
+        assert!(
+            o.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn input_shapes_that_do_not_fit_are_usage_errors() {
+    let f = fixture("dynamic.onnx");
+    let nn = scratch("dynamic_bad.nn");
+    let _ = std::fs::remove_file(&nn);
+    let cases: &[(&[&str], &str)] = &[
+        (&["--input-shape", "y=1,8,6,6"], "not an input of the model"),
+        (
+            &["--input-shape", "x=1,8,6"],
+            "3 dimensions; the model declares 4",
+        ),
+        (
+            &["--input-shape", "x=1,8,6,6", "--input-shape", "x=2,8,6,6"],
+            "twice",
+        ),
+        (&["--input-shape", "x=1,0,6,6"], "not a positive dimension"),
+        (&["--input-shape", "x="], "not a positive dimension"),
+        (&["--input-shape", "=1,8,6,6"], "input name"),
+    ];
+    for (flags, msg) in cases {
+        let mut args = vec!["import", f.as_str(), "-o", nn.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        let o = nnc(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(msg), "{flags:?}: {err}");
+        assert!(!nn.exists(), "{flags:?}: output written");
+        // the same through check
+        let mut args = vec!["check", f.as_str()];
+        args.extend_from_slice(flags);
+        assert_eq!(nnc(&args).status.code(), Some(2), "check {flags:?}");
+    }
+    // a .nn source declares its shapes
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/small_cnn.nn");
+    let o = nnc(&["check", src.to_str().unwrap(), "--input-shape", "1,3,8,8"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("applies to .onnx models"));
 }

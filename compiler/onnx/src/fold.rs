@@ -218,6 +218,11 @@ pub fn fold(n: &NodeRef, inputs: &[In]) -> Result<Option<Vec<Const>>, Error> {
             } else {
                 return Ok(None);
             };
+            if la == 0 || lb == 0 {
+                // an empty operand (broadcast against a scalar): not a shape
+                // computation nnc folds
+                return Ok(None);
+            }
             let n_out = la.max(lb);
             if a.is_float() || b.is_float() {
                 let (av, bv) = (a.as_f32(), b.as_f32());

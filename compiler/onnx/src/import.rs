@@ -25,6 +25,50 @@ pub struct Imported {
     pub text: String,
     pub weights: WeightStore,
     pub network: String,
+    /// What structure was recovered (blocks, loops), or why none was.
+    pub structure: String,
+}
+
+/// Choices of the caller that change what is imported.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Shapes given for the graph's inputs (`--input-shape NAME=D0,D1,...`):
+    /// they replace the declared shapes, so inputs with symbolic or missing
+    /// dimensions (`dynamic_axes`) can be imported. `name: None` stands for
+    /// the only input of a single-input model.
+    pub input_shapes: Vec<InputShape>,
+}
+
+/// One `--input-shape`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputShape {
+    pub name: Option<String>,
+    pub dims: Vec<usize>,
+}
+
+impl std::str::FromStr for InputShape {
+    type Err = String;
+
+    /// `NAME=1,3,224,224`, `NAME:1x3x224x224`, or (single-input models) `1,3,224,224`.
+    fn from_str(s: &str) -> Result<InputShape, String> {
+        let (name, dims) = match s.rfind(['=', ':']) {
+            Some(i) => (Some(s[..i].to_string()), &s[i + 1..]),
+            None => (None, s),
+        };
+        if name.as_deref() == Some("") {
+            return Err(format!("`{s}`: the input name before `=` is empty"));
+        }
+        let dims: Result<Vec<usize>, String> = dims
+            .split([',', 'x'])
+            .map(|d| match d.trim().parse::<usize>() {
+                Ok(v) if v > 0 => Ok(v),
+                _ => Err(format!(
+                    "`{s}`: `{d}` is not a positive dimension (expected NAME=D0,D1,..., e.g. input=1,3,224,224)"
+                )),
+            })
+            .collect();
+        Ok(InputShape { name, dims: dims? })
+    }
 }
 
 /// A value of the ONNX graph during import.
@@ -133,12 +177,27 @@ impl Ctx<'_> {
 /// file (for external data), `file_stem` names the network when the graph
 /// has no usable name.
 pub fn import_bytes(bytes: &[u8], base: Option<&Path>, file_stem: &str) -> Result<Imported, Error> {
+    import_bytes_with(bytes, base, file_stem, &Options::default())
+}
+
+/// [`import_bytes`] with [`Options`].
+pub fn import_bytes_with(
+    bytes: &[u8],
+    base: Option<&Path>,
+    file_stem: &str,
+    opts: &Options,
+) -> Result<Imported, Error> {
     let model = crate::proto::decode_model(bytes)?;
-    import_model(&model, base, file_stem)
+    import_model_with(&model, base, file_stem, opts)
 }
 
 /// Reads and imports a model file (`E0400` when it cannot be read).
 pub fn import_file(path: &Path) -> Result<Imported, Error> {
+    import_file_with(path, &Options::default())
+}
+
+/// [`import_file`] with [`Options`].
+pub fn import_file_with(path: &Path, opts: &Options) -> Result<Imported, Error> {
     let bytes = std::fs::read(path).map_err(|e| {
         Error::new(
             build::READ_FAILED,
@@ -146,7 +205,7 @@ pub fn import_file(path: &Path) -> Result<Imported, Error> {
         )
     })?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
-    import_bytes(&bytes, path.parent(), stem)
+    import_bytes_with(&bytes, path.parent(), stem, opts)
 }
 
 fn check_opset(model: &ModelProto) -> Result<i64, Error> {
@@ -273,7 +332,13 @@ fn order(
     Ok(out)
 }
 
-fn input_shape(vi: &crate::proto::onnx::ValueInfoProto) -> Result<Vec<usize>, Error> {
+/// The shape of a graph input: the one given with `--input-shape` (same
+/// rank as the declared shape, when there is one), else the declared one,
+/// which must then be static.
+fn input_shape(
+    vi: &crate::proto::onnx::ValueInfoProto,
+    given: Option<&[usize]>,
+) -> Result<Vec<usize>, Error> {
     let name = vi.name.clone().unwrap_or_default();
     let Some(type_proto::Value::TensorType(t)) = vi.r#type.as_ref().and_then(|t| t.value.as_ref())
     else {
@@ -294,11 +359,29 @@ fn input_shape(vi: &crate::proto::onnx::ValueInfoProto) -> Result<Vec<usize>, Er
         }
     }
     let Some(shape) = &t.shape else {
-        return Err(Error::new(
-            code::DYNAMIC_INPUT,
-            format!("input `{name}` has no shape; nnc needs static shapes"),
-        ));
+        return match given {
+            Some(g) => Ok(g.to_vec()),
+            None => Err(Error::new(
+                code::DYNAMIC_INPUT,
+                format!(
+                    "input `{name}` has no shape; give one with `--input-shape {name}=D0,D1,...`"
+                ),
+            )),
+        };
     };
+    if let Some(g) = given {
+        if g.len() != shape.dim.len() {
+            return Err(Error::new(
+                "E0509",
+                format!(
+                    "--input-shape gives input `{name}` {} dimensions; the model declares {}",
+                    g.len(),
+                    shape.dim.len()
+                ),
+            ));
+        }
+        return Ok(g.to_vec());
+    }
     let mut dims = Vec::new();
     for (i, d) in shape.dim.iter().enumerate() {
         use crate::proto::onnx::tensor_shape_proto::dimension::Value as D;
@@ -307,13 +390,13 @@ fn input_shape(vi: &crate::proto::onnx::ValueInfoProto) -> Result<Vec<usize>, Er
             Some(D::DimParam(p)) => {
                 return Err(Error::new(
                     code::DYNAMIC_INPUT,
-                    format!("dimension {i} of input `{name}` is the symbol `{p}` without a size; export the model with a static shape (e.g. without `dynamic_axes`)"),
+                    format!("dimension {i} of input `{name}` is the symbol `{p}` without a size; give the input's shape with `--input-shape {name}=D0,D1,...`, or export the model with a static shape (without `dynamic_axes`)"),
                 ))
             }
             _ => {
                 return Err(Error::new(
                     code::DYNAMIC_INPUT,
-                    format!("dimension {i} of input `{name}` has no size; export the model with a static shape"),
+                    format!("dimension {i} of input `{name}` has no size; give the input's shape with `--input-shape {name}=D0,D1,...`"),
                 ))
             }
         }
@@ -325,6 +408,73 @@ pub fn import_model(
     model: &ModelProto,
     base: Option<&Path>,
     file_stem: &str,
+) -> Result<Imported, Error> {
+    import_model_with(model, base, file_stem, &Options::default())
+}
+
+/// The inputs of the graph that are not initializers, by name.
+fn real_inputs<'g>(
+    graph: &'g crate::proto::onnx::GraphProto,
+    initializers: &HashSet<String>,
+) -> Vec<&'g crate::proto::onnx::ValueInfoProto> {
+    graph
+        .input
+        .iter()
+        .filter(|vi| !initializers.contains(vi.name.as_deref().unwrap_or_default()))
+        .collect()
+}
+
+/// Matches the `--input-shape`s to the graph's inputs: each names an
+/// input (or, unnamed, the only one) at most once (`E0509`).
+fn given_shapes<'o>(
+    inputs: &[&crate::proto::onnx::ValueInfoProto],
+    opts: &'o Options,
+) -> Result<HashMap<String, &'o [usize]>, Error> {
+    let names: Vec<String> = inputs
+        .iter()
+        .map(|vi| vi.name.clone().unwrap_or_default())
+        .collect();
+    let list = || {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = HashMap::new();
+    for s in &opts.input_shapes {
+        let name = match &s.name {
+            Some(n) if names.contains(n) => n.clone(),
+            Some(n) => {
+                return Err(Error::new(
+                    "E0509",
+                    format!("--input-shape names `{n}`, which is not an input of the model (its inputs: {})", list()),
+                ))
+            }
+            None if names.len() == 1 => names[0].clone(),
+            None => {
+                return Err(Error::new(
+                    "E0509",
+                    format!("--input-shape without a name fits only a model with one input; this one has {} ({}): write NAME=D0,D1,...", names.len(), list()),
+                ))
+            }
+        };
+        if out.insert(name.clone(), s.dims.as_slice()).is_some() {
+            return Err(Error::new(
+                "E0509",
+                format!("--input-shape gives input `{name}` twice"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// [`import_model`] with [`Options`].
+pub fn import_model_with(
+    model: &ModelProto,
+    base: Option<&Path>,
+    file_stem: &str,
+    opts: &Options,
 ) -> Result<Imported, Error> {
     let opset = check_opset(model)?;
     let graph = model
@@ -356,12 +506,12 @@ pub fn import_model(
         ));
     }
     let mut inputs = Vec::new();
-    for vi in &graph.input {
+    // initializers may also be listed as inputs (IR < 4 style)
+    let real = real_inputs(graph, &ctx.initializer_names);
+    let given = given_shapes(&real, opts)?;
+    for vi in real {
         let name = vi.name.clone().unwrap_or_default();
-        if ctx.vals.contains_key(&name) {
-            continue; // an initializer listed as an input (IR < 4 style)
-        }
-        let shape = input_shape(vi)?;
+        let shape = input_shape(vi, given.get(&name).copied())?;
         let ident = ctx.bind(&name, &name, shape.clone());
         inputs.push((ident, shape));
     }
@@ -413,6 +563,12 @@ pub fn import_model(
         crate::ops::translate(&mut ctx, &n, opset)?;
     }
     // outputs
+    if graph.output.is_empty() {
+        return Err(Error::new(
+            "E0505",
+            "the graph declares no outputs; an nnc network needs at least one",
+        ));
+    }
     let mut out_lines = Vec::new();
     let mut out_names = HashSet::new();
     let mut out_idents = Vec::new();
@@ -474,7 +630,11 @@ pub fn import_model(
             text.push_str(&format!("    input {ident}: [{}];\n", dims.join(", ")));
         }
         for (t, node) in lines {
-            text.push_str(&format!("    {t}  // {}\n", node.replace('\n', " ")));
+            if node.is_empty() {
+                text.push_str(&format!("    {t}\n"));
+            } else {
+                text.push_str(&format!("    {t}  // {}\n", node.replace('\n', " ")));
+            }
         }
         for l in &out_lines {
             text.push_str(l);
@@ -488,61 +648,119 @@ pub fn import_model(
         .iter()
         .map(|s| (s.text.clone(), s.node.clone()))
         .collect();
-    let mut text = render("", &flat_lines);
+    let flat = render("", &flat_lines);
     let input_idents: Vec<String> = inputs.iter().map(|(i, _)| i.clone()).collect();
-    let mut best: Option<(usize, String)> = None;
-    for depth in [2, 3, 1] {
-        if let Some((defs, lines)) =
-            crate::blocks::recover(&ctx.stmts, &input_idents, &out_idents, depth)
-        {
-            let cand = render(&defs, &lines);
-            if same_graph(&text, &cand) && best.as_ref().is_none_or(|(n, _)| lines.len() < *n) {
-                best = Some((lines.len(), cand));
-            }
-        }
-    }
-    if let Some((_, t)) = best {
-        text = t;
-    }
+    let (text, structure) = structured(
+        &ctx.stmts,
+        &input_idents,
+        &out_idents,
+        flat,
+        |defs, lines| {
+            let lines: Vec<(String, String)> =
+                lines.iter().map(crate::blocks::Line::render).collect();
+            render(defs, &lines)
+        },
+    );
     Ok(Imported {
         text,
         weights: ctx.weights,
         network,
+        structure,
     })
 }
 
-/// True when both sources elaborate to graphs with the same op sequence
-/// (in topological order), shapes and weight names: the check that a
-/// block-structured rewrite means the same network as the flat source.
-fn same_graph(a: &str, b: &str) -> bool {
-    let fingerprint = |src: &str| -> Option<Vec<(String, Vec<usize>, String)>> {
-        let (ast, d) = nnc_syntax::parse(src);
-        if d.iter().any(|d| d.is_error()) {
-            return None;
-        }
-        let el = nnc_elab::elaborate(&ast, None);
-        if el.diagnostics.iter().any(|d| d.is_error()) {
-            return None;
-        }
-        let g = el.graph?;
-        let order = g.topo_order()?;
-        Some(
-            order
-                .iter()
-                .map(|&id| {
-                    let n = g.node(id);
-                    let w = if n.op.has_weights() {
-                        n.name.clone()
-                    } else {
-                        String::new()
-                    };
-                    (format!("{:?}", n.op), n.shape.clone(), w)
-                })
-                .collect(),
-        )
-    };
-    match (fingerprint(a), fingerprint(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => false,
+/// The block-structured source when repeated structures are found and the
+/// rewrite elaborates to the same graph as the flat source (the shortest
+/// such rewrite over instance depths 1 to 3), else the flat source; and a
+/// sentence saying which.
+fn structured(
+    stmts: &[Stmt],
+    inputs: &[String],
+    outputs: &[String],
+    flat: String,
+    render: impl Fn(&str, &[crate::blocks::Line]) -> String,
+) -> (String, String) {
+    if !stmts
+        .iter()
+        .any(|s| crate::naming::scope_of_node(&s.node).is_some_and(|sc| sc.contains('.')))
+    {
+        return (
+            flat,
+            "no blocks: the node names carry no module paths (like `/layer1/layer1.0/conv1/Conv` or `layer1.0.conv1`) to find repeated instances by".into(),
+        );
     }
+    let Some(reference) = fingerprint(&flat) else {
+        return (flat, "no blocks: the flat source does not elaborate".into());
+    };
+    let mut best: Option<(usize, String, crate::blocks::Summary)> = None;
+    let mut rejected = 0;
+    let mut found = false;
+    for depth in [1, 2, 3] {
+        let Some(r) = crate::blocks::recover(stmts, inputs, outputs, depth) else {
+            continue;
+        };
+        found = true;
+        let cand = render(&r.defs, &r.lines);
+        if fingerprint(&cand).as_ref() != Some(&reference) {
+            rejected += 1;
+            continue;
+        }
+        let n = cand.lines().count();
+        if best.as_ref().is_none_or(|(m, _, _)| n < *m) {
+            best = Some((n, cand, r.summary));
+        }
+    }
+    match best {
+        Some((_, text, s)) => (
+            text,
+            format!(
+                "{} block{} ({} parameter{}) for {} instances, {} loop{}",
+                s.blocks,
+                if s.blocks == 1 { "" } else { "s" },
+                s.parameters,
+                if s.parameters == 1 { "" } else { "s" },
+                s.instances,
+                s.loops,
+                if s.loops == 1 { "" } else { "s" }
+            ),
+        ),
+        None if found => (
+            flat,
+            format!("no blocks: {rejected} block rewrite(s) did not elaborate to the same graph and were dropped"),
+        ),
+        None => (flat, "no blocks: no two module instances are isomorphic".into()),
+    }
+}
+
+/// The graph a source elaborates to, as comparable data: in topological
+/// order, each node's op, shape, weight name and input positions.
+type Fingerprint = Vec<(String, Vec<usize>, String, Vec<usize>)>;
+
+fn fingerprint(src: &str) -> Option<Fingerprint> {
+    let (ast, d) = nnc_syntax::parse(src);
+    if d.iter().any(|d| d.is_error()) {
+        return None;
+    }
+    let el = nnc_elab::elaborate(&ast, None);
+    if el.diagnostics.iter().any(|d| d.is_error()) {
+        return None;
+    }
+    let g = el.graph?;
+    let order = g.topo_order()?;
+    let pos: HashMap<_, usize> = order.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+    Some(
+        order
+            .iter()
+            .map(|&id| {
+                let n = g.node(id);
+                let w = if n.op.has_weights() {
+                    n.name.clone()
+                } else {
+                    String::new()
+                };
+                let ins = g.inputs(id).iter().map(|i| pos[i]).collect();
+                (format!("{:?}", n.op), n.shape.clone(), w, ins)
+            })
+            .collect(),
+    )
 }

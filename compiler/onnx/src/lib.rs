@@ -22,4 +22,6 @@ mod reshape;
 pub mod tensor;
 
 pub use error::Error;
-pub use import::{import_bytes, import_file, Imported};
+pub use import::{
+    import_bytes, import_bytes_with, import_file, import_file_with, Imported, InputShape, Options,
+};

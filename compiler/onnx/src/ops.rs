@@ -160,7 +160,13 @@ pub fn translate(ctx: &mut Ctx, n: &NodeRef, _opset: i64) -> Result<(), Error> {
             }
             act(ctx, n, &out0, Activation::Hardsigmoid)
         }
-        "LeakyRelu" => act(ctx, n, &out0, Activation::LeakyRelu { slope: n.float("alpha", 0.01) }),
+        "LeakyRelu" => {
+            let slope = n.float("alpha", 0.01);
+            if !slope.is_finite() {
+                return Err(n.unsupported(format!("alpha {slope} (leaky_relu needs a finite slope)")));
+            }
+            act(ctx, n, &out0, Activation::LeakyRelu { slope })
+        }
         "Gelu" => {
             if n.string("approximate").is_some_and(|s| s != "none") {
                 return Err(n.unsupported("the tanh approximation of Gelu"));
@@ -446,6 +452,11 @@ fn batchnorm(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
         return Err(n.unsupported("parameters whose size is not the channel count"));
     }
     let eps = n.float("epsilon", 1e-5);
+    if !(eps.is_finite() && eps > 0.0) {
+        return Err(n.unsupported(format!(
+            "epsilon {eps} (batchnorm needs a positive, finite epsilon)"
+        )));
+    }
     let op = Op::BatchNorm { eps: eps as f64 };
     let shape = infer(n, &op, &[&s])?;
     let scope = scope_for(ctx, n, n.input(1), "bn");

@@ -2,7 +2,12 @@
 //! `allowzero`, `-1` is inferred).
 
 pub fn resolve(input: &[usize], target: &[i64], allowzero: bool) -> Result<Vec<usize>, String> {
-    let total: usize = input.iter().product();
+    let product = |v: &[usize]| {
+        v.iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| format!("reshape target {target:?} has too many elements"))
+    };
+    let total = product(input)?;
     let mut out = Vec::with_capacity(target.len());
     let mut infer = None;
     for (i, &t) in target.iter().enumerate() {
@@ -16,11 +21,11 @@ pub fn resolve(input: &[usize], target: &[i64], allowzero: bool) -> Result<Vec<u
                     .get(i)
                     .ok_or_else(|| format!("reshape target {target:?}: dimension {i} copies a dimension the input {input:?} does not have"))?,
             ),
-            t if t >= 0 => out.push(t as usize),
+            t if t >= 0 => out.push(usize::try_from(t).map_err(|_| format!("reshape target {target:?} is invalid"))?),
             _ => return Err(format!("reshape target {target:?} is invalid")),
         }
     }
-    let known: usize = out.iter().product();
+    let known = product(&out)?;
     if let Some(i) = infer {
         if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot reshape {input:?} to {target:?}"));
@@ -48,5 +53,7 @@ mod tests {
         assert!(resolve(&[1, 8, 4, 4], &[3, -1], false).is_err());
         assert!(resolve(&[1, 8], &[-1, -1], false).is_err());
         assert!(resolve(&[2, 3], &[0, 0, 0], false).is_err());
+        // fuzz: a target whose product overflows is an error, not a panic
+        assert!(resolve(&[1, 8], &[1 << 40, 1 << 40, -1], false).is_err());
     }
 }

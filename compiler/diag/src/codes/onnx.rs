@@ -40,7 +40,9 @@ nodes form a cycle. The message names the nodes involved.",
     DYNAMIC_INPUT = "E0506" {
         title: "a graph input has a dynamic or non-float shape",
         explanation: "nnc compiles networks of static shapes: every input dimension needs a size. \
-Export without `dynamic_axes` (or fix the batch size), and with float32 inputs.",
+Give the shape of an input with symbolic or missing dimensions with \
+`--input-shape NAME=D0,D1,...` (e.g. `nnc import m.onnx --input-shape input=1,3,224,224`), or \
+export without `dynamic_axes`; inputs must be float32.",
     }
     BAD_TENSOR = "E0507" {
         title: "a tensor of the model has an unsupported type or inconsistent data",
@@ -52,6 +54,13 @@ imported: convert the model to float32 first.",
         title: "the imported source does not compile (importer bug)",
         explanation: "`nnc import` compiles the `.nn` it generates before writing it. This error \
 means the importer produced something the compiler rejects: please report it with the model.",
+    }
+    INPUT_SHAPE_FLAG = "E0509" {
+        title: "an --input-shape that does not fit the model",
+        explanation: "`--input-shape NAME=D0,D1,...` gives the shape of a model input whose \
+dimensions are symbolic (`dynamic_axes`) or missing. It must name an input of the model (a name \
+may be left out only when the model has one input), at most once, with as many dimensions as \
+the model declares. Exit code 2.",
     }
     EXPORT_FAILED = "E0520" {
         title: "the network cannot be exported",

@@ -7,7 +7,6 @@ use crate::frontend;
 use crate::outfile;
 use crate::output;
 use clap::Args;
-use nnc_diag::codes::build as code;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -32,9 +31,9 @@ pub fn run(a: &ImportArgs, color: bool) -> u8 {
             return exit::USAGE;
         }
     }
-    let imp = match nnc_onnx::import_file(&a.file) {
+    let imp = match nnc_onnx::import_file_with(&a.file, frontend::import_options()) {
         Ok(i) => i,
-        Err(e) if e.code == code::READ_FAILED => {
+        Err(e) if frontend::is_usage_import_error(&e) => {
             output::usage_error(e.message);
             return exit::USAGE;
         }
@@ -91,11 +90,12 @@ pub fn run(a: &ImportArgs, color: bool) -> u8 {
     }
     if a.output.is_some() {
         eprintln!(
-            "imported `{}` as network `{}` ({} nodes, {} weight tensors)",
+            "imported `{}` as network `{}` ({} nodes, {} weight tensors; {})",
             a.file.display(),
             imp.network,
             g.len(),
-            imp.weights.len()
+            imp.weights.len(),
+            imp.structure
         );
     }
     exit::OK

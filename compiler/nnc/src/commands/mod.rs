@@ -39,6 +39,9 @@ pub fn run(cli: Cli) -> u8 {
 
 fn dispatch(cli: Cli) -> u8 {
     let color = output::use_color(cli.color);
+    frontend::set_import_options(nnc_onnx::Options {
+        input_shapes: cli.input_shape,
+    });
     match cli.command {
         Command::Check {
             file,
