@@ -38,17 +38,13 @@ impl Platform {
 
     /// A platform built from a calibration run.
     pub fn from_calibration(c: &Calibration) -> Platform {
-        let avx512 = c
-            .avx512_gflops
-            .map(|g| format!("; AVX-512 {g:.0} GFLOP/s not used by nnc's 256-bit kernels"))
-            .unwrap_or_default();
         Platform {
             name: "host".into(),
             description: format!("this machine: {} ({} threads)", c.cpu, c.threads),
             peak_gflops: c.peak_gflops,
             bandwidth_gbs: c.bandwidth_gbs,
             source: format!(
-                "measured by `nnc calibrate`: {} FMA loop {:.1} GFLOP/s, triad {:.1} GB/s{avx512}",
+                "measured by `nnc calibrate`: {} FMA loop {:.1} GFLOP/s, triad {:.1} GB/s",
                 c.isa, c.peak_gflops, c.bandwidth_gbs
             ),
         }
