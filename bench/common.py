@@ -16,10 +16,17 @@ def nnc_path(arg=None):
     for p in (arg, os.environ.get("NNC")):
         if p:
             return str(p)
-    for kind in ("release", "debug"):
-        for base in (os.environ.get("CARGO_TARGET_DIR"), ROOT / "target"):
-            if base and (Path(base) / kind / "nnc").exists():
-                return str(Path(base) / kind / "nnc")
+    # the newest build: a stale release binary would otherwise be picked
+    # over a fresh debug one (and rewrite the calibration cache in its
+    # older format)
+    found = [
+        Path(base) / kind / "nnc"
+        for kind in ("release", "debug")
+        for base in (os.environ.get("CARGO_TARGET_DIR"), ROOT / "target")
+        if base and (Path(base) / kind / "nnc").exists()
+    ]
+    if found:
+        return str(max(found, key=lambda p: p.stat().st_mtime))
     sys.exit("nnc not found: build it or pass --nnc / set NNC")
 
 
