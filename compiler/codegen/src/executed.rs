@@ -55,7 +55,14 @@ pub fn class_of(k: &KernelPlan) -> String {
         },
         KernelPlan::BatchNorm(_) | KernelPlan::Binary(_) => "eltwise".into(),
         KernelPlan::Softmax(_) => "softmax".into(),
-        KernelPlan::Copy(_) | KernelPlan::Shuffle(_) | KernelPlan::Upsample(_) => "copy".into(),
+        KernelPlan::Copy(_)
+        | KernelPlan::Shuffle(_)
+        | KernelPlan::Upsample(_)
+        | KernelPlan::Strided(_)
+        | KernelPlan::Const(_) => "copy".into(),
+        KernelPlan::Affine(_) => "eltwise".into(),
+        KernelPlan::LayerNorm(_) => "layernorm".into(),
+        KernelPlan::MatMul(_) => "matmul".into(),
         #[allow(unreachable_patterns)]
         _ => "other".into(),
     }
@@ -92,6 +99,7 @@ pub fn describe(prep: &Prepared, plan: &Plan) -> Vec<KernelDesc> {
             let mult_adds = match &s.kernel {
                 KernelPlan::Fast(f) => f.macs,
                 KernelPlan::Conv(c) => c.macs(),
+                KernelPlan::MatMul(m) => m.macs(),
                 _ => 0,
             };
             let flops = if mult_adds > 0 {

@@ -26,6 +26,7 @@ pub fn networks() -> Vec<(String, String)> {
     }
     out.push(("sweep_strided".into(), strided()));
     out.push(("sweep_linear".into(), linear()));
+    out.push(("sweep_tokens".into(), tokens()));
     out.push(("sweep_heavy".into(), heavy()));
     out
 }
@@ -126,6 +127,32 @@ fn linear() -> String {
     .to_string()
 }
 
+/// Token tensors `[1, L, E]` of transformer blocks at a few sizes: layer
+/// norms, the matrix products of attention, linear layers over the last axis,
+/// permutes (strided copies) and scalar scaling.
+fn tokens() -> String {
+    let mut t = String::from("network sweep_tokens {\n    input x: [1, 3, 224, 224];\n");
+    for (i, &(patch, e, heads)) in [(16usize, 192usize, 3usize), (8, 128, 4)]
+        .iter()
+        .enumerate()
+    {
+        let l = (224 / patch) * (224 / patch);
+        t += &format!(
+            "    let p{i} = conv2d(x, out = {e}, kernel = {patch}, stride = {patch}, name = \"patch{i}\");
+    let t{i} = permute(reshape(p{i}, [1, {e}, {l}]), [0, 2, 1]);
+    t{i} = t{i} + attention(layernorm(t{i}, name = \"ln{i}a\"), heads = {heads}, name = \"attn{i}\");
+    let h{i} = gelu(linear(layernorm(t{i}, name = \"ln{i}b\"), out = {m}, name = \"fc{i}a\"));
+    t{i} = t{i} + linear(h{i}, out = {e}, name = \"fc{i}b\") * 0.5;
+    let s{i} = matmul(t{i}, permute(t{i}, [0, 2, 1]));
+",
+            m = 4 * e
+        );
+    }
+    t += "    output a = global_avgpool(permute(reshape(t0, [1, 14, 14, 192]), [0, 3, 1, 2]));\n";
+    t += "    output b = s1;\n}\n";
+    t
+}
+
 /// One profiled kernel of `--profile --json`.
 #[derive(serde::Deserialize)]
 struct Profiled {
@@ -223,6 +250,8 @@ mod tests {
             "eltwise",
             "eltwise_math",
             "copy",
+            "layernorm",
+            "matmul",
         ] {
             assert!(classes.contains(want), "{want} not covered: {classes:?}");
         }
