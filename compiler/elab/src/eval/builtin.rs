@@ -11,9 +11,9 @@ use nnc_ir::shape::{self, fmt_shape};
 use nnc_ir::{Activation, BinaryKind, Conv2d, NodeId, Op, Pair, Pool};
 use nnc_syntax::ast::{Expr, Ident};
 
-type Slots<'a> = Vec<Option<ArgV<'a>>>;
+pub(super) type Slots<'a> = Vec<Option<ArgV<'a>>>;
 
-fn opt<'s, 'a>(slots: &'s Slots<'a>, i: usize) -> Option<&'s ArgV<'a>> {
+pub(super) fn opt<'s, 'a>(slots: &'s Slots<'a>, i: usize) -> Option<&'s ArgV<'a>> {
     slots.get(i).and_then(|s| s.as_ref())
 }
 
@@ -130,20 +130,7 @@ impl<'a> Elab<'a> {
             }
             Builtin::BatchNorm => {
                 let x = tensor_of(self, first)?;
-                let eps = match opt(a, 1) {
-                    Some(e) => {
-                        let v = self.expect_float(&e.value, e.span, "`eps`")?;
-                        if !(v.is_finite() && v > 0.0) {
-                            self.invalid(
-                                e.span,
-                                format!("`eps` must be a positive number, got {v}"),
-                            );
-                            return None;
-                        }
-                        v
-                    }
-                    None => 1e-5,
-                };
+                let eps = self.eps_or(opt(a, 1))?;
                 node(self, Op::BatchNorm { eps }, &[x])
             }
             Builtin::Act(act) => {
@@ -513,6 +500,17 @@ impl<'a> Elab<'a> {
             Some(a) => self.expect_bool(&a.value, a.span, what),
             None => Some(default),
         }
+    }
+
+    /// An optional `eps`: a positive finite number, 1e-5 when absent.
+    pub(super) fn eps_or(&mut self, a: Option<&ArgV<'a>>) -> Option<f64> {
+        let Some(e) = a else { return Some(1e-5) };
+        let v = self.expect_float(&e.value, e.span, "`eps`")?;
+        if !(v.is_finite() && v > 0.0) {
+            self.invalid(e.span, format!("`eps` must be a positive number, got {v}"));
+            return None;
+        }
+        Some(v)
     }
 
     /// An axis (negative counts from the end) for a tensor of rank `rank`.

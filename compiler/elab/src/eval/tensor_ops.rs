@@ -12,11 +12,7 @@ use nnc_ir::shape::fmt_shape;
 use nnc_ir::{NodeId, NormAxes, Op};
 use nnc_syntax::ast::BinOp;
 
-type Slots<'a> = Vec<Option<ArgV<'a>>>;
-
-fn opt<'s, 'a>(slots: &'s Slots<'a>, i: usize) -> Option<&'s ArgV<'a>> {
-    slots.get(i).and_then(|s| s.as_ref())
-}
+use super::builtin::{opt, Slots};
 
 impl<'a> Elab<'a> {
     /// Applies one of the built-ins of this file (`None`: an error was reported).
@@ -38,20 +34,7 @@ impl<'a> Elab<'a> {
         match b {
             Builtin::LayerNorm => {
                 let x = tensor(self, first)?;
-                let eps = match opt(a, 1) {
-                    Some(e) => {
-                        let v = self.expect_float(&e.value, e.span, "`eps`")?;
-                        if !(v.is_finite() && v > 0.0) {
-                            self.invalid(
-                                e.span,
-                                format!("`eps` must be a positive number, got {v}"),
-                            );
-                            return None;
-                        }
-                        v
-                    }
-                    None => 1e-5,
-                };
+                let eps = self.eps_or(opt(a, 1))?;
                 let cf = self.bool_or(opt(a, 3), "`channels_first`", false)?;
                 let axes = match (opt(a, 2), cf) {
                     (Some(d), true) => {
