@@ -140,6 +140,8 @@ class Checker:
         if not with_torch:
             # the exported model imported back, built with its initializers
             try:
+                for k in range(len(ref)):
+                    os.remove(f"{base}.out{k}.npy")
                 self.run([*self.nnc, "build", op, "-o", exe], "nnc build of the exported model")
                 self.run([exe, *args, *outs], "the re-imported executable")
             except RuntimeError as e:
