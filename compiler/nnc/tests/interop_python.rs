@@ -57,4 +57,5 @@ fn torchvision_and_examples_round_trip_through_onnx_and_pytorch() {
     assert!(stdout.contains("torchvision resnet18"), "{stdout}");
     assert!(stdout.contains("--input-shape"), "{stdout}");
     assert!(stdout.contains("examples/"), "{stdout}");
+    assert!(stdout.contains("examples/vit_b_16.nn: ok"), "{stdout}");
 }

@@ -275,6 +275,53 @@ pub fn fold(n: &NodeRef, inputs: &[In]) -> Result<Option<Vec<Const>>, Error> {
                 data: x.data.clone(),
             })
         }
+        "Transpose" => {
+            let x = c(0).unwrap();
+            let r = x.dims.len();
+            let perm: Vec<usize> = match n.ints("perm") {
+                Some(p) => p.iter().map(|&a| a.max(0) as usize).collect(),
+                None => (0..r).rev().collect(),
+            };
+            let mut seen = vec![false; r];
+            if perm.len() != r
+                || perm
+                    .iter()
+                    .any(|&a| a >= r || std::mem::replace(&mut seen[a], true))
+            {
+                return Err(n.unsupported(format!("perm {perm:?} of a rank-{r} tensor")));
+            }
+            if x.len() > MAX_FOLD_ELEMENTS {
+                return Ok(None);
+            }
+            let dims: Vec<usize> = perm.iter().map(|&a| x.dims[a]).collect();
+            let mut strides = vec![1usize; r];
+            for a in (0..r.saturating_sub(1)).rev() {
+                strides[a] = strides[a + 1] * x.dims[a + 1];
+            }
+            // the source offset of each output element, in output order
+            let mut src = Vec::with_capacity(x.len());
+            let mut idx = vec![0usize; r];
+            for _ in 0..x.len() {
+                src.push(
+                    idx.iter()
+                        .zip(&perm)
+                        .map(|(&i, &a)| i * strides[a])
+                        .sum::<usize>(),
+                );
+                for a in (0..r).rev() {
+                    idx[a] += 1;
+                    if idx[a] < dims[a] {
+                        break;
+                    }
+                    idx[a] = 0;
+                }
+            }
+            let data = match &x.data {
+                Data::F32(v) => Data::F32(src.iter().map(|&i| v[i]).collect()),
+                Data::I64(v) => Data::I64(src.iter().map(|&i| v[i]).collect()),
+            };
+            one(Const { dims, data })
+        }
         "ConstantOfShape" => {
             let shape = c(0).unwrap().as_i64();
             let dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();

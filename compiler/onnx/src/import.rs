@@ -101,6 +101,9 @@ pub struct Ctx<'m> {
     pub done: HashSet<usize>,
     pub graph_outputs: HashSet<String>,
     pub initializer_names: HashSet<String>,
+    /// For a constant computed by folding a `Transpose` of an initializer
+    /// (how nnc exports an N-D linear's weight), that initializer's name.
+    pub origin: HashMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -492,6 +495,7 @@ pub fn import_model_with(
         done: HashSet::new(),
         graph_outputs: graph.output.iter().filter_map(|o| o.name.clone()).collect(),
         initializer_names: HashSet::new(),
+        origin: HashMap::new(),
     };
     for t in &graph.initializer {
         let name = t.name.clone().unwrap_or_default();
@@ -555,6 +559,17 @@ pub fn import_model_with(
             })
             .collect();
         if let Some(outs) = fold::fold(&n, &ins)? {
+            if n.op() == "Transpose" {
+                let src = n.input(0);
+                let from = ctx
+                    .origin
+                    .get(src)
+                    .cloned()
+                    .or_else(|| ctx.initializer_names.contains(src).then(|| src.to_string()));
+                if let (Some(f), Some(o)) = (from, n.node.output.first()) {
+                    ctx.origin.insert(o.clone(), f);
+                }
+            }
             for (o, c) in n.node.output.iter().zip(outs) {
                 ctx.vals.insert(o.clone(), Val::Const(c));
             }

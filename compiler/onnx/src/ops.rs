@@ -11,6 +11,8 @@ use nnc_diag::codes::onnx as code;
 use nnc_interp::Tensor;
 use nnc_ir::op::{Activation, BinaryKind, Conv2d, Op, Pool};
 
+mod transformer;
+
 fn pair_str(p: [usize; 2]) -> String {
     if p[0] == p[1] {
         p[0].to_string()
@@ -188,6 +190,13 @@ pub fn translate(ctx: &mut Ctx, n: &NodeRef, _opset: i64) -> Result<(), Error> {
             }
         }
         "Add" | "Mul" => binary(ctx, n, &out0),
+        "Sub" => match transformer::scalar_arith(ctx, n, &out0)? {
+            Some(()) => Ok(()),
+            None => Err(n.unsupported("a subtraction of two tensors (nnc subtracts numbers from tensors only)")),
+        },
+        "Transpose" => transformer::transpose(ctx, n, &out0),
+        "LayerNormalization" => transformer::layernorm(ctx, n, &out0),
+        "Gather" => transformer::gather(ctx, n, &out0),
         "Div" => match gelu_pattern(ctx, n, &out0) {
             Some((x, nodes, out)) => {
                 let t = ctx.tensor(n, 0)?;
@@ -199,13 +208,16 @@ pub fn translate(ctx: &mut Ctx, n: &NodeRef, _opset: i64) -> Result<(), Error> {
                 ctx.push(n, format!("let {id} = gelu({});", t.0));
                 Ok(())
             }
-            None => Err(Error::new(
-                code::UNSUPPORTED_OP,
-                format!(
-                    "unsupported op `Div` (node `{}`); nnc has no division (only the exact GELU pattern x * 0.5 * (1 + erf(x / sqrt(2))) is recognized)",
-                    n.name()
-                ),
-            )),
+            None => match transformer::scalar_arith(ctx, n, &out0)? {
+                Some(()) => Ok(()),
+                None => Err(Error::new(
+                    code::UNSUPPORTED_OP,
+                    format!(
+                        "unsupported op `Div` (node `{}`) of two tensors; nnc divides a tensor by a number only (and recognizes the exact GELU pattern x * 0.5 * (1 + erf(x / sqrt(2))))",
+                        n.name()
+                    ),
+                )),
+            },
         },
         "MaxPool" | "AveragePool" => pool(ctx, n, &out0),
         "GlobalAveragePool" => simple(ctx, n, &out0, Op::GlobalAvgPool, "global_avgpool({x})"),
@@ -319,6 +331,12 @@ fn binary(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
                 return Ok(());
             }
         }
+    }
+    if transformer::scalar_arith(ctx, n, out)?.is_some() {
+        return Ok(());
+    }
+    if ctx.constant(n, 0).is_some() || ctx.constant(n, 1).is_some() {
+        return transformer::binary_with_params(ctx, n, out, kind);
     }
     let (a, sa) = ctx.tensor(n, 0)?;
     let (b, sb) = ctx.tensor(n, 1)?;
@@ -492,18 +510,24 @@ fn transpose2(dims: &[usize], v: &[f32]) -> Vec<f32> {
 }
 
 fn linear(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
+    let gemm = n.op() == "Gemm";
+    if !gemm && ctx.constant(n, 1).is_none_or(|c| !c.is_float()) {
+        return transformer::matmul(ctx, n, out);
+    }
+    if !gemm && transformer::attention(ctx, n)? {
+        return Ok(());
+    }
     let (x, s) = ctx.tensor(n, 0)?;
     let w = ctx
         .constant(n, 1)
         .cloned()
         .ok_or_else(|| n.unsupported("the weight is not an initializer"))?;
-    if s.len() != 2 || w.dims.len() != 2 {
+    if (gemm && s.len() != 2) || s.len() < 2 || w.dims.len() != 2 {
         return Err(n.unsupported(format!(
-            "a product of shapes {s:?} and {:?}; nnc's linear takes [N, F] (flatten first)",
+            "a product of shapes {s:?} and {:?}; nnc's linear takes [..., F] and a 2-D weight",
             w.dims
         )));
     }
-    let gemm = n.op() == "Gemm";
     let trans_b = gemm && n.int("transB", 0) == 1;
     if gemm
         && (n.int("transA", 0) != 0 || n.float("alpha", 1.0) != 1.0 || n.float("beta", 1.0) != 1.0)
@@ -516,7 +540,7 @@ fn linear(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
         (vec![w.dims[1], w.dims[0]], transpose2(&w.dims, &w.as_f32()))
     };
     let out_f = wdims[0];
-    if wdims[1] != s[1] {
+    if wdims[1] != s[s.len() - 1] {
         return Err(n.unsupported(format!("input features {} but weight {:?}", s[1], wdims)));
     }
     let mut out_name = out.to_string();
@@ -561,7 +585,8 @@ fn linear(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
         bias: bias.is_some(),
     };
     let shape = infer(n, &op, &[&s])?;
-    let scope = scope_for(ctx, n, n.input(1), "linear");
+    let wsrc = transformer::weight_source(ctx, n.input(1));
+    let scope = scope_for(ctx, n, &wsrc, "linear");
     store(ctx, format!("{scope}.weight"), wdims, wdata, n)?;
     if let Some(b) = bias.clone() {
         store(ctx, format!("{scope}.bias"), vec![out_f], b, n)?;
@@ -695,16 +720,22 @@ fn reshape(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
             }
         }
     }
-    Err(n.unsupported(format!(
-        "a reshape of {s:?} to {t:?}; nnc has flatten ([N, C, H, W] → [N, C*H*W]) and channel_shuffle (Reshape–Transpose–Reshape)"
-    )))
+    let op = Op::Reshape { shape: t.clone() };
+    let shape = infer(n, &op, &[&s])?;
+    let dims: Vec<String> = t.iter().map(|d| d.to_string()).collect();
+    let id = ctx.bind(out, &hint(n), shape);
+    ctx.push(
+        n,
+        format!("let {id} = reshape({x}, [{}]);", dims.join(", ")),
+    );
+    Ok(())
 }
 
 fn concat(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
     let mut ids = Vec::new();
     let mut shapes = Vec::new();
     for i in 0..n.node.input.len() {
-        let (x, s) = ctx.tensor(n, i)?;
+        let (x, s) = transformer::operand(ctx, n, i)?;
         ids.push(x);
         shapes.push(s);
     }
@@ -806,6 +837,9 @@ fn split(ctx: &mut Ctx, n: &NodeRef) -> Result<(), Error> {
         ctx.alias(&n.node.output[0], (x, s));
         return Ok(());
     }
+    if transformer::roll(ctx, n, &x, &s, axis, &sizes)?.is_some() {
+        return Ok(());
+    }
     let outs: Vec<Option<String>> = n.node.output.iter().map(|o| Some(o.clone())).collect();
     emit_split(ctx, n, &x, &s, axis, &sizes, &outs)
 }
@@ -824,20 +858,39 @@ fn slice(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
     for j in 0..starts.len() {
         let ax = axes.get(j).copied().unwrap_or(j as i64);
         let ax = if ax < 0 { ax + r } else { ax };
-        if ax < 0 || ax >= r || steps.get(j).copied().unwrap_or(1) != 1 {
-            return Err(n.unsupported("a slice with steps or bad axes"));
+        let step = steps.get(j).copied().unwrap_or(1);
+        if ax < 0 || ax >= r || step < 1 {
+            return Err(n.unsupported("a slice with a negative or zero step, or bad axes"));
         }
         let d = s[ax as usize] as i64;
         let cl = |v: i64| (if v < 0 { v + d } else { v }).clamp(0, d) as usize;
         let (b, e) = (cl(starts[j]), cl(ends[j]));
-        if b == 0 && e == d as usize {
+        if b == 0 && e == d as usize && step == 1 {
             continue;
         }
         if cut.is_some() || b >= e {
             return Err(n.unsupported("a slice along several axes or an empty slice"));
         }
-        cut = Some((ax as usize, b, e));
+        cut = Some((ax as usize, b, e, step as usize));
     }
+    if let Some((axis, b, e, step)) = cut.filter(|c| c.3 != 1) {
+        let op = Op::Slice {
+            axis,
+            start: b,
+            stop: e,
+            step,
+        };
+        let shape = infer(n, &op, &[&s])?;
+        let id = ctx.bind(out, &hint(n), shape);
+        ctx.push(
+            n,
+            format!(
+                "let {id} = slice({x}, axis = {axis}, start = {b}, stop = {e}, step = {step});"
+            ),
+        );
+        return Ok(());
+    }
+    let cut = cut.map(|(a, b, e, _)| (a, b, e));
     let Some((axis, b, e)) = cut else {
         ctx.alias(out, (x, s));
         return Ok(());

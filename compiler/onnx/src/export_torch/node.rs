@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use nnc_diag::codes::onnx as code;
-use nnc_ir::op::{Activation, BinaryKind, Op};
+use nnc_ir::op::{Activation, BinaryKind, NormAxes, Op};
 use nnc_ir::{Graph, NodeId};
 
 pub fn py_str(s: &str) -> String {
@@ -15,6 +15,20 @@ fn py_bool(b: bool) -> &'static str {
         "True"
     } else {
         "False"
+    }
+}
+
+/// A Python tuple of integers (`(3,)` for one).
+fn tuple(v: &[usize]) -> String {
+    match v {
+        [a] => format!("({a},)"),
+        _ => format!(
+            "({})",
+            v.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -121,25 +135,47 @@ pub fn code(
                 ins[0]
             ),
         ),
-        Op::LayerNorm { .. }
-        | Op::Reshape { .. }
-        | Op::Permute { .. }
-        | Op::Slice { .. }
-        | Op::Select { .. }
-        | Op::MatMul
-        | Op::Param { .. }
-        | Op::Affine { .. }
-        | Op::Roll { .. }
-        | Op::Attention { .. } => {
-            return Err(Error::new(
-                code::EXPORT_FAILED,
-                format!(
-                    "node `{}`: `{}` has no PyTorch export yet",
-                    node.name,
-                    node.op.name()
+        Op::LayerNorm { axes, eps } => {
+            let x = in_shape(0);
+            let (shape, expr) = match axes {
+                NormAxes::Last(k) => (x[x.len() - k..].to_vec(), format!("{m}({})", ins[0])),
+                NormAxes::Channels => (
+                    vec![x[1]],
+                    format!("{m}({}.movedim(1, -1)).movedim(-1, 1)", ins[0]),
                 ),
-            ))
+            };
+            (
+                Some(format!("nn.LayerNorm({}, eps={eps:?})", tuple(&shape))),
+                expr,
+            )
         }
+        Op::Reshape { shape } => (None, format!("{}.reshape{}", ins[0], tuple(shape))),
+        Op::Permute { perm } => (None, format!("{}.permute{}", ins[0], tuple(perm))),
+        Op::Slice {
+            axis,
+            start,
+            stop,
+            step,
+        } => (
+            None,
+            format!("{}[{}{start}:{stop}:{step}]", ins[0], ":, ".repeat(*axis)),
+        ),
+        Op::Select { axis, index } => (None, format!("{}.select({axis}, {index})", ins[0])),
+        Op::MatMul => (None, format!("torch.matmul({}, {})", ins[0], ins[1])),
+        Op::Param { shape } => (
+            Some(format!("nn.Parameter(torch.zeros{})", tuple(shape))),
+            m.clone(),
+        ),
+        Op::Affine { mul, add } => (None, format!("{} * {mul:?} + {add:?}", ins[0])),
+        Op::Roll { axis, shift } => (None, format!("torch.roll({}, {shift}, {axis})", ins[0])),
+        Op::Attention { heads, bias } => (
+            Some(format!(
+                "nn.MultiheadAttention({}, {heads}, bias={}, batch_first=True)",
+                in_shape(0)[2],
+                py_bool(*bias)
+            )),
+            format!("{m}({0}, {0}, {0}, need_weights=False)[0]", ins[0]),
+        ),
         Op::Fused { .. } => {
             return Err(Error::new(
                 code::EXPORT_FAILED,

@@ -16,9 +16,11 @@ use nnc_ir::{Graph, NodeId};
 use prost::Message;
 use std::collections::{HashMap, HashSet};
 
+mod transformer;
+
 pub const DEFAULT_OPSET: i64 = 17;
 
-fn attr_i(name: &str, v: i64) -> AttributeProto {
+pub(crate) fn attr_i(name: &str, v: i64) -> AttributeProto {
     AttributeProto {
         name: Some(name.into()),
         i: Some(v),
@@ -26,7 +28,7 @@ fn attr_i(name: &str, v: i64) -> AttributeProto {
         ..Default::default()
     }
 }
-fn attr_f(name: &str, v: f32) -> AttributeProto {
+pub(crate) fn attr_f(name: &str, v: f32) -> AttributeProto {
     AttributeProto {
         name: Some(name.into()),
         f: Some(v),
@@ -34,7 +36,7 @@ fn attr_f(name: &str, v: f32) -> AttributeProto {
         ..Default::default()
     }
 }
-fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
+pub(crate) fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
     AttributeProto {
         name: Some(name.into()),
         ints: v.to_vec(),
@@ -51,7 +53,7 @@ fn attr_s(name: &str, v: &str) -> AttributeProto {
     }
 }
 
-fn f32_tensor(name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
+pub(crate) fn f32_tensor(name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
     let mut raw = Vec::with_capacity(data.len() * 4);
     for v in data {
         raw.extend_from_slice(&v.to_le_bytes());
@@ -65,7 +67,7 @@ fn f32_tensor(name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
     }
 }
 
-fn i64_tensor(name: &str, data: &[i64]) -> TensorProto {
+pub(crate) fn i64_tensor(name: &str, data: &[i64]) -> TensorProto {
     TensorProto {
         name: Some(name.into()),
         dims: vec![data.len() as i64],
@@ -97,15 +99,15 @@ fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
     }
 }
 
-struct Builder {
-    nodes: Vec<NodeProto>,
-    inits: Vec<TensorProto>,
-    used: HashSet<String>,
+pub(crate) struct Builder {
+    pub(crate) nodes: Vec<NodeProto>,
+    pub(crate) inits: Vec<TensorProto>,
+    pub(crate) used: HashSet<String>,
     node_names: HashSet<String>,
 }
 
 impl Builder {
-    fn fresh(&mut self, want: &str) -> String {
+    pub(crate) fn fresh(&mut self, want: &str) -> String {
         let mut c = want.to_string();
         let mut k = 1;
         while !self.used.insert(c.clone()) {
@@ -114,7 +116,7 @@ impl Builder {
         }
         c
     }
-    fn node(
+    pub(crate) fn node(
         &mut self,
         op: &str,
         name: &str,
@@ -138,12 +140,12 @@ impl Builder {
             ..Default::default()
         });
     }
-    fn const_i64(&mut self, base: &str, v: &[i64]) -> String {
+    pub(crate) fn const_i64(&mut self, base: &str, v: &[i64]) -> String {
         let n = self.fresh(base);
         self.inits.push(i64_tensor(&n, v));
         n
     }
-    fn const_f32(&mut self, base: &str, v: f32) -> String {
+    pub(crate) fn const_f32(&mut self, base: &str, v: f32) -> String {
         let n = self.fresh(base);
         self.inits.push(f32_tensor(&n, &[], &[v]));
         n
@@ -197,6 +199,12 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
             val.insert(id, v);
             continue;
         }
+        if let Op::Param { .. } = &node.op {
+            // a parameter is an initializer named by the node
+            let v = transformer::weight(&mut b, w, &nm)?;
+            val.insert(id, v);
+            continue;
+        }
         let out = b.fresh(&nm);
         let o = vec![out.clone()];
         match &node.op {
@@ -230,21 +238,24 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
             }
             Op::Linear { bias, .. } => {
                 if node.shape.len() != 2 {
-                    return Err(Error::new(
-                        "E0520",
-                        format!(
-                            "node `{}`: `linear` on a rank-{} input has no ONNX export yet",
-                            node.name,
-                            node.shape.len()
-                        ),
-                    ));
+                    let bk = format!("{nm}.bias");
+                    transformer::linear_nd(
+                        &mut b,
+                        w,
+                        &nm,
+                        &format!("{nm}.weight"),
+                        bias.then_some(bk.as_str()),
+                        ins[0].clone(),
+                        out.clone(),
+                    )?;
+                } else {
+                    let mut i = ins.clone();
+                    i.push(weight(&mut b, format!("{nm}.weight"))?);
+                    if *bias {
+                        i.push(weight(&mut b, format!("{nm}.bias"))?);
+                    }
+                    b.node("Gemm", &nm, i, o, vec![attr_i("transB", 1)]);
                 }
-                let mut i = ins.clone();
-                i.push(weight(&mut b, format!("{nm}.weight"))?);
-                if *bias {
-                    i.push(weight(&mut b, format!("{nm}.bias"))?);
-                }
-                b.node("Gemm", &nm, i, o, vec![attr_i("transB", 1)]);
             }
             Op::Act(a) => act(&mut b, *a, &nm, ins[0].clone(), out.clone()),
             Op::MaxPool(p) => {
@@ -320,24 +331,29 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
                     ],
                 );
             }
-            Op::LayerNorm { .. }
-            | Op::Reshape { .. }
-            | Op::Permute { .. }
-            | Op::Slice { .. }
-            | Op::Select { .. }
-            | Op::MatMul
-            | Op::Param { .. }
-            | Op::Affine { .. }
-            | Op::Roll { .. }
-            | Op::Attention { .. } => {
-                return Err(Error::new(
-                    "E0520",
-                    format!(
-                        "node `{}`: `{}` has no ONNX export yet",
-                        node.name,
-                        node.op.name()
-                    ),
-                ))
+            Op::LayerNorm { axes, eps } => {
+                let r = g.node(g.inputs(id)[0]).shape.len();
+                transformer::layernorm(&mut b, w, &nm, *axes, *eps, r, opset, ins[0].clone(), out.clone())?
+            }
+            Op::Reshape { shape } => transformer::reshape(&mut b, &nm, shape, ins[0].clone(), out.clone()),
+            Op::Permute { perm } => {
+                let p: Vec<i64> = perm.iter().map(|&a| a as i64).collect();
+                b.node("Transpose", &nm, ins, o, vec![attr_ints("perm", &p)])
+            }
+            Op::Slice { axis, start, stop, step } => {
+                transformer::slice(&mut b, &nm, *axis, *start, *stop, *step, ins[0].clone(), out.clone())
+            }
+            Op::Select { axis, index } => transformer::select(&mut b, &nm, *axis, *index, ins[0].clone(), out.clone()),
+            Op::MatMul => b.node("MatMul", &nm, ins, o, vec![]),
+            Op::Param { .. } => unreachable!("handled above"),
+            Op::Affine { mul, add } => transformer::affine(&mut b, &nm, *mul, *add, ins[0].clone(), out.clone()),
+            Op::Roll { axis, shift } => {
+                let n = g.node(g.inputs(id)[0]).shape[*axis];
+                transformer::roll(&mut b, &nm, *axis, *shift, n, ins[0].clone(), out.clone())
+            }
+            Op::Attention { heads, bias } => {
+                let s = g.node(g.inputs(id)[0]).shape.clone();
+                transformer::attention(&mut b, w, &nm, *heads, *bias, &s, ins[0].clone(), out.clone())?
             }
             Op::Fused { .. } => {
                 return Err(Error::new(

@@ -1,0 +1,72 @@
+//! The ONNX half of the interop round trips, with the real ONNX tools and
+//! no torch: `scripts/interop_check.py --onnx-only` takes every example →
+//! `nnc export --format onnx` → `onnx.checker` (full check) → ONNX Runtime
+//! vs the executable `nnc build` makes → the exported model built again by
+//! `nnc build model.onnx` (imported) vs ONNX Runtime. It needs a Python with
+//! numpy, onnx and onnxruntime: `$NNC_PYTHON`, else the venv `tools/setup.sh`
+//! makes at `$NNC_ONNX_VENV` (default `~/.cache/nnc/onnx-venv`, what the
+//! default `tools/test.sh` uses), else the full interop venv. Without one
+//! the test is skipped with a message, except under `NNC_ONNX_CHECKS=1`
+//! (set by `tools/test.sh`), where it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn python() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os("NNC_PYTHON") {
+        candidates.push(PathBuf::from(p));
+    }
+    let onnx_venv = std::env::var_os("NNC_ONNX_VENV")
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".cache/nnc/onnx-venv")));
+    let venv = std::env::var_os("NNC_VENV")
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".cache/nnc/venv")));
+    candidates.extend(onnx_venv.map(|v| v.join("bin/python")));
+    candidates.extend(venv.map(|v| v.join("bin/python")));
+    candidates.into_iter().find(|p| {
+        Command::new(p)
+            .args(["-c", "import numpy, onnx, onnxruntime"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+#[test]
+fn every_example_through_onnx_checker_onnxruntime_and_import() {
+    let Some(py) = python() else {
+        let msg =
+            "no Python with numpy, onnx and onnxruntime (set NNC_PYTHON, or run tools/setup.sh)";
+        if std::env::var("NNC_ONNX_CHECKS").is_ok_and(|v| v == "1") {
+            panic!("{msg}");
+        }
+        eprintln!("skipped: {msg}");
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new(&py)
+        .arg(root.join("scripts/interop_check.py"))
+        .args(["--onnx-only", "--nnc", env!("CARGO_BIN_EXE_nnc")])
+        .current_dir(&root)
+        .output()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}");
+    assert!(
+        out.status.success(),
+        "interop_check.py --onnx-only failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for ex in [
+        "examples/vit_b_16.nn",
+        "examples/convnext_tiny.nn",
+        "examples/resnet50.nn",
+    ] {
+        assert!(
+            stdout.contains(&format!("{ex}: ok")),
+            "{ex} not checked:\n{stdout}"
+        );
+    }
+}
