@@ -37,6 +37,7 @@ pub fn class_of(k: &KernelPlan) -> String {
     match k {
         KernelPlan::Fast(f) => match &f.kind {
             FastKind::Linear(_) => "linear".into(),
+            FastKind::Winograd(..) => "conv_winograd".into(),
             FastKind::Conv(spec) => match plan_conv(spec).map(|p| p.algo) {
                 Ok(ConvAlgo::Gemm1x1) => "conv1x1".into(),
                 Ok(ConvAlgo::Direct) => "conv_direct".into(),

@@ -250,7 +250,8 @@ fn conv_like(
     };
     if fast {
         if let Some(fp) = fast_plan(base, &shape, bias, residual, act) {
-            let mut fp = fp;
+            // a 3×3 stride-1 conv goes to Winograd where the estimate says it wins
+            let mut fp = fp.prefer_winograd();
             let packed = fp.pack(w)?;
             fp.w_off = push_weights(blob, &packed);
             if let Some(b) = b {

@@ -562,3 +562,77 @@ fn bench_resnet50_1x1() {
         println!("{line}");
     }
 }
+
+/// [`time_conv_on`] for the Winograd F(m×m, 3×3) kernel.
+fn time_winograd_on(cpu: &str, s: &ConvSpec, m: usize) -> (f64, f64) {
+    use kernels_util::kernels::winograd::{emit_winograd, pack_winograd_weights, WinoPlan};
+    let mut r = Rng::new(1);
+    let (oh, ow) = s.out_hw().unwrap();
+    let x = r.vec(s.n * s.cin * s.h * s.w);
+    let w = r.vec(s.cout * s.cin * 9);
+    let bias = r.vec(s.cout);
+    let packed = pack_winograd_weights(&w, s, m).unwrap();
+    let plan = WinoPlan::new(s, m).unwrap();
+    let nt = plan.num_tasks as i64;
+    let mut y = vec![0.0f32; s.n * s.cout * oh * ow];
+    let flops = s.flops().unwrap() as f64;
+    let reps = ((1e9 / flops) as usize).clamp(5, 200);
+    with_kernel_on(
+        cpu,
+        |md| emit_winograd(md, s, &plan, "wino", isa_of(cpu)),
+        |f| {
+            median_time(reps, || unsafe {
+                f(
+                    x.as_ptr(),
+                    packed.as_ptr(),
+                    bias.as_ptr(),
+                    std::ptr::null(),
+                    y.as_mut_ptr(),
+                    0,
+                    nt,
+                )
+            })
+        },
+    )
+}
+
+/// The ResNet 3×3 stride-1 layers (bias + ReLU) on direct conv, Winograd F(2×2)
+/// and F(4×4), AVX2 and AVX-512 builds: best thread-CPU time and effective
+/// GFLOP/s (direct-conv FLOPs / time), with the estimate's choice.
+#[test]
+#[ignore]
+fn bench_winograd_isa() {
+    use kernels_util::kernels::winograd::{choose_by_estimate, direct_cycles, winograd_cycles};
+    use kernels_util::matrix_cpus;
+    for (cin, hw, cout) in [
+        (64usize, 56usize, 64usize),
+        (128, 28, 128),
+        (256, 14, 256),
+        (512, 7, 512),
+    ] {
+        let s = conv(cin, hw, cout, 3, 1, 1);
+        let f = s.flops().unwrap() as f64;
+        let est = |c: Option<f64>| c.map_or(f64::NAN, |c| c / 3.0e6);
+        println!(
+            "3x3 {cin}->{cout} @{hw}: estimate direct {:.3} F2 {:.3} F4 {:.3} ms (at 3 GHz), picks {:?}",
+            est(direct_cycles(&s)),
+            est(winograd_cycles(&s, 2)),
+            est(winograd_cycles(&s, 4)),
+            choose_by_estimate(&s)
+        );
+        for cpu in matrix_cpus() {
+            let mut best = [f64::INFINITY; 3];
+            // interleaved rounds: direct, F(2×2), F(4×4)
+            for _ in 0..3 {
+                best[0] = best[0].min(time_conv_on(cpu, &s).1);
+                best[1] = best[1].min(time_winograd_on(cpu, &s, 2).1);
+                best[2] = best[2].min(time_winograd_on(cpu, &s, 4).1);
+            }
+            let mut line = format!("  {cpu:<15}");
+            for (name, t) in ["direct", "F2", "F4"].iter().zip(best) {
+                line += &format!(" | {name} {:>6.3} ms {:>6.1} GFLOP/s", t * 1e3, f / t / 1e9);
+            }
+            println!("{line}");
+        }
+    }
+}

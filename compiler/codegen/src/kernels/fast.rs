@@ -5,6 +5,7 @@
 
 use super::conv_fast::{emit_conv_for, pack_conv_weights, plan_conv, ConvSpec};
 use super::gemm::{emit_linear_for, pack_linear_weights, set_target_attrs, LinearSpec};
+use super::winograd::{emit_winograd, pack_winograd_weights, WinoPlan};
 use super::{CgError, Kcx, R};
 use inkwell::module::Linkage;
 use inkwell::values::{IntValue, PointerValue};
@@ -14,6 +15,8 @@ use inkwell::values::{IntValue, PointerValue};
 pub enum FastKind {
     Conv(ConvSpec),
     Linear(LinearSpec),
+    /// A 3×3 stride-1 conv on Winograd F(m×m, 3×3) ([`super::winograd`]).
+    Winograd(ConvSpec, WinoPlan),
 }
 
 /// A convolution or linear layer on a fast kernel.
@@ -45,6 +48,32 @@ impl FastPlan {
         })
     }
 
+    /// Plans a conv on Winograd F(m×m, 3×3); `None` when it does not apply.
+    pub fn winograd(spec: ConvSpec, m: usize) -> Option<FastPlan> {
+        let plan = WinoPlan::new(&spec, m).ok()?;
+        let macs = (spec.n * spec.cout) as u64 * (plan.oh * plan.ow) as u64 * (spec.cin * 9) as u64;
+        Some(FastPlan {
+            num_tasks: plan.num_tasks as u64,
+            kind: FastKind::Winograd(spec, plan),
+            w_off: 0,
+            b_off: None,
+            macs,
+        })
+    }
+
+    /// This plan, or the same conv on Winograd when [`super::winograd::choose`]
+    /// picks a variant for it.
+    pub fn prefer_winograd(self) -> FastPlan {
+        if let FastKind::Conv(spec) = &self.kind {
+            if let Some(w) =
+                super::winograd::choose(spec).and_then(|m| Self::winograd(spec.clone(), m))
+            {
+                return w;
+            }
+        }
+        self
+    }
+
     /// Plans a linear layer; `None` when the fast kernels do not take it.
     pub fn linear(spec: LinearSpec) -> Option<FastPlan> {
         let plan = spec.plan().ok()?;
@@ -63,12 +92,13 @@ impl FastPlan {
         match &self.kind {
             FastKind::Conv(s) => pack_conv_weights(w, s).map_err(|e| e.message),
             FastKind::Linear(s) => pack_linear_weights(w, s).map_err(|e| e.message),
+            FastKind::Winograd(s, p) => pack_winograd_weights(w, s, p.m).map_err(|e| e.message),
         }
     }
 
     fn residual(&self) -> bool {
         match &self.kind {
-            FastKind::Conv(s) => s.residual,
+            FastKind::Conv(s) | FastKind::Winograd(s, _) => s.residual,
             FastKind::Linear(s) => s.residual,
         }
     }
@@ -88,6 +118,7 @@ impl FastPlan {
         let f = match &self.kind {
             FastKind::Conv(s) => emit_conv_for(k.module, s, name, k.isa()),
             FastKind::Linear(s) => emit_linear_for(k.module, s, name, k.isa()),
+            FastKind::Winograd(s, p) => emit_winograd(k.module, s, p, name, k.isa()),
         }
         .map_err(|e| CgError(format!("{name}: {}", e.message)))?;
         f.set_linkage(Linkage::Internal);

@@ -62,6 +62,8 @@ pub mod pointwise;
 pub mod softmax;
 pub mod strided;
 pub mod vmath;
+pub mod winograd;
+pub mod winograd_xform;
 
 /// An error while emitting code (always a compiler bug or an unsupported
 /// case, never a panic).

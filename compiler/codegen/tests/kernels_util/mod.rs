@@ -19,11 +19,17 @@ pub mod isa;
 pub mod pointwise;
 #[path = "../../src/kernels/vmath.rs"]
 pub mod vmath;
+#[path = "../../src/kernels/winograd.rs"]
+pub mod winograd;
+#[path = "../../src/kernels/winograd_xform.rs"]
+pub mod winograd_xform;
 
 /// The kernel modules under the names the crate gives them.
 pub mod kernels {
     #[allow(unused_imports)]
-    pub use super::{conv_fast, conv_wide, dwconv, gemm, isa, pointwise, vmath};
+    pub use super::{
+        conv_fast, conv_wide, dwconv, gemm, isa, pointwise, vmath, winograd, winograd_xform,
+    };
 }
 
 use inkwell::context::Context;
@@ -336,6 +342,50 @@ pub fn check_conv_on(cpu: &str, s: &ConvSpec, seed: u64) -> f64 {
                     split,
                     nt,
                 );
+            }
+        },
+    );
+    rel_err(&y, &want)
+}
+
+/// [`check_conv_on`] for the Winograd F(m×m, 3×3) kernel.
+pub fn check_winograd_on(cpu: &str, s: &ConvSpec, m: usize, seed: u64) -> f64 {
+    use kernels::winograd::{emit_winograd, pack_winograd_weights, WinoPlan};
+    let mut r = Rng::new(seed);
+    let (oh, ow) = s.out_hw().expect("shape");
+    let x = r.vec(s.n * s.cin * s.h * s.w);
+    let w = r.vec(s.cout * s.cin * 9);
+    let bias = r.vec(s.cout);
+    let res = r.vec(s.n * s.cout * oh * ow);
+    let want = conv_ref(s, &x, &w, &bias, &res);
+    let packed = pack_winograd_weights(&w, s, m).expect("pack");
+    let plan = WinoPlan::new(s, m).expect("plan");
+    let nt = plan.num_tasks as i64;
+    let split = r.range(0, plan.num_tasks) as i64;
+    let in_place = s.residual && r.range(0, 1) == 1;
+    let mut y = if in_place {
+        res.clone()
+    } else {
+        vec![f32::NAN; want.len()]
+    };
+    with_kernel_on(
+        cpu,
+        |md| emit_winograd(md, s, &plan, "wino", isa_of(cpu)),
+        |f| {
+            let resp = if in_place { y.as_ptr() } else { res.as_ptr() };
+            // SAFETY: buffers have the sizes the spec implies.
+            unsafe {
+                for (lo, hi) in [(0, split), (split, nt)] {
+                    f(
+                        x.as_ptr(),
+                        packed.as_ptr(),
+                        bias.as_ptr(),
+                        resp,
+                        y.as_mut_ptr(),
+                        lo,
+                        hi,
+                    );
+                }
             }
         },
     );
