@@ -213,6 +213,76 @@ fn bench_linear() {
     }
 }
 
+/// Token-wise linears (GEMMs with many rows) of ViT-B/16 and ConvNeXt-T, one thread,
+/// on both ISA builds, in GFLOP/s (2 flops per mult-add).
+#[test]
+#[ignore]
+fn bench_linear_gemm() {
+    use kernels_util::kernels::gemm::{emit_linear_for, linear_lanes};
+    use kernels_util::matrix_cpus;
+    let shapes = [
+        ("vit qkv", 197, 768, 2304, None),
+        ("vit out", 197, 768, 768, None),
+        ("vit mlp1", 197, 768, 3072, Some(Activation::Gelu)),
+        ("vit mlp2", 197, 3072, 768, None),
+        ("convnext s1 mlp1", 3136, 96, 384, Some(Activation::Gelu)),
+        ("convnext s1 mlp2", 3136, 384, 96, None),
+        ("convnext s3 mlp1", 196, 384, 1536, Some(Activation::Gelu)),
+        ("convnext s3 mlp2", 196, 1536, 384, None),
+    ];
+    for (name, m, k, n, act) in shapes {
+        let s = LinearSpec {
+            m,
+            k,
+            n,
+            bias: true,
+            residual: false,
+            act,
+        };
+        let mut r = Rng::new(5);
+        let x = r.vec(m * k);
+        // Weights scaled like a trained layer's (outputs of order 1): large
+        // pre-activations would put GELU's tails into denormals, which no real
+        // layer spends its time on.
+        let sc = 1.0 / (k as f32).sqrt();
+        let w: Vec<f32> = r.vec(n * k).iter().map(|v| v * sc).collect();
+        let b = r.vec(n);
+        let p = pack_linear_weights(&w, &s).unwrap();
+        let plan = s.plan().unwrap();
+        let nt = plan.num_tasks as i64;
+        let mut y = vec![0.0; m * n];
+        let mut line = format!("{name} {m}x{k}->{n}");
+        for cpu in matrix_cpus() {
+            let (t, tmin) = with_kernel_on(
+                cpu,
+                |md| emit_linear_for(md, &s, "lin", isa_of(cpu)),
+                |f| {
+                    median_time(20, || unsafe {
+                        f(
+                            x.as_ptr(),
+                            p.as_ptr(),
+                            b.as_ptr(),
+                            std::ptr::null(),
+                            y.as_mut_ptr(),
+                            0,
+                            nt,
+                        )
+                    })
+                },
+            );
+            let lanes = linear_lanes(&plan, isa_of(cpu));
+            let gf = 2.0 * (m * k * n) as f64 / 1e9;
+            line += &format!(
+                " | {cpu} ({lanes} lanes) median {:.3} ms, {:.1} GFLOP/s (best {:.1})",
+                t * 1e3,
+                gf / t,
+                gf / tmin
+            );
+        }
+        println!("{line}");
+    }
+}
+
 /// Finds the innermost FMA loops (a label up to the backward jump to it, no label
 /// inside, containing ymm FMAs)
 /// and returns, per loop, (FMAs, stack accesses with a ymm register) — the latter

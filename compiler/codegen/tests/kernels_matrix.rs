@@ -315,6 +315,53 @@ fn winograd_x_activations_x_isa() {
     }
 }
 
+/// GEMM-shaped linears (many rows): 64-output panels cut into per-ISA register
+/// tiles, K blocks with partial sums through the output (one, two, and a short
+/// last block), row remainders, partial last panels and vectors, in-place-safe
+/// residual and every activation.
+#[test]
+fn linear_gemm_blocks_x_isa() {
+    for cpu in matrix_cpus() {
+        let mut r = Rng::new(2024);
+        for (i, act) in ALL_ACTS.into_iter().enumerate() {
+            let s = LinearSpec {
+                m: r.range(5, 40),
+                k: r.pick(&[7usize, 128, 200, 3 * 128 + 24, 300]),
+                n: r.pick(&[64usize, 100, 17, 192, 129]),
+                bias: i % 3 != 1,
+                residual: i % 2 == 0,
+                act,
+            };
+            let plan = s.plan().expect("plan");
+            assert!(
+                plan.kc <= 128 && plan.nv == 8.min(s.n.div_ceil(8)),
+                "{plan:?}"
+            );
+            let e = check_linear_on(cpu, &s, 300 + i as u64);
+            assert!(e <= TOL, "{cpu}: rel err {e:e} for {s:?}");
+        }
+        // Few panels, many rows: the rows are split into chunks (tasks), the
+        // remainder rows in the last chunk.
+        for (i, (m, k, n)) in [(150, 200, 64), (101, 96, 100), (3 * 6 * 8 + 1, 9, 8)]
+            .into_iter()
+            .enumerate()
+        {
+            let s = LinearSpec {
+                m,
+                k,
+                n,
+                bias: true,
+                residual: i != 1,
+                act: ALL_ACTS[i + 2],
+            };
+            let plan = s.plan().expect("plan");
+            assert!(plan.row_chunks > 1, "{plan:?}");
+            let e = check_linear_on(cpu, &s, 400 + i as u64);
+            assert!(e <= TOL, "{cpu}: rel err {e:e} for {s:?}");
+        }
+    }
+}
+
 /// The Winograd plan keeps the input-channel chunk and the products inside their
 /// stack budgets, and splits output channels when there are few tile blocks.
 #[test]

@@ -683,15 +683,35 @@ pub struct LinearSpec {
 pub struct LinearPlan {
     /// Rows per register tile.
     pub mr: usize,
-    /// Vectors (of 8 outputs) per register tile / weight panel.
+    /// Vectors (of 8 outputs) per weight panel.
     pub nv: usize,
     /// Number of weight panels (`ceil(n / (8·nv))`).
     pub panels: usize,
-    /// Tasks: one per weight panel.
+    /// Tasks: `panels × row_chunks` (panel-major).
     pub num_tasks: usize,
     /// Length of the packed weight buffer in f32.
     pub packed_len: usize,
+    /// Input features per K block (`k` when the layer is not K-blocked).
+    pub kc: usize,
+    /// Chunks the rows are split into (1 unless there are too few panels to
+    /// keep two threads evenly busy).
+    pub row_chunks: usize,
+    /// Full `mr`-row tiles per row chunk (the row remainder goes to the last chunk).
+    pub tiles_per_chunk: usize,
 }
+
+/// Rows from which a linear layer is a real GEMM (every weight panel reused by
+/// many row tiles): wide 64-output panels and K blocks that keep a panel's block
+/// in L1.
+const GEMM_ROWS: usize = 5;
+/// Largest K block of a GEMM-shaped linear layer: a `KC_LINEAR × 64` block of the
+/// weight panel is 32 KiB.
+const KC_LINEAR: usize = 128;
+/// Tasks a GEMM-shaped linear layer is cut into at least (row chunks are added when
+/// there are fewer panels), so that a static split over two threads is even.
+const MIN_LINEAR_TASKS: usize = 16;
+/// Fewest row tiles per row chunk (each chunk reloads the weight panel's blocks).
+const MIN_CHUNK_TILES: usize = 8;
 
 impl LinearSpec {
     /// Checks the spec and derives the tiling.
@@ -705,24 +725,49 @@ impl LinearSpec {
         {
             return err("linear: tensor too large");
         }
-        // With few rows the tile is wide so that ≥ 8 accumulators stay independent.
+        // With few rows (a GEMV, bound by streaming the weights) the tile is wide so
+        // that ≥ 8 accumulators stay independent. With many rows the panels are 64
+        // outputs wide (the emitter cuts them into register tiles per ISA) and K is
+        // blocked so that each panel block is reused from L1 by every row tile.
         let mr = self.m.min(6);
+        let gemm = self.m >= GEMM_ROWS;
         let nv = match mr {
             1 => 8,
             2 => 4,
             3 | 4 => 3,
-            _ => 2,
+            _ => 8,
         }
         .min(self.n.div_ceil(8));
+        let kc = if gemm && self.k > KC_LINEAR {
+            let nb = self.k.div_ceil(KC_LINEAR);
+            (self.k.div_ceil(nb).div_ceil(8) * 8).min(self.k)
+        } else {
+            self.k
+        };
         let pw = 8 * nv;
         let panels = self.n.div_ceil(pw);
         let packed_len = mul(&[panels, pw, self.k])?;
+        let full_tiles = self.m / mr;
+        let row_chunks = if gemm {
+            MIN_LINEAR_TASKS
+                .div_ceil(panels)
+                .min(full_tiles / MIN_CHUNK_TILES)
+                .max(1)
+        } else {
+            1
+        };
+        let tiles_per_chunk = full_tiles.div_ceil(row_chunks);
+        // Every chunk but the last is whole tiles; none is empty.
+        let row_chunks = full_tiles.div_ceil(tiles_per_chunk.max(1)).max(1);
         Ok(LinearPlan {
             mr,
             nv,
             panels,
-            num_tasks: panels,
+            num_tasks: mul(&[panels, row_chunks])?,
             packed_len,
+            kc,
+            row_chunks,
+            tiles_per_chunk,
         })
     }
 }
@@ -772,9 +817,31 @@ pub fn linear_lanes(plan: &LinearPlan, isa: super::isa::Isa) -> u32 {
     }
 }
 
-/// [`emit_linear`] for a target ISA (see [`linear_lanes`]): at batch 1 (a GEMV,
-/// bound by streaming the weights) each K step is one broadcast and four zmm loads
-/// and FMAs on AVX-512 instead of eight ymm ones.
+/// How a K block of a linear layer starts its sums (see [`emit_linear_for`]).
+#[derive(Clone, Copy)]
+enum Start<'ctx> {
+    /// The first block: bias and residual.
+    Init,
+    /// A later block: the partial sums stored in the output.
+    Partial,
+    /// Decided at run time (the loop over the non-last blocks): `Init` when true.
+    Runtime(IntValue<'ctx>),
+}
+
+/// [`emit_linear`] for a target ISA (see [`linear_lanes`]).
+///
+/// * At batch 1 (a GEMV, bound by streaming the weights) each K step is one
+///   broadcast and four zmm loads and FMAs on AVX-512 instead of eight ymm ones.
+/// * With many rows (a GEMM: ViT's token-wise linears, ConvNeXt's channels-last
+///   MLPs) a task owns one 64-output weight panel and runs, for each K block of
+///   `plan.kc` inputs, every row tile over it, so the panel's block (32 KiB) stays
+///   in L1 while all rows reuse it. The register tile is `6 × 4` zmm (24
+///   accumulators) on AVX-512 and `6 × 2` ymm (12) on AVX2: one panel is cut into
+///   as many tiles as the ISA's register file needs. Partial sums of a block go
+///   through the output: the first block adds bias and residual, the later ones
+///   reload the output, the last one applies the activation. (The residual is read
+///   in the first block, before that element of the output is written, so an
+///   in-place residual stays correct.)
 pub fn emit_linear_for<'ctx>(
     module: &Module<'ctx>,
     spec: &LinearSpec,
@@ -793,42 +860,68 @@ pub fn emit_linear_for<'ctx>(
     let (begin, end) = em.task_range(plan.num_tasks)?;
     let pw = 8 * plan.nv;
     let k = spec.k;
-    let u = unroll_for(k, 4);
+    let kc = plan.kc;
+    let blocks = k.div_ceil(kc);
+    let k_last = k - (blocks - 1) * kc;
     let tail = spec.n % l;
     // Vectors of `l` floats per panel.
     let vpp = pw / l;
-    em.for_loop(begin, end, |p| {
+    // Accumulators a register tile may hold (the rest hold B vectors and A broadcasts).
+    let acc_budget = if isa.vregs >= 32 { 24 } else { 12 };
+    let sub = (acc_budget / plan.mr).max(1);
+    let rc = i64_of(plan.row_chunks)?;
+    em.for_loop(begin, end, |task| {
+        let p = em.udivc(task, rc)?;
+        let chunk = em.uremc(task, rc)?;
         let wp = em.gep(w, em.mulc(p, i64_of(pw * k)?)?)?;
         let n0 = em.mulc(p, i64_of(pw)?)?;
+        // Full row tiles of this chunk: `t0..t1`; the row remainder (fewer than
+        // `mr` rows) belongs to the last chunk.
+        let full_tiles = spec.m / plan.mr;
+        let t0 = em.mulc(chunk, i64_of(plan.tiles_per_chunk)?)?;
+        let t1 = em.min(
+            em.addc(t0, i64_of(plan.tiles_per_chunk)?)?,
+            em.c64(i64_of(full_tiles)?),
+        )?;
+        let last_chunk = em.icmp(IntPredicate::EQ, chunk, em.c64(rc - 1))?;
         // Number of vectors of this panel that are inside n (the last panel may be short).
         let last_panel = plan.panels - 1;
         let vecs_last = (spec.n - last_panel * pw).div_ceil(l);
         let is_last = em.icmp(IntPredicate::EQ, p, em.c64(i64_of(last_panel)?))?;
-        let body = |nv: usize, last: bool| -> KernelResult<()> {
-            let mut rows_done = 0usize;
-            while rows_done < spec.m {
-                let mr = plan.mr.min(spec.m - rows_done);
-                // Runtime loop over full row tiles, then the row remainder.
-                let full = (spec.m - rows_done) / mr;
-                let tile = |m0: IntValue<'ctx>| -> KernelResult<()> {
+        // One K block (`kb`, `kl` inputs) over all rows of the panel's `nv` vectors.
+        let block = |nv: usize,
+                     last: bool,
+                     kb: IntValue<'ctx>,
+                     kl: usize,
+                     start: Start<'ctx>,
+                     fin: bool|
+         -> KernelResult<()> {
+            let u = unroll_for(kl, 4);
+            let k0 = em.mulc(kb, i64_of(kc)?)?;
+            let wb = em.gep(wp, em.mulc(k0, i64_of(pw)?)?)?;
+            let tile = |m0: IntValue<'ctx>, mr: usize| -> KernelResult<()> {
+                let a_base = em.gep(x, em.add(em.mulc(m0, i64_of(k)?)?, k0)?)?;
+                let mut j0 = 0;
+                while j0 < nv {
+                    let tv = sub.min(nv - j0);
                     let shape = TileShape {
                         mr,
-                        nv,
+                        nv: tv,
                         a_row_stride: i64_of(k)?,
                         a_k_stride: i64_of(u)?,
                         b_k_stride: i64_of(u * pw)?,
                         taps: (0..u).map(|t| (t as i64, (t * pw) as i64)).collect(),
-                        iters: (k / u) as u64,
-                        b_masks: vec![None; nv],
+                        iters: (kl / u) as u64,
+                        b_masks: vec![None; tv],
                     };
-                    let a_base = em.gep(x, em.mulc(m0, i64_of(k)?)?)?;
-                    let b_bases: Vec<PointerValue<'ctx>> = (0..nv)
-                        .map(|j| em.gepc(wp, (j * l) as i64))
+                    let b_bases: Vec<PointerValue<'ctx>> = (j0..j0 + tv)
+                        .map(|j| em.gepc(wb, (j * l) as i64))
                         .collect::<KernelResult<_>>()?;
                     let acc = emit_tile(&em, &shape, a_base, &b_bases)?;
                     for (i, row) in acc.iter().enumerate() {
                         let m = em.addc(m0, i as i64)?;
-                        for (j, &v) in row.iter().enumerate() {
+                        for (jj, &v) in row.iter().enumerate() {
+                            let j = j0 + jj;
                             let col = em.addc(n0, (j * l) as i64)?;
                             // Only the very last vector of the layer can be partial.
                             let mask = if tail != 0 && last && j == nv - 1 {
@@ -836,30 +929,72 @@ pub fn emit_linear_for<'ctx>(
                             } else {
                                 None
                             };
-                            let mut v = v;
-                            if spec.bias {
-                                let bv = em.load_v(em.gep(bias, col)?, mask)?;
-                                v = em.fadd(v, bv)?;
-                            }
                             let off = em.add(em.mulc(m, i64_of(spec.n)?)?, col)?;
-                            if spec.residual {
-                                let rv = em.load_v(em.gep(res, off)?, mask)?;
-                                v = em.fadd(v, rv)?;
+                            let yp = em.gep(y, off)?;
+                            let init = |em: &Em<'_, 'ctx>| -> KernelResult<_> {
+                                let mut s: Option<VectorValue<'ctx>> = None;
+                                if spec.bias {
+                                    s = Some(em.load_v(em.gep(bias, col)?, mask)?);
+                                }
+                                if spec.residual {
+                                    let rv = em.load_v(em.gep(res, off)?, mask)?;
+                                    s = Some(match s {
+                                        Some(b) => em.fadd(b, rv)?,
+                                        None => rv,
+                                    });
+                                }
+                                Ok(s)
+                            };
+                            let mut v = v;
+                            match start {
+                                Start::Init => {
+                                    if let Some(s) = init(&em)? {
+                                        v = em.fadd(v, s)?;
+                                    }
+                                }
+                                Start::Partial => {
+                                    v = em.fadd(v, em.load_v(yp, mask)?)?;
+                                }
+                                Start::Runtime(first) => {
+                                    let s = init(&em)?.unwrap_or(em.vt.const_zero());
+                                    let part = em.load_v(yp, mask)?;
+                                    let prev = em.b.build_select(first, s, part, "")?;
+                                    v = em.fadd(v, prev.into_vector_value())?;
+                                }
                             }
-                            v = em.act(v, spec.act)?;
-                            em.store_v(em.gep(y, off)?, v, mask)?;
+                            if fin {
+                                v = em.act(v, spec.act)?;
+                            }
+                            em.store_v(yp, v, mask)?;
                         }
                     }
-                    Ok(())
-                };
-                let start = em.c64(i64_of(rows_done)?);
-                em.for_loop(em.c64(0), em.c64(i64_of(full)?), |t| {
-                    let m0 = em.add(start, em.mulc(t, i64_of(mr)?)?)?;
-                    tile(m0)
+                    j0 += tv;
+                }
+                Ok(())
+            };
+            em.for_loop(t0, t1, |t| tile(em.mulc(t, i64_of(plan.mr)?)?, plan.mr))?;
+            let rem = spec.m - full_tiles * plan.mr;
+            if rem > 0 {
+                em.if_then(last_chunk, || {
+                    tile(em.c64(i64_of(full_tiles * plan.mr)?), rem)
                 })?;
-                rows_done += full * mr;
             }
             Ok(())
+        };
+        let body = |nv: usize, last: bool| -> KernelResult<()> {
+            if blocks > 1 {
+                em.for_loop(em.c64(0), em.c64(i64_of(blocks - 1)?), |kb| {
+                    let first = em.icmp(IntPredicate::EQ, kb, em.c64(0))?;
+                    block(nv, last, kb, kc, Start::Runtime(first), false)
+                })?;
+            }
+            let kb = em.c64(i64_of(blocks - 1)?);
+            let start = if blocks == 1 {
+                Start::Init
+            } else {
+                Start::Partial
+            };
+            block(nv, last, kb, k_last, start, true)
         };
         if plan.panels == 1 {
             body(vecs_last, true)
