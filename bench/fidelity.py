@@ -26,7 +26,9 @@ def main():
     ap.add_argument("files", nargs="*")
     ap.add_argument("--nnc")
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--iters", type=int, default=30)
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved rounds per network and thread count (the median is kept)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "fidelity.md"))
     a = ap.parse_args()
     nnc = nnc_path(a.nnc)
@@ -36,29 +38,43 @@ def main():
     version = run([nnc, "--version"]).strip()
     rows, kernels = [], []
     with tempfile.TemporaryDirectory(prefix="nnc-fidelity-") as tmp:
+        cases = []
         for f in files:
             for net in networks_of(f):
                 exe = Path(tmp) / net
                 build(nnc, f, net, exe)
                 for t in threads:
                     an = analyze(nnc, f, net, t)
-                    pred = an["totals"]["predicted_ms"]
-                    classes = {k["name"]: k["class"] for k in (an.get("executed") or {}).get("kernels", [])}
-                    meas = bench_median(exe, t, a.iters)
-                    prof = profile(exe, t, a.iters)
-                    rows.append((net, t, pred, meas))
-                    total = prof["total_measured_ms"] or 1e-12
-                    for k in prof["kernels"]:
-                        if k["measured_ms"] >= 0.01 * total and k["measured_ms"] > 0:
-                            kernels.append((net, t, k["name"], classes.get(k["name"], "?"),
-                                            k["predicted_ms"], k["measured_ms"]))
-                    print(f"{net:<22} {t}t predicted {pred:8.3f} ms measured {meas:8.3f} ms "
-                          f"({100 * (pred / meas - 1):+.1f}%)", flush=True)
+                    cases.append((net, t, exe, an))
+        # rounds interleave the networks, so that a disturbed stretch of time
+        # hits one round of each, not every round of one
+        meas = {(net, t): [] for net, t, _, _ in cases}
+        profs = {(net, t): [] for net, t, _, _ in cases}
+        for _ in range(a.rounds):
+            for net, t, exe, _ in cases:
+                meas[net, t].append(bench_median(exe, t, a.iters))
+                profs[net, t].append(profile(exe, t, a.iters))
+        for net, t, exe, an in cases:
+            pred = an["totals"]["predicted_ms"]
+            classes = {k["name"]: k["class"] for k in (an.get("executed") or {}).get("kernels", [])}
+            m = median(meas[net, t])
+            spread = (max(meas[net, t]) - min(meas[net, t])) / m if m > 0 else 0.0
+            rows.append((net, t, pred, m, spread))
+            ps = profs[net, t]
+            ks = ps[0]["kernels"]
+            per = [median([p["kernels"][i]["measured_ms"] for p in ps]) for i in range(len(ks))]
+            total = sum(per) or 1e-12
+            for k, km in zip(ks, per):
+                if km >= 0.01 * total and km > 0:
+                    kernels.append((net, t, k["name"], classes.get(k["name"], "?"),
+                                    k["predicted_ms"], km))
+            print(f"{net:<22} {t}t predicted {pred:8.3f} ms measured {m:8.3f} ms "
+                  f"({100 * (pred / m - 1):+.1f}%, rounds spread {100 * spread:.0f}%)", flush=True)
     _, load1 = machine()
-    write(a.out, cpu, version, load0, load1, threads, rows, kernels)
+    write(a.out, cpu, version, load0, load1, threads, rows, kernels, a.rounds, a.iters)
 
 
-def write(path, cpu, version, load0, load1, threads, rows, kernels):
+def write(path, cpu, version, load0, load1, threads, rows, kernels, rounds, iters):
     L = []
     L.append("# Fidelity of the latency model\n")
     L.append("How well `nnc analyze NET --platform host --threads T` predicts the executable "
@@ -68,19 +84,24 @@ def write(path, cpu, version, load0, load1, threads, rows, kernels):
     L.append(f"- machine: {cpu}; {version}")
     L.append(f"- generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
              f"load average {load0:.2f} at start, {load1:.2f} at end")
-    L.append("- measured: the executable's `--bench` median; predicted: `totals.predicted_ms` of "
-             "`nnc analyze --format json` (weights: deterministic initialization)\n")
+    L.append(f"- measured: the median over {rounds} interleaved rounds of the executable's "
+             f"`--bench {iters}` median (spread: (max − min) / median of the rounds, the machine's "
+             "noise); per kernel, the median over the rounds of its mean call (`--profile --json`); "
+             "predicted: `totals.predicted_ms` of `nnc analyze --format json` (weights: "
+             "deterministic initialization)\n")
     L.append("## Whole network\n")
-    L.append("| network | threads | predicted ms | measured ms | error |")
-    L.append("|---|---:|---:|---:|---:|")
-    for net, t, p, m in rows:
-        L.append(f"| {net} | {t} | {p:.3f} | {m:.3f} | {100 * (p / m - 1):+.1f}% |")
+    L.append("| network | threads | predicted ms | measured ms | rounds spread | error |")
+    L.append("|---|---:|---:|---:|---:|---:|")
+    for net, t, p, m, sp in rows:
+        L.append(f"| {net} | {t} | {p:.3f} | {m:.3f} | {100 * sp:.0f}% | {100 * (p / m - 1):+.1f}% |")
     for t in threads:
-        errs = [abs(p / m - 1) for _, tt, p, m in rows if tt == t]
+        errs = [abs(p / m - 1) for _, tt, p, m, _ in rows if tt == t]
+        spreads = [sp for _, tt, _, _, sp in rows if tt == t]
         within = sum(e <= 0.10 for e in errs)
         L.append("")
         L.append(f"{t} thread{'s' if t > 1 else ''}: median |error| {100 * median(errs):.1f}%, "
-                 f"{within} of {len(errs)} networks within ±10%.")
+                 f"{within} of {len(errs)} networks within ±10%; median rounds spread "
+                 f"{100 * median(spreads):.0f}%.")
     L.append("\n## Per kernel\n")
     L.append("Kernels taking at least 1% of their network's measured time (`--profile --json`, "
              "its `predicted_ms` baked in at build time); error = |predicted / measured − 1|.\n")

@@ -783,7 +783,7 @@ fn json_num(x: f64) -> String {
 /// `--profile --json`: `{"network", "threads", "kernels": [{"name", "op",
 /// "measured_ms", "predicted_ms"}], "total_measured_ms",
 /// "total_predicted_ms"}` on one line.
-fn profile_json(meta: &Meta, runs: usize, threads: usize, min: bool) -> String {
+fn profile_json(meta: &Meta, runs: usize, threads: usize, wall: &[f64], min: bool) -> String {
     let (times, _) = profile::snapshot();
     let runs_f = runs.max(1) as f64;
     let mut tm = 0.0;
@@ -813,11 +813,12 @@ fn profile_json(meta: &Meta, runs: usize, threads: usize, min: bool) -> String {
         })
         .collect();
     format!(
-        "{{\"network\":{},\"threads\":{threads},\"kernels\":[{}],\"total_measured_ms\":{},\"total_predicted_ms\":{}}}\n",
+        "{{\"network\":{},\"threads\":{threads},\"kernels\":[{}],\"total_measured_ms\":{},\"total_predicted_ms\":{},\"wall_mean_ms\":{}}}\n",
         json_str(&meta.network),
         kernels.join(","),
         json_num(tm),
-        json_num(tp)
+        json_num(tp),
+        json_num(stats(wall).map_or(0.0, |s| s.mean))
     )
 }
 
@@ -1162,7 +1163,7 @@ fn measure(meta: &Meta, args: &Args, threads: usize, runner: &mut Runner, out: &
         let wall = runner.timed(runs);
         profile::disable();
         let report = if args.json {
-            profile_json(meta, runs, threads, args.profile_min)
+            profile_json(meta, runs, threads, &wall, args.profile_min)
         } else {
             profile_report(meta, runs, threads, &wall, args.profile_min)
         };

@@ -27,7 +27,7 @@ use std::time::Instant;
 
 /// Version of the cached JSON layout; a cache with another version is
 /// ignored and measured again.
-pub const CACHE_VERSION: u32 = 3;
+pub const CACHE_VERSION: u32 = 4;
 
 /// The result of a calibration run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,6 +66,11 @@ pub struct Calibration {
     /// kernels): a model fitted on other kernels is stale.
     #[serde(default)]
     pub nnc_version: String,
+    /// When the nnc binary that measured it was built (its modification
+    /// time, seconds since the Unix epoch; 0 if unknown): an older binary
+    /// never replaces a cache a newer one wrote ([`overwrite_refusal`]).
+    #[serde(default)]
+    pub nnc_built: u64,
     /// The fitted latency model of nnc's kernels (`nnc calibrate`); None
     /// for the quick peak-and-bandwidth measurement alone.
     #[serde(default)]
@@ -139,6 +144,7 @@ pub fn calibrate() -> Calibration {
             .map(|d| d.as_secs())
             .unwrap_or(0),
         nnc_version: String::new(),
+        nnc_built: 0,
         model: None,
     }
 }
@@ -453,6 +459,70 @@ pub fn load(path: &Path) -> Option<Calibration> {
     (c.version == CACHE_VERSION && ok(c.peak_gflops) && ok(c.bandwidth_gbs)).then_some(c)
 }
 
+/// Who wrote a cache file: its layout version, the nnc version and the
+/// build time of the binary, read from any layout (so that a cache of a
+/// newer layout is recognized, not mistaken for garbage).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Writer {
+    pub version: u32,
+    pub nnc_version: String,
+    pub nnc_built: u64,
+}
+
+/// The writer of the cache at `path`; None if there is no readable JSON
+/// object there.
+pub fn writer_of(path: &Path) -> Option<Writer> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let o = v.as_object()?;
+    Some(Writer {
+        version: o.get("version")?.as_u64()?.try_into().ok()?,
+        nnc_version: o
+            .get("nnc_version")
+            .and_then(|x| x.as_str())
+            .unwrap_or("")
+            .to_string(),
+        nnc_built: o.get("nnc_built").and_then(|x| x.as_u64()).unwrap_or(0),
+    })
+}
+
+/// Why a calibration by `ours` must not replace one by `existing` (None:
+/// it may): a newer cache layout, or another nnc whose binary was built
+/// later than this one (a stale binary would otherwise overwrite a newer
+/// calibration with its own kernels' model).
+pub fn overwrite_refusal(existing: &Writer, ours: &Writer) -> Option<String> {
+    if existing.version > ours.version {
+        return Some(format!(
+            "it has cache layout {}, newer than this nnc's {}",
+            existing.version, ours.version
+        ));
+    }
+    if existing.nnc_version != ours.nnc_version && existing.nnc_built > ours.nnc_built {
+        return Some(format!(
+            "it was written by nnc {} built {} s after this binary (nnc {})",
+            if existing.nnc_version.is_empty() {
+                "?"
+            } else {
+                &existing.nnc_version
+            },
+            existing.nnc_built - ours.nnc_built,
+            ours.nnc_version
+        ));
+    }
+    None
+}
+
+/// Build time of the running binary (its modification time), seconds since
+/// the Unix epoch; 0 if unknown.
+pub fn binary_built() -> u64 {
+    std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
 /// How the cache file is written: the driver passes its output-file writer
 /// (atomic replacement, modes kept, devices written through), so that the
 /// cache follows the same rules as every other file nnc writes.
@@ -501,6 +571,7 @@ mod tests {
             seconds: 1.5,
             timestamp: 1,
             nnc_version: "1.0+aa".into(),
+            nnc_built: 0,
             model: Some(crate::model::HostModel::default()),
         };
         assert!(staleness(&here, "1.0+aa").is_empty());
@@ -543,6 +614,7 @@ mod tests {
             seconds: 1.5,
             timestamp: 1,
             nnc_version: "0.1.0+abc".into(),
+            nnc_built: 0,
             model: Some(crate::model::HostModel::default()),
         };
         let write: WriteFile = &|p, b| std::fs::write(p, b).map_err(|e| e.to_string());
@@ -556,6 +628,45 @@ mod tests {
         };
         save(&p, &bad, write).unwrap();
         assert_eq!(load(&p), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_older_binary_never_replaces_a_newer_cache() {
+        let w = |v: u32, n: &str, t: u64| Writer {
+            version: v,
+            nnc_version: n.into(),
+            nnc_built: t,
+        };
+        let ours = w(CACHE_VERSION, "0.1.0+new", 2000);
+        // same nnc, or an older one: replaced
+        assert_eq!(
+            overwrite_refusal(&w(CACHE_VERSION, "0.1.0+new", 2000), &ours),
+            None
+        );
+        assert_eq!(
+            overwrite_refusal(&w(CACHE_VERSION, "0.1.0+old", 1000), &ours),
+            None
+        );
+        assert_eq!(overwrite_refusal(&w(3, "0.1.0+old", 0), &ours), None);
+        // a newer binary's cache, or a newer layout: kept, and said why
+        let old = w(CACHE_VERSION, "0.1.0+old", 1000);
+        let why = overwrite_refusal(&ours, &old).expect("refused");
+        assert!(why.contains("0.1.0+new") && why.contains("1000 s"), "{why}");
+        let why = overwrite_refusal(&w(CACHE_VERSION + 1, "x", 0), &ours).expect("refused");
+        assert!(why.contains("layout"), "{why}");
+        // the writer is read from any layout, and not from garbage
+        let dir = std::env::temp_dir().join(format!("nnc-cal-writer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("host.json");
+        std::fs::write(
+            &p,
+            r#"{"version": 99, "nnc_version": "9+z", "nnc_built": 7, "new": []}"#,
+        )
+        .unwrap();
+        assert_eq!(writer_of(&p), Some(w(99, "9+z", 7)));
+        std::fs::write(&p, "[1, 2]").unwrap();
+        assert_eq!(writer_of(&p), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -29,6 +29,9 @@ pub struct Executed {
     pub platform: String,
     pub threads: usize,
     pub kernels: Vec<ExecutedKernel>,
+    /// Time between two kernels (dispatch, thread wake-up and join), ms,
+    /// counted once per kernel in the total.
+    pub gap_ms: f64,
 }
 
 impl Executed {
@@ -54,12 +57,23 @@ impl Executed {
             platform: "host".into(),
             threads,
             kernels,
+            gap_ms: model.gap_ms(threads),
         }
     }
 
-    /// Predicted time of the whole plan, ms.
-    pub fn total_ms(&self) -> f64 {
+    /// Predicted time of the kernels themselves, ms.
+    pub fn kernels_ms(&self) -> f64 {
         self.kernels.iter().map(|k| k.predicted_ms).sum()
+    }
+
+    /// Predicted time between the kernels, ms.
+    pub fn gaps_ms(&self) -> f64 {
+        self.kernels.len() as f64 * self.gap_ms
+    }
+
+    /// Predicted time of the whole plan, ms: its kernels and the gaps.
+    pub fn total_ms(&self) -> f64 {
+        self.kernels_ms() + self.gaps_ms()
     }
 
     /// Executed MAC of the whole plan, bytes.
@@ -88,13 +102,15 @@ impl Executed {
             "kernel_count": self.kernels.len(),
             "graph_mac_bytes": graph_mac.saturating_mul(4),
             "executed_mac_bytes": self.bytes(),
+            "kernels_ms": self.kernels_ms(),
+            "gap_ms_per_kernel": self.gap_ms,
             "predicted_ms": self.total_ms(),
         })
     }
 
     /// The plan as a text table.
     pub fn write_table(&self, w: &mut dyn Write) -> io::Result<()> {
-        let total = self.total_ms();
+        let total = self.kernels_ms();
         writeln!(
             w,
             "executed plan: {} kernels, predicted on {} with {} thread{}",
@@ -134,6 +150,19 @@ impl Executed {
             )?;
         }
         let graph_mac: u64 = self.kernels.iter().map(|k| k.graph_mac).sum();
+        if self.gap_ms > 0.0 {
+            writeln!(
+                w,
+                "{:>4}  {:<namew$}  {:<14}  {:>6}  {:>10}  {:>10}  {:>8.4} ms",
+                "",
+                format!("between kernels ({:.4} ms each)", self.gap_ms),
+                "",
+                "",
+                "",
+                "",
+                self.gaps_ms()
+            )?;
+        }
         writeln!(
             w,
             "{:>4}  {:<namew$}  {:<14}  {:>6}  {:>10}  {:>10}  {:>8.4} ms",
@@ -143,7 +172,7 @@ impl Executed {
             "",
             crate::report::human_bytes(graph_mac.saturating_mul(4)),
             crate::report::human_bytes(self.bytes()),
-            total
+            self.total_ms()
         )
     }
 }
@@ -159,7 +188,8 @@ fn source_mac<'g>(a: &Analysis, g: &'g Graph) -> HashMap<&'g str, u64> {
 /// Makes the executed plan's times the analysis' predictions: a kernel's
 /// time goes to its source nodes in proportion to their roofline times
 /// (equally when those are all 0); source nodes no kernel stands for (a
-/// flatten planned as a view, dead code) get 0. Totals and block sums follow.
+/// flatten planned as a view, dead code) get 0. Block sums follow; the total
+/// is the plan's, with the gaps between kernels.
 pub fn attach(a: &mut Analysis, g: &Graph, ex: &Executed) {
     let by_name: HashMap<&str, usize> = a
         .nodes
@@ -191,7 +221,8 @@ pub fn attach(a: &mut Analysis, g: &Graph, ex: &Executed) {
     for (n, t) in a.nodes.iter_mut().zip(&new) {
         n.predicted_ms = *t;
     }
-    a.totals.predicted_ms = new.iter().sum();
+    // the gaps between kernels belong to no node: the total has them
+    a.totals.predicted_ms = new.iter().sum::<f64>() + ex.gaps_ms();
     for b in &mut a.blocks {
         b.predicted_ms = 0.0;
     }

@@ -26,6 +26,15 @@
 //! threads are fitted together, the thread count entering only through the
 //! busiest thread's share and the bandwidth, so that the few noisy
 //! all-thread samples cannot give a class a different efficiency.
+//!
+//! A whole inference takes longer than the sum of its kernels: between two
+//! kernels the runtime dispatches the next call and the thread pool wakes
+//! and joins. The calibration measures that gap per kernel on the sweep
+//! networks (wall time of an inference minus the sum of its kernels' own
+//! times, over the kernels), at one thread and at all threads; the network's
+//! prediction is the sum of its kernels plus one gap per kernel
+//! ([`HostModel::plan_ms`]).
+//!
 //! The coefficients are fitted by `nnc calibrate` on synthetic sweeps
 //! ([`fit_class`]), never on a network. A class without a fit is priced with
 //! [`ClassFit::fallback`].
@@ -90,6 +99,10 @@ pub struct ClassFit {
     pub samples: usize,
     /// Median |predicted / measured − 1| over those samples.
     pub median_error: f64,
+    /// Median dispersion of those samples over their measuring rounds,
+    /// (max − min) / median: how much of the error is the machine's noise.
+    #[serde(default)]
+    pub dispersion: f64,
 }
 
 impl ClassFit {
@@ -108,6 +121,7 @@ impl ClassFit {
             s: 0.005,
             samples: 0,
             median_error: f64::NAN,
+            dispersion: f64::NAN,
         }
     }
 }
@@ -123,6 +137,12 @@ pub struct HostModel {
     pub bandwidth: Vec<BandwidthPoint>,
     /// Fits per class.
     pub classes: BTreeMap<String, ClassFit>,
+    /// Time between kernels of an inference, per kernel, with one thread, ms.
+    #[serde(default)]
+    pub gap_ms_1t: f64,
+    /// The same with all threads, ms.
+    #[serde(default)]
+    pub gap_ms_all: f64,
 }
 
 /// The features of a kernel at a thread count: `(x₁, x₂, p)` (ms, ms, 0/1).
@@ -196,6 +216,28 @@ impl HostModel {
         }
     }
 
+    /// The time between two kernels on `threads` threads, ms: the measured
+    /// gap at one thread, or at all threads for more.
+    pub fn gap_ms(&self, threads: usize) -> f64 {
+        let g = if threads > 1 && self.cores > 1 {
+            self.gap_ms_all
+        } else {
+            self.gap_ms_1t
+        };
+        if g.is_finite() {
+            g.max(0.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Predicted time of a whole plan on `threads` threads, ms: its kernels
+    /// and the gap after each.
+    pub fn plan_ms(&self, kernels: &[KernelDesc], threads: usize) -> f64 {
+        predict_plan(self, kernels, threads).iter().sum::<f64>()
+            + kernels.len() as f64 * self.gap_ms(threads)
+    }
+
     /// Whether the model has any calibrated class.
     pub fn is_calibrated(&self) -> bool {
         !self.classes.is_empty() && self.peak_gflops_1t > 0.0
@@ -208,6 +250,8 @@ pub struct Sample {
     pub kernel: KernelDesc,
     pub threads: usize,
     pub measured_ms: f64,
+    /// Dispersion of the measurement over its rounds, (max − min) / median.
+    pub spread: f64,
 }
 
 /// Smallest number of samples a class is fitted from.
@@ -246,13 +290,16 @@ pub fn fit_class(m: &HostModel, samples: &[Sample]) -> Option<ClassFit> {
         s: c[3],
         samples: rows.len(),
         median_error: 0.0,
+        dispersion: 0.0,
     };
     let mut errs: Vec<f64> = good
         .iter()
         .map(|s| (fit.eval(features(m, &s.kernel, s.threads)) / s.measured_ms - 1.0).abs())
         .collect();
+    let mut spreads: Vec<f64> = good.iter().map(|s| s.spread).collect();
     Some(ClassFit {
         median_error: median(&mut errs),
+        dispersion: median(&mut spreads),
         ..fit
     })
 }
@@ -372,6 +419,8 @@ mod tests {
                 },
             ],
             classes: BTreeMap::new(),
+            gap_ms_1t: 0.0,
+            gap_ms_all: 0.0,
         }
     }
 
@@ -450,6 +499,7 @@ mod tests {
             s: 0.004,
             samples: 0,
             median_error: 0.0,
+            dispersion: 0.0,
         };
         // both thread counts, tasks 1..8: the split cost only when split
         let samples: Vec<Sample> = (1..12u64)
@@ -460,6 +510,7 @@ mod tests {
                     measured_ms: truth.eval(features(&m, &k, t)),
                     kernel: k,
                     threads: t,
+                    spread: 0.01 * i as f64,
                 }
             })
             .collect();
@@ -469,6 +520,7 @@ mod tests {
         assert!((f.m - truth.m).abs() < 1e-6, "{f:?}");
         assert!((f.s - truth.s).abs() < 1e-6, "{f:?}");
         assert!(f.median_error < 1e-6);
+        assert!((f.dispersion - 0.06).abs() < 1e-12, "{f:?}");
         m.classes.insert("conv1x1".into(), f);
         for s in &samples {
             let p = m.predict(&s.kernel, s.threads);
@@ -498,6 +550,7 @@ mod tests {
                 kernel: kernel(i * 10_000_000, 1000, 1),
                 threads: 1,
                 measured_ms: 1.0 / i as f64,
+                spread: 0.0,
             })
             .collect();
         let f = fit_class(&m, &samples).unwrap();
@@ -505,6 +558,21 @@ mod tests {
             f.a >= 0.0 && f.b >= 0.0 && f.m >= 0.0 && f.s >= 0.0,
             "{f:?}"
         );
+    }
+
+    #[test]
+    fn a_plan_costs_its_kernels_and_a_gap_after_each() {
+        let mut m = model();
+        let ks: Vec<KernelDesc> = (1..4).map(|i| kernel(i * 1_000_000, 4096, 4)).collect();
+        let sum = |m: &HostModel, t| predict_plan(m, &ks, t).iter().sum::<f64>();
+        assert_eq!(m.plan_ms(&ks, 1), sum(&m, 1));
+        m.gap_ms_1t = 0.01;
+        m.gap_ms_all = 0.03;
+        assert!((m.plan_ms(&ks, 1) - sum(&m, 1) - 0.03).abs() < 1e-12);
+        assert!((m.plan_ms(&ks, 2) - sum(&m, 2) - 0.09).abs() < 1e-12);
+        // a damaged figure counts as no gap
+        m.gap_ms_all = f64::NAN;
+        assert_eq!(m.plan_ms(&ks, 2), sum(&m, 2));
     }
 
     #[test]

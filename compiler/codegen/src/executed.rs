@@ -193,6 +193,7 @@ mod tests {
                 gbs_all: 30.0,
             }],
             classes: Default::default(),
+            ..Default::default()
         };
         let ex = nnc_analysis::executed::Executed::price(
             &a,

@@ -218,6 +218,9 @@ pub enum Command {
         /// sweep, no kernel model (`--platform host` then prices the source graph).
         #[arg(long)]
         quick: bool,
+        /// Replace the cache even when a newer nnc binary wrote it.
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -60,3 +60,52 @@ fn a_symlinked_cache_is_followed_and_stays_a_link() {
         printed.trim()
     );
 }
+
+/// A cache written by a newer nnc binary (another version, built later) is
+/// never replaced by this older one: the measurement is printed, stderr
+/// says why the cache was kept, and `--force` replaces it.
+#[test]
+fn an_older_binary_keeps_a_newer_binarys_cache() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("nnc");
+    std::fs::create_dir(&dir).unwrap();
+    let cache = dir.join("host.json");
+    let newer = "{\"version\": 4, \"nnc_version\": \"9.9.9+future\", \"nnc_built\": 99999999999}\n";
+    std::fs::write(&cache, newer).unwrap();
+    let run = |force: bool| {
+        let mut args = vec!["calibrate", "--json", "--quick"];
+        if force {
+            args.push("--force");
+        }
+        Command::new(env!("CARGO_BIN_EXE_nnc"))
+            .args(args)
+            .env("XDG_CACHE_HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    let o = run(false);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("not replacing the calibration cache"), "{err}");
+    assert!(
+        err.contains("9.9.9+future") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("peak_gflops"));
+    assert_eq!(std::fs::read_to_string(&cache).unwrap(), newer);
+    // a newer layout is kept too
+    let layout = "{\"version\": 999, \"nnc_version\": \"\"}\n";
+    std::fs::write(&cache, layout).unwrap();
+    let o = run(false);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("layout"));
+    assert_eq!(std::fs::read_to_string(&cache).unwrap(), layout);
+    // --force replaces it
+    let o = run(true);
+    assert_eq!(o.status.code(), Some(0));
+    let text = std::fs::read_to_string(&cache).unwrap();
+    assert!(text.contains("nnc_built"), "{text}");
+    assert!(!text.contains("future"));
+    // and this binary's own cache is replaced without --force
+    let o = run(false);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("not replacing"));
+}

@@ -142,11 +142,7 @@ fn rebalance(o: &Opts, name: &str, text: &str, tolerance: f64) -> u8 {
             Some(nnc_rebalance::LatencyFn(std::sync::Arc::new(
                 move |g: &nnc_ir::Graph| {
                     let kernels = nnc_codegen::executed::describe_graph(g).ok()?;
-                    Some(
-                        nnc_analysis::model::predict_plan(&m, &kernels, threads)
-                            .iter()
-                            .sum(),
-                    )
+                    Some(m.plan_ms(&kernels, threads))
                 },
             )))
         }

@@ -156,7 +156,7 @@ fn dispatch(cli: Cli) -> u8 {
         Command::Explain { code } => explain::run(&code),
         Command::Import(a) => import::run(&a, color),
         Command::Export(a) => export::run(&a, color),
-        Command::Calibrate { json, quick } => calibrate::run(json, quick),
+        Command::Calibrate { json, quick, force } => calibrate::run(json, quick, force),
     }
 }
 

@@ -74,12 +74,15 @@ fn build(
     Ok((exe, kernels))
 }
 
-pub fn run(json: bool, quick: bool) -> u8 {
+/// Measuring rounds per sweep network and thread count (the median is kept).
+const ROUNDS: usize = 3;
+
+pub fn run(json: bool, quick: bool, force: bool) -> u8 {
     let t0 = Instant::now();
     eprintln!("measuring FMA throughput and memory bandwidth on all cores...");
     let mut c = nnc_analysis::calibrate();
     if quick {
-        return finish(c, json);
+        return finish(c, json, force);
     }
     eprintln!(
         "measuring the memory hierarchy (16 KiB to 64 MiB, 1 and {} threads)...",
@@ -91,6 +94,8 @@ pub fn run(json: bool, quick: bool) -> u8 {
         peak_gflops_1t: c.peak_gflops_1t,
         bandwidth,
         classes: BTreeMap::new(),
+        gap_ms_1t: 0.0,
+        gap_ms_all: 0.0,
     };
     let thread_counts: Vec<usize> = if c.threads > 1 {
         vec![1, c.threads]
@@ -113,6 +118,7 @@ pub fn run(json: bool, quick: bool) -> u8 {
     };
     let _guard = crate::cleanup::register(tmp.path().to_path_buf());
     let mut samples: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
+    let mut gaps: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     let mut failures = Vec::new();
     let (mut build_s, mut run_s) = (0.0, 0.0);
     let t_sweep = Instant::now();
@@ -129,8 +135,9 @@ pub fn run(json: bool, quick: bool) -> u8 {
             }
         };
         for &t in &thread_counts {
-            match sweep::profile(&exe, t, 3, 30) {
+            match sweep::profile(&exe, t, ROUNDS, 30) {
                 Some(m) => {
+                    gaps.entry(t).or_default().push(m.gap_ms);
                     for s in sweep::samples(&kernels, &m, t) {
                         samples.entry(s.kernel.class.clone()).or_default().push(s);
                     }
@@ -145,6 +152,14 @@ pub fn run(json: bool, quick: bool) -> u8 {
         t_sweep.elapsed().as_secs_f64(),
         (t_sweep - t0).as_secs_f64()
     );
+    // the gap between kernels: the median over the sweep networks
+    let mut gap = |t: usize| {
+        gaps.get_mut(&t)
+            .map_or(0.0, |v| nnc_analysis::model::median(v))
+            .max(0.0)
+    };
+    model.gap_ms_1t = gap(1);
+    model.gap_ms_all = gap(c.threads);
     for (class, ss) in &samples {
         if let Some(f) = fit_class(&model, ss) {
             model.classes.insert(class.clone(), f);
@@ -156,15 +171,36 @@ pub fn run(json: bool, quick: bool) -> u8 {
     c.nnc_version = nnc_version();
     c.model = Some(model);
     c.seconds = t0.elapsed().as_secs_f64();
-    finish(c, json)
+    finish(c, json, force)
 }
 
-/// Caches and prints a calibration.
-fn finish(mut c: Calibration, json: bool) -> u8 {
+/// Caches and prints a calibration. A cache a newer nnc binary wrote is
+/// kept (said on stderr) unless `force`.
+fn finish(mut c: Calibration, json: bool, force: bool) -> u8 {
     if c.nnc_version.is_empty() {
         c.nnc_version = nnc_version();
     }
+    c.nnc_built = nnc_analysis::calibrate::binary_built();
+    let ours = nnc_analysis::calibrate::Writer {
+        version: c.version,
+        nnc_version: c.nnc_version.clone(),
+        nnc_built: c.nnc_built,
+    };
+    let refusal = nnc_analysis::calibrate::cache_path().and_then(|p| {
+        let old = nnc_analysis::calibrate::writer_of(&p)?;
+        let why = nnc_analysis::calibrate::overwrite_refusal(&old, &ours)?;
+        Some((p, why))
+    });
     let cached = match nnc_analysis::calibrate::cache_path() {
+        Some(p) if !force && refusal.is_some() => {
+            let why = refusal.map(|r| r.1).unwrap_or_default();
+            eprintln!(
+                "warning: not replacing the calibration cache `{}`: {why}; \
+                 run the newer nnc, or pass --force",
+                p.display()
+            );
+            None
+        }
         Some(p) => match nnc_analysis::calibrate::save(&p, &c, &write_cache) {
             Ok(()) => Some(p),
             Err(e) => {
@@ -214,7 +250,13 @@ fn print_text(c: &Calibration) {
             m.cores
         );
     }
-    outln!("kernel classes (t = a + b·compute + m·memory + s·split; error: median |pred/meas − 1| on the sweep):");
+    outln!(
+        "between kernels: {:.4} ms per kernel (1 thread), {:.4} ms ({} threads)",
+        m.gap_ms_1t,
+        m.gap_ms_all,
+        m.cores
+    );
+    outln!("kernel classes (t = a + b·compute + m·memory + s·split; error: median |pred/meas − 1| on the sweep; noise: median (max − min) / median of the {ROUNDS} rounds):");
     for (class, f) in &m.classes {
         let eff = if f.b > 0.0 {
             format!("{:>5.1}% of peak", 100.0 / f.b)
@@ -222,14 +264,15 @@ fn print_text(c: &Calibration) {
             "memory-bound".to_string()
         };
         outln!(
-            "  {:<16} a {:>7.4} ms  b {:>6.2} ({eff})  m {:>5.2}  s {:>7.4} ms  n {:>3}  error {:>5.1}%",
+            "  {:<16} a {:>7.4} ms  b {:>6.2} ({eff})  m {:>5.2}  s {:>7.4} ms  n {:>3}  error {:>5.1}%  noise {:>5.1}%",
             class,
             f.a,
             f.b,
             f.m,
             f.s,
             f.samples,
-            100.0 * f.median_error
+            100.0 * f.median_error,
+            100.0 * f.dispersion
         );
     }
     outln!("took:       {:.1} s", c.seconds);

@@ -163,19 +163,30 @@ struct Profiled {
 #[derive(serde::Deserialize)]
 struct Profile {
     kernels: Vec<Profiled>,
+    #[serde(default)]
+    wall_mean_ms: f64,
 }
 
-/// Runs `exe` `reps` times with `threads` threads; per kernel, the median
-/// over the runs of its shortest call (min-of-k within a run, median across
-/// runs: robust to other processes); None if a run failed.
-pub fn profile(
-    exe: &Path,
-    threads: usize,
-    reps: usize,
-    iters: usize,
-) -> Option<Vec<(String, f64)>> {
-    let mut runs: Vec<Vec<Profiled>> = Vec::new();
-    for _ in 0..reps {
+/// The measured times of one sweep network at one thread count.
+pub struct Measured {
+    /// Per kernel: name, time (ms) and dispersion across the rounds
+    /// ((max − min) / median).
+    pub kernels: Vec<(String, f64, f64)>,
+    /// Wall time of an inference beyond its kernels' own times (mean wall
+    /// time minus the sum of the kernels' mean calls), per kernel, ms
+    /// (median over the rounds).
+    pub gap_ms: f64,
+}
+
+/// Runs `exe` for `rounds` rounds of `iters` inferences with `threads`
+/// threads. Per kernel, its mean call in a round (the typical call, as an
+/// inference meets it: the minimum would price every kernel at its luckiest
+/// and the whole network low), then the median over the rounds (robust to a
+/// round disturbed by other processes), with the rounds' dispersion. None if
+/// a run failed.
+pub fn profile(exe: &Path, threads: usize, rounds: usize, iters: usize) -> Option<Measured> {
+    let mut runs: Vec<Profile> = Vec::new();
+    for _ in 0..rounds {
         let out = Command::new(exe)
             .args([
                 "--threads",
@@ -183,7 +194,6 @@ pub fn profile(
                 "--bench",
                 &iters.to_string(),
                 "--profile",
-                "--profile-min",
                 "--json",
             ])
             .output()
@@ -191,33 +201,61 @@ pub fn profile(
         if !out.status.success() {
             return None;
         }
-        let p: Profile = serde_json::from_slice(&out.stdout).ok()?;
-        runs.push(p.kernels);
+        runs.push(serde_json::from_slice(&out.stdout).ok()?);
     }
-    let first = runs.first()?;
-    Some(
-        (0..first.len())
-            .map(|i| {
-                let mut v: Vec<f64> = runs
-                    .iter()
-                    .filter_map(|r| r.get(i).map(|k| k.measured_ms))
-                    .collect();
-                (first[i].name.clone(), nnc_analysis::model::median(&mut v))
-            })
-            .collect(),
-    )
+    Some(combine(&runs))
+}
+
+/// Combines rounds of one network (see [`profile`]).
+fn combine(runs: &[Profile]) -> Measured {
+    use nnc_analysis::model::median;
+    let Some(first) = runs.first() else {
+        return Measured {
+            kernels: Vec::new(),
+            gap_ms: 0.0,
+        };
+    };
+    let kernels = (0..first.kernels.len())
+        .map(|i| {
+            let mut v: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.kernels.get(i).map(|k| k.measured_ms))
+                .collect();
+            let med = median(&mut v);
+            let spread = match (v.first(), v.last()) {
+                (Some(lo), Some(hi)) if med > 0.0 => (hi - lo) / med,
+                _ => 0.0,
+            };
+            (first.kernels[i].name.clone(), med, spread)
+        })
+        .collect();
+    let mut gaps: Vec<f64> = runs
+        .iter()
+        .filter(|r| r.wall_mean_ms > 0.0 && !r.kernels.is_empty())
+        .map(|r| {
+            let sum: f64 = r.kernels.iter().map(|k| k.measured_ms).sum();
+            ((r.wall_mean_ms - sum) / r.kernels.len() as f64).max(0.0)
+        })
+        .collect();
+    let gap_ms = if gaps.is_empty() {
+        0.0
+    } else {
+        median(&mut gaps)
+    };
+    Measured { kernels, gap_ms }
 }
 
 /// Pairs the executed plan's kernels with their measured times.
-pub fn samples(kernels: &[KernelDesc], measured: &[(String, f64)], threads: usize) -> Vec<Sample> {
+pub fn samples(kernels: &[KernelDesc], measured: &Measured, threads: usize) -> Vec<Sample> {
     kernels
         .iter()
-        .zip(measured)
-        .filter(|(k, (name, ms))| &k.name == name && *ms > 0.0)
-        .map(|(k, (_, ms))| Sample {
+        .zip(&measured.kernels)
+        .filter(|(k, (name, ms, _))| &k.name == name && *ms > 0.0)
+        .map(|(k, (_, ms, spread))| Sample {
             kernel: k.clone(),
             threads,
             measured_ms: *ms,
+            spread: *spread,
         })
         .collect()
 }
@@ -255,5 +293,42 @@ mod tests {
         ] {
             assert!(classes.contains(want), "{want} not covered: {classes:?}");
         }
+    }
+
+    fn round(times: &[f64], wall: f64) -> Profile {
+        Profile {
+            kernels: times
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| Profiled {
+                    name: format!("k{i}"),
+                    measured_ms: t,
+                })
+                .collect(),
+            wall_mean_ms: wall,
+        }
+    }
+
+    /// Per kernel the median round and the rounds' spread; the gap between
+    /// kernels is the wall time beyond them, per kernel, median over rounds.
+    #[test]
+    fn rounds_combine_by_median_with_their_spread() {
+        let runs = [
+            round(&[1.0, 2.0], 3.2),
+            round(&[1.2, 2.0], 3.6),
+            round(&[3.0, 2.0], 5.1),
+        ];
+        let m = combine(&runs);
+        assert_eq!(m.kernels.len(), 2);
+        assert_eq!(m.kernels[0].0, "k0");
+        assert!((m.kernels[0].1 - 1.2).abs() < 1e-12);
+        assert!((m.kernels[0].2 - 2.0 / 1.2).abs() < 1e-12);
+        assert_eq!(m.kernels[1].2, 0.0);
+        // gaps per kernel: 0.1, 0.2, 0.05
+        assert!((m.gap_ms - 0.1).abs() < 1e-12, "{}", m.gap_ms);
+        // an old runtime without the wall figure: no gap
+        let m = combine(&[round(&[1.0], 0.0)]);
+        assert_eq!(m.gap_ms, 0.0);
+        assert_eq!(combine(&[]).kernels.len(), 0);
     }
 }
