@@ -329,6 +329,8 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
             | Op::Param { .. }
             | Op::Affine { .. }
             | Op::Roll { .. }
+            | Op::Take { .. }
+            | Op::Constant { .. }
             | Op::Attention { .. } => {
                 return Err(Error::new(
                     "E0520",

@@ -130,6 +130,8 @@ pub fn code(
         | Op::Param { .. }
         | Op::Affine { .. }
         | Op::Roll { .. }
+        | Op::Take { .. }
+        | Op::Constant { .. }
         | Op::Attention { .. } => {
             return Err(Error::new(
                 code::EXPORT_FAILED,
