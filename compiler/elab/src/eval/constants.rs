@@ -110,7 +110,7 @@ impl<'a> Elab<'a> {
                 let flat = self.flat(first, "`constant`", "numbers", &|v| match v {
                     Value::Int(i, ..) => Ok(*i as f64),
                     Value::Float(f) => Ok(*f),
-                    _ => Err("not a number"),
+                    other => Err(other.kind()),
                 })?;
                 let mut values = Vec::with_capacity(flat.leaves.len());
                 for v in flat.leaves {
@@ -119,7 +119,7 @@ impl<'a> Elab<'a> {
                         self.err(
                             codes::BAD_CONSTANT,
                             first.span,
-                            format!("the value {v} is not finite in float32"),
+                            format!("the value {v:e} is not finite in float32"),
                             "not a finite float32",
                         );
                         return None;
@@ -139,7 +139,7 @@ impl<'a> Elab<'a> {
                 let ia = opt(a, 1)?;
                 let flat = self.flat(ia, "`indices`", "ints", &|v| match v {
                     Value::Int(i, ..) => Ok(*i),
-                    _ => Err("not an int"),
+                    other => Err(other.kind()),
                 })?;
                 let size = xs[axis];
                 let mut indices = Vec::with_capacity(flat.leaves.len());
