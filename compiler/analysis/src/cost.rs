@@ -170,7 +170,7 @@ pub fn cost(op: &Op, inputs: &[&[usize]], out: &[usize]) -> Cost {
         Op::LayerNorm { .. } => with(0, mul(LAYERNORM_FLOPS_PER_ELEM, out_elems)),
         Op::Reshape { .. } | Op::Permute { .. } | Op::Roll { .. } => with(0, 0),
         // A slice or a selected index reads only what it copies.
-        Op::Slice { .. } | Op::Select { .. } => Cost {
+        Op::Slice { .. } | Op::Select { .. } | Op::Take { .. } => Cost {
             mac: mul(2, out_elems),
             ..with(0, 0)
         },
@@ -182,6 +182,11 @@ pub fn cost(op: &Op, inputs: &[&[usize]], out: &[usize]) -> Cost {
         // The parameter is read once; its readers count it as their input.
         Op::Param { .. } => Cost {
             mac: params,
+            ..with(0, 0)
+        },
+        // Compile-time values (no parameters): read once, like a `param`.
+        Op::Constant { .. } => Cost {
+            mac: out_elems,
             ..with(0, 0)
         },
         Op::Affine { mul: a, add: b } => {

@@ -1,5 +1,6 @@
 //! Lowering of the tensor ops of transformers (layernorm, reshape, permute,
-//! slice, select, matmul, param, affine, roll, attention) to kernel plans.
+//! slice, select, matmul, param, affine, roll, take, constant, attention) to
+//! kernel plans.
 //!
 //! Data movement is planned as strided copies ([`StridedPlan`]); a
 //! `reshape` whose buffer the memory plan shares with its input is no step
@@ -17,6 +18,7 @@ use crate::kernels::fast::FastPlan;
 use crate::kernels::gemm::LinearSpec;
 use crate::kernels::layernorm::LayerNormPlan;
 use crate::kernels::matmul::MatMulPlan;
+use crate::kernels::misc::{CopyPart, CopyPlan};
 use crate::kernels::softmax::SoftmaxPlan;
 use crate::kernels::strided::StridedPlan;
 use crate::plan::{Buf, KernelPlan};
@@ -152,6 +154,15 @@ pub fn tensor_kernel(
                 w_off: push_weights(blob, w),
             })
         }
+        Op::Constant { values, .. } => KernelPlan::Const(ConstPlan {
+            len: values.len() as u64,
+            w_off: push_weights(blob, values),
+        }),
+        Op::Take {
+            axis,
+            indices,
+            index_shape: _,
+        } => KernelPlan::Copy(take_plan(in_shape(0)?, *axis, indices)?),
         Op::Affine { mul, add } => KernelPlan::Affine(AffinePlan {
             mul: *mul,
             add: *add,
@@ -164,6 +175,33 @@ pub fn tensor_kernel(
             ))
         }
     })
+}
+
+/// `take` as block copies: one part per run of consecutive indices (so a
+/// `take` of a contiguous range is a single copy per outer index).
+fn take_plan(s: &[usize], axis: usize, indices: &[usize]) -> Result<CopyPlan, String> {
+    let len = *s.get(axis).ok_or("take axis")? as u64;
+    let outer = numel(&s[..axis])?;
+    let inner = numel(&s[axis + 1..])?;
+    let k = indices.len() as u64;
+    let mut parts: Vec<CopyPart> = Vec::new();
+    let mut run = 0usize;
+    while run < indices.len() {
+        let mut end = run + 1;
+        while end < indices.len() && indices[end] == indices[end - 1] + 1 {
+            end += 1;
+        }
+        parts.push(CopyPart {
+            input: 0,
+            len: (end - run) as u64 * inner,
+            src_off: indices[run] as u64 * inner,
+            src_stride: len * inner,
+            dst_off: run as u64 * inner,
+            dst_stride: k * inner,
+        });
+        run = end;
+    }
+    Ok(CopyPlan { outer, parts })
 }
 
 /// One planned step of a multi-step op.

@@ -483,6 +483,8 @@ fn kernel_for(
         | Op::MatMul
         | Op::Param { .. }
         | Op::Affine { .. }
+        | Op::Take { .. }
+        | Op::Constant { .. }
         | Op::Roll { .. } => crate::lower::tensor_kernel(g, id, ws, blob)?,
         Op::Upsample { scale } => {
             let [n, c, h, w] = dims4(in_shape(0)?, name)?;

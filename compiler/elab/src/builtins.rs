@@ -31,6 +31,8 @@ pub(crate) enum Builtin {
     Param,
     Roll,
     Attention,
+    Take,
+    Constant,
     Add,
     Mul,
     Channels,
@@ -39,6 +41,7 @@ pub(crate) enum Builtin {
     Batch,
     Shape,
     Len,
+    Sqrt,
 }
 
 /// A built-in's signature: parameter names in positional order, how many
@@ -158,6 +161,8 @@ pub(crate) static BUILTINS: &[Sig] = &[
         2,
         true,
     ),
+    sig("take", Builtin::Take, &["x", "indices", "axis"], 2, true),
+    sig("constant", Builtin::Constant, &["values"], 1, true),
     sig("add", Builtin::Add, &["a", "b"], 2, true),
     sig("mul", Builtin::Mul, &["a", "b"], 2, true),
     sig("channels", Builtin::Channels, X, 1, false),
@@ -166,6 +171,7 @@ pub(crate) static BUILTINS: &[Sig] = &[
     sig("batch", Builtin::Batch, X, 1, false),
     sig("shape", Builtin::Shape, X, 1, false),
     sig("len", Builtin::Len, &["xs"], 1, false),
+    sig("sqrt", Builtin::Sqrt, X, 1, false),
 ];
 
 /// The built-in called `name`.

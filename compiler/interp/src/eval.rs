@@ -268,6 +268,8 @@ pub fn eval_op(op: &Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, Eval
         | Op::Param { .. }
         | Op::Affine { .. }
         | Op::Roll { .. }
+        | Op::Take { .. }
+        | Op::Constant { .. }
         | Op::Attention { .. } => crate::ops::eval(op, args, ws).map_err(EvalError::Op),
         Op::Fused {
             base,

@@ -114,6 +114,10 @@ pub fn op_attrs(op: &Op) -> String {
         Op::Param { shape } => a.push(format!("shape={}", fmt_shape(shape))),
         Op::Affine { mul, add } => a.push(format!("mul={mul} add={add}")),
         Op::Roll { axis, shift } => a.push(format!("axis={axis} shift={shift}")),
+        Op::Take {
+            axis, index_shape, ..
+        } => a.push(format!("axis={axis} indices={}", fmt_shape(index_shape))),
+        Op::Constant { shape, .. } => a.push(format!("shape={}", fmt_shape(shape))),
         Op::Attention { heads, bias } => {
             a.push(format!("heads={heads}"));
             if !bias {

@@ -8,4 +8,4 @@ pub mod shape;
 pub mod verify;
 
 pub use graph::{BlockId, BlockInstance, Graph, Node, NodeId, Output};
-pub use op::{Activation, BinaryKind, Conv2d, NormAxes, Op, Pair, Pool, WeightSpec};
+pub use op::{Activation, BinaryKind, ConstData, Conv2d, NormAxes, Op, Pair, Pool, WeightSpec};

@@ -265,6 +265,22 @@ pub enum Op {
         heads: usize,
         bias: bool,
     },
+    /// `numpy.take(x, indices, axis)` with compile-time indices (already
+    /// normalized to `0..size`): the output shape is `x.shape[..axis] ++
+    /// index_shape ++ x.shape[axis + 1..]` (`table[index]` for Swin's
+    /// relative position bias).
+    Take {
+        axis: usize,
+        indices: Vec<usize>,
+        index_shape: Vec<usize>,
+    },
+    /// A tensor whose values are known at compile time (no inputs, no
+    /// weights): `constant([[0.0, -100.0], ...])`, e.g. Swin's shifted-window
+    /// attention masks.
+    Constant {
+        shape: Vec<usize>,
+        values: ConstData,
+    },
     /// Produced by the fusion pass only, never by the elaborator: `base`
     /// (conv2d or linear, bias and folded batchnorm included) followed by the
     /// add of a second input (input slot 1, when `residual`) and then `act`.
@@ -305,6 +321,8 @@ impl Op {
             Op::Affine { .. } => "affine",
             Op::Roll { .. } => "roll",
             Op::Attention { .. } => "attention",
+            Op::Take { .. } => "take",
+            Op::Constant { .. } => "constant",
             Op::Fused { base, .. } => base.name(),
         }
     }
@@ -350,6 +368,7 @@ impl Op {
                 | Op::Slice { .. }
                 | Op::Select { .. }
                 | Op::Roll { .. }
+                | Op::Take { .. }
         )
     }
 
@@ -368,7 +387,40 @@ impl Op {
                 | Op::Affine { .. }
                 | Op::Roll { .. }
                 | Op::Attention { .. }
+                | Op::Take { .. }
+                | Op::Constant { .. }
         )
+    }
+}
+
+/// The values of a [`Op::Constant`], row-major, shared (cloning an op does
+/// not copy them). Serialized and printed as a summary, not element by
+/// element.
+#[derive(Clone, PartialEq)]
+pub struct ConstData(pub std::sync::Arc<Vec<f32>>);
+
+impl ConstData {
+    pub fn new(values: Vec<f32>) -> ConstData {
+        ConstData(std::sync::Arc::new(values))
+    }
+}
+
+impl std::ops::Deref for ConstData {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ConstData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ConstData({} values)", self.0.len())
+    }
+}
+
+impl Serialize for ConstData {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0.len() as u64)
     }
 }
 

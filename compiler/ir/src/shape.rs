@@ -625,6 +625,43 @@ pub fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
             }
             Ok(inputs[0].to_vec())
         }
+        Op::Take {
+            axis,
+            indices,
+            index_shape,
+        } => {
+            arity(op, inputs, 1)?;
+            let x = inputs[0];
+            let size = axis_size(op, x, *axis)?;
+            if numel(index_shape) != Some(indices.len()) || indices.is_empty() {
+                return Err(ShapeError::new(format!(
+                    "`take`: {} indices do not fill the index shape {}",
+                    indices.len(),
+                    fmt_shape(index_shape)
+                )));
+            }
+            if let Some(i) = indices.iter().find(|&&i| i >= size) {
+                return Err(ShapeError::new(format!(
+                    "`take`: index {i} is out of range for axis {axis} of size {size}"
+                )));
+            }
+            let mut out = x[..*axis].to_vec();
+            out.extend_from_slice(index_shape);
+            out.extend_from_slice(&x[*axis + 1..]);
+            numel(&out).ok_or_else(|| overflow("the take size"))?;
+            Ok(out)
+        }
+        Op::Constant { shape, values } => {
+            arity(op, inputs, 0)?;
+            if shape.is_empty() || numel(shape) != Some(values.len()) || values.is_empty() {
+                return Err(ShapeError::new(format!(
+                    "`constant` of shape {} with {} values",
+                    fmt_shape(shape),
+                    values.len()
+                )));
+            }
+            Ok(shape.clone())
+        }
         Op::Roll { axis, shift } => {
             arity(op, inputs, 1)?;
             let size = axis_size(op, inputs[0], *axis)?;
@@ -748,7 +785,7 @@ pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, ShapeError> 
 /// The number of inputs an op takes: `(min, max)` (max None: unbounded).
 pub fn arity_range(op: &Op) -> (usize, Option<usize>) {
     match op {
-        Op::Input { .. } | Op::Param { .. } => (0, Some(0)),
+        Op::Input { .. } | Op::Param { .. } | Op::Constant { .. } => (0, Some(0)),
         Op::Concat { .. } => (1, None),
         Op::Binary(_) | Op::MatMul => (2, Some(2)),
         Op::Fused { residual, .. } => {

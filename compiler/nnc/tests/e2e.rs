@@ -374,6 +374,7 @@ const LARGE_EXAMPLES: &[Example] = &[
     ex("mobilenet_v2.nn", None, true),
     ex("resnet18.nn", None, true),
     ex("resnet50.nn", None, true),
+    ex("swin_t.nn", None, true),
 ];
 
 const SEED: &str = "3";

@@ -214,6 +214,10 @@ super::code_table! {
         title: "the weights are too large",
         explanation: "Every weight tensor of an op (a conv2d, linear or batchnorm weight or bias) is limited like any tensor (default 2^31 elements, `E0182` for one tensor), and all the weights of the network together are limited to 2^31 elements (8 GiB as f32): building or running the network would have to allocate them.\n\nExample:\n\n    input x: [1, 1048576];\n    output y = linear(x, out = 1048576);   // a 2^40-element weight\n\nFix: Use smaller layers.",
     }
+    BAD_CONSTANT = "E0190" {
+        title: "not a rectangular list of numbers",
+        explanation: "`constant(values)` needs a non-empty list of numbers, or of equally long lists (nested to any depth), all finite in float32; the nesting gives the shape. `take(x, indices, axis)` needs its indices in the same form, with ints.\n\nExample:\n\n    constant([[0.0, 1.0], [2.0]])\n\nFix: Give every row the same length, e.g. `constant([[0.0, 1.0], [2.0, 3.0]])`.",
+    }
     INTERNAL = "E0199" {
         title: "internal error: the elaborated graph is invalid",
         explanation: "The elaborator built a graph that fails the IR verifier. This is a bug in nnc, not in your program.\n\nExample:\n\n    (none)\n\nFix: Please report it with the source file.",

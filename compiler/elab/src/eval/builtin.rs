@@ -257,6 +257,7 @@ impl<'a> Elab<'a> {
             | Builtin::Param
             | Builtin::Roll
             | Builtin::Attention => self.tensor_builtin(sig.builtin, op, span, a, name),
+            Builtin::Take | Builtin::Constant => self.const_builtin(sig.builtin, span, a, name),
             Builtin::Add | Builtin::Mul => {
                 let b_arg = opt(a, 1)?;
                 let x = tensor_of(self, first);
@@ -307,6 +308,14 @@ impl<'a> Elab<'a> {
                     return None;
                 }
                 Some(Value::opaque_int(i64::try_from(s[dim]).ok()?))
+            }
+            Builtin::Sqrt => {
+                let v = self.expect_float(&first.value, first.span, "the argument of `sqrt`")?;
+                if v < 0.0 {
+                    self.invalid(first.span, format!("`sqrt` of the negative number {v}"));
+                    return None;
+                }
+                Some(Value::Float(v.sqrt()))
             }
             Builtin::Len => {
                 let n = match &first.value {

@@ -5,6 +5,7 @@
 mod args;
 mod builtin;
 mod call;
+mod constants;
 pub(crate) mod diag;
 mod env;
 mod expr;

@@ -1,4 +1,4 @@
-//! Data movement: reshape, permute, slice, select, roll.
+//! Data movement: reshape, permute, slice, select, roll, take.
 
 use crate::tensor::{fmt_shape, numel, strides_of, Tensor};
 
@@ -124,9 +124,51 @@ pub fn roll(x: &Tensor, axis: usize, shift: usize) -> Result<Tensor, String> {
     Ok(y)
 }
 
+/// `numpy.take(x, indices, axis)`: indices (in `0..size`) laid out as
+/// `index_shape` in place of `axis`.
+pub fn take(
+    x: &Tensor,
+    axis: usize,
+    indices: &[usize],
+    index_shape: &[usize],
+) -> Result<Tensor, String> {
+    let (outer, len, inner) = split_at(x.shape(), axis)?;
+    if let Some(i) = indices.iter().find(|&&i| i >= len) {
+        return Err(format!("take: index {i} outside axis {axis} of size {len}"));
+    }
+    let mut shape = x.shape()[..axis].to_vec();
+    shape.extend_from_slice(index_shape);
+    shape.extend_from_slice(&x.shape()[axis + 1..]);
+    let n = outer
+        .checked_mul(indices.len())
+        .and_then(|v| v.checked_mul(inner))
+        .ok_or("take: size overflows")?;
+    let mut data = crate::tensor::try_vec(n)?;
+    let xd = x.data();
+    for o in 0..outer {
+        for &i in indices {
+            let src = (o * len + i) * inner;
+            data.extend_from_slice(&xd[src..src + inner]);
+        }
+    }
+    Tensor::new(shape, data).map_err(String::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn take_gathers_rows_in_index_shape() {
+        let x = iota(&[3, 2]);
+        let y = take(&x, 0, &[2, 0, 2, 1], &[2, 2]).unwrap();
+        assert_eq!(y.shape(), &[2, 2, 2]);
+        assert_eq!(y.data(), &[4., 5., 0., 1., 4., 5., 2., 3.]);
+        let z = take(&x, 1, &[1, 1, 0], &[3]).unwrap();
+        assert_eq!(z.shape(), &[3, 3]);
+        assert_eq!(z.data(), &[1., 1., 0., 3., 3., 2., 5., 5., 4.]);
+        assert!(take(&x, 0, &[3], &[1]).is_err());
+    }
 
     fn iota(shape: &[usize]) -> Tensor {
         let n = numel(shape).unwrap();

@@ -2,7 +2,7 @@
 //! PyTorch's semantics, sums accumulated in f64 like the rest of the
 //! interpreter. One file per family:
 //!
-//! - [`layout`]: reshape, permute, slice, select, roll (data movement);
+//! - [`layout`]: reshape, permute, slice, select, roll, take (data movement);
 //! - [`matmul`]: batched matmul with broadcasting;
 //! - [`norm`]: layernorm over the last axes or channels-first;
 //! - [`attention`]: multi-head self-attention;
@@ -70,6 +70,18 @@ pub fn eval(op: &nnc_ir::Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor,
         Op::Roll { axis, shift } => {
             arity(args, 1)?;
             layout::roll(args[0], *axis, *shift)
+        }
+        Op::Take {
+            axis,
+            indices,
+            index_shape,
+        } => {
+            arity(args, 1)?;
+            layout::take(args[0], *axis, indices, index_shape)
+        }
+        Op::Constant { shape, values } => {
+            arity(args, 0)?;
+            Tensor::new(shape.clone(), values.to_vec()).map_err(String::from)
         }
         Op::MatMul => {
             arity(args, 2)?;

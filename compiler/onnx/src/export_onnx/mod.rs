@@ -355,6 +355,12 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
                 let s = g.node(g.inputs(id)[0]).shape.clone();
                 transformer::attention(&mut b, w, &nm, *heads, *bias, &s, ins[0].clone(), out.clone())?
             }
+            Op::Take { .. } | Op::Constant { .. } => {
+                return Err(Error::new(
+                    "E0520",
+                    format!("node `{}`: `{}` has no ONNX export yet", node.name, node.op.name()),
+                ))
+            }
             Op::Fused { .. } => {
                 return Err(Error::new(
                     code::EXPORT_FAILED,

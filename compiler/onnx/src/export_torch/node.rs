@@ -149,6 +149,12 @@ pub fn code(
                 expr,
             )
         }
+        Op::Take { .. } | Op::Constant { .. } => {
+            return Err(Error::new(
+                code::EXPORT_FAILED,
+                format!("node `{}`: `{}` has no PyTorch export yet", node.name, node.op.name()),
+            ))
+        }
         Op::Reshape { shape } => (None, format!("{}.reshape{}", ins[0], tuple(shape))),
         Op::Permute { perm } => (None, format!("{}.permute{}", ins[0], tuple(perm))),
         Op::Slice {
