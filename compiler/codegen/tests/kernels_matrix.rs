@@ -433,3 +433,40 @@ fn linear_x_activations_x_isa() {
         }
     }
 }
+
+/// Depthwise on narrow maps (fewer vectors per row than the unroll): rows run in
+/// groups, the last group of a band overlapping the previous one, and a last band
+/// shorter than a group falls back to single rows; costly activations run over the
+/// band's contiguous output. Tall maps so that the 48 KiB scratch splits the rows
+/// into bands; every activation, with and without a residual, both ISAs.
+#[test]
+fn depthwise_narrow_row_groups_x_activations_x_isa() {
+    for cpu in matrix_cpus() {
+        let mut r = Rng::new(8);
+        for (i, act) in ALL_ACTS.into_iter().enumerate() {
+            let c = r.range(2, 4) | 1;
+            let k = r.pick(&[3usize, 5]);
+            let w = r.range(5, 30);
+            let mut s = ConvSpec::simple(1, c, 2000, w, c, k, 1, k / 2);
+            s.groups = c;
+            s.act = act;
+            s.bias = i % 3 != 2;
+            s.residual = i % 2 == 1;
+            // a last band of 1..7 rows (shorter than a group of 8) or of band − 1..7
+            let band = plan_conv(&s).expect("plan").band;
+            let short = r.range(1, 7);
+            s.h = if i % 4 < 2 {
+                band + short
+            } else {
+                2 * band - short
+            };
+            let plan = plan_conv(&s).expect("plan");
+            assert_eq!(plan.algo, ConvAlgo::Depthwise);
+            assert_eq!(plan.band, band, "{s:?}");
+            assert_eq!(plan.nbands, 2, "{s:?}");
+            let seed = 500 + i as u64;
+            let e = check_conv_on(cpu, &s, seed);
+            assert!(e <= TOL, "{cpu}: rel err {e:e} for {s:?} (seed {seed})");
+        }
+    }
+}
