@@ -341,3 +341,52 @@ fn attention_without_bias_and_odd_sizes() {
         check(&b.finish(), 5 + l as u64);
     }
 }
+
+#[test]
+fn take_and_constant() {
+    let mut b = GraphBuilder::new("take");
+    let x = b.input("x", &[2, 5, 3]);
+    // runs of consecutive indices (one copy each), repeats and reversals,
+    // on the middle axis, on the first axis, and on the last axis
+    let t1 = op(
+        &mut b,
+        Op::Take {
+            axis: 1,
+            indices: vec![0, 1, 2, 4, 4, 3, 1],
+            index_shape: vec![7],
+        },
+        &[x],
+    );
+    b.output("t1", t1);
+    let t2 = op(
+        &mut b,
+        Op::Take {
+            axis: 0,
+            indices: vec![1, 0, 1, 1],
+            index_shape: vec![2, 2],
+        },
+        &[x],
+    );
+    b.output("t2", t2);
+    let t3 = op(
+        &mut b,
+        Op::Take {
+            axis: 2,
+            indices: vec![2, 0],
+            index_shape: vec![2],
+        },
+        &[x],
+    );
+    // a constant broadcast into the result
+    let c = op(
+        &mut b,
+        Op::Constant {
+            shape: vec![1, 5, 2],
+            values: nnc_ir::ConstData::new((0..10).map(|v| v as f32 * 0.5 - 2.0).collect()),
+        },
+        &[],
+    );
+    let t3 = op(&mut b, Op::Binary(BinaryKind::Add), &[t3, c]);
+    b.output("t3", t3);
+    check(&b.finish(), 6);
+}

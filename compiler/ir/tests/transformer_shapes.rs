@@ -210,3 +210,31 @@ fn roll_and_affine() {
     )
     .is_err());
 }
+
+#[test]
+fn take_and_constant_shapes() {
+    let t = Op::Take {
+        axis: 0,
+        indices: vec![0, 168, 5, 6],
+        index_shape: vec![2, 2],
+    };
+    assert_eq!(infer(&t, &[&[169, 3]]).unwrap(), vec![2, 2, 3]);
+    // an index outside the axis, indices that do not fill the index shape
+    assert!(infer(&t, &[&[168, 3]]).is_err());
+    let short = Op::Take {
+        axis: 1,
+        indices: vec![0],
+        index_shape: vec![2],
+    };
+    assert!(infer(&short, &[&[1, 4]]).is_err());
+    let c = Op::Constant {
+        shape: vec![2, 3],
+        values: nnc_ir::ConstData::new(vec![0.0; 6]),
+    };
+    assert_eq!(infer(&c, &[]).unwrap(), vec![2, 3]);
+    let bad = Op::Constant {
+        shape: vec![2, 2],
+        values: nnc_ir::ConstData::new(vec![0.0; 6]),
+    };
+    assert!(infer(&bad, &[]).is_err());
+}
