@@ -247,6 +247,9 @@ fn layernorm_below_opset_17_is_e0520() {
     );
     let w = init_deterministic(&g, 1);
     let e = nnc_onnx::export_onnx::export(&g, &w, 16).expect_err("opset 16");
-    assert!(e.to_string().contains("E0520") && e.to_string().contains("opset 17"), "{e}");
+    assert!(
+        e.to_string().contains("E0520") && e.to_string().contains("opset 17"),
+        "{e}"
+    );
     assert!(nnc_onnx::export_onnx::export(&g, &w, 17).is_ok());
 }

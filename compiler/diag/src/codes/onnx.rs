@@ -64,7 +64,8 @@ the model declares. Exit code 2.",
     }
     EXPORT_FAILED = "E0520" {
         title: "the network cannot be exported",
-        explanation: "`nnc export` found an op with no ONNX/PyTorch form or a missing weight. The \
-message names the node.",
+        explanation: "`nnc export` found an op with no ONNX/PyTorch form (a fused op given after the \
+build passes; `layernorm` with `--opset` below 17, where ONNX has no LayerNormalization), a \
+missing weight or a cycle. The message names the node.",
     }
 }
