@@ -89,6 +89,11 @@ def write(path, cpu, version, load0, load1, threads, rows, kernels, rounds, iter
              "noise); per kernel, the median over the rounds of its mean call (`--profile --json`); "
              "predicted: `totals.predicted_ms` of `nnc analyze --format json` (weights: "
              "deterministic initialization)\n")
+    if max(load0, load1) > 2.0:
+        L.append(f"**Draft: measured on a busy machine** (load average above 2 on 2 cores, the "
+                 "calibration's sweep under the same load): other processes dominate both the "
+                 "calibration and the measurements (see the rounds' spread); rerun on a quiet "
+                 "machine before reading the errors as the model's.\n")
     L.append("## Whole network\n")
     L.append("| network | threads | predicted ms | measured ms | rounds spread | error |")
     L.append("|---|---:|---:|---:|---:|---:|")
