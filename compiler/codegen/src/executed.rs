@@ -160,7 +160,13 @@ mod tests {
             ks.iter().map(|k| (k.name.as_str(), k)).collect();
         assert_eq!(ks.len(), 5, "{ks:#?}");
         let c1 = by["c1"];
-        assert_eq!(c1.class, "conv_direct");
+        // a 3×3 stride-1 conv: Winograd when the estimate (or NNC_WINOGRAD) says so
+        let spec = crate::kernels::conv_fast::ConvSpec::simple(1, 16, 28, 28, 32, 3, 1, 1);
+        let want = match crate::kernels::winograd::choose(&spec) {
+            Some(_) => "conv_winograd",
+            None => "conv_direct",
+        };
+        assert_eq!(c1.class, want);
         assert!(c1.origins.contains(&"bn".to_string()), "{:?}", c1.origins);
         assert_eq!(c1.mult_adds, 32 * 28 * 28 * 16 * 9);
         assert_eq!(c1.flops, 2 * c1.mult_adds);

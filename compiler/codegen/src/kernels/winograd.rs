@@ -38,8 +38,9 @@ use super::winograd_xform::{emit_sandwich, Xform};
 /// Tiles per block at most (4 vectors of 16 lanes, 8 of 8).
 const MAX_TB: usize = 64;
 /// Stack budget of the transformed input chunk `V` (bytes).
-const V_BUDGET: usize = 576 * 1024;
-/// Stack budget of the accumulated products `M` (bytes).
+const V_BUDGET: usize = 384 * 1024;
+/// Stack budget of the accumulated products `M` (bytes); with `V` within the
+/// 1 MiB of kernel scratch of the runtime's stack contract (`runtime/ABI.md`).
 const M_BUDGET: usize = 640 * 1024;
 
 /// The work decomposition of a Winograd convolution.
@@ -109,7 +110,7 @@ impl WinoPlan {
         let cchunks = npanels.div_ceil(ppc_max).max(want).max(1);
         let ppc = npanels.div_ceil(cchunks);
         let cchunks = npanels.div_ceil(ppc);
-        Ok(WinoPlan {
+        let plan = WinoPlan {
             m,
             alpha,
             oh,
@@ -124,7 +125,11 @@ impl WinoPlan {
             ppc,
             num_tasks: mul(&[spatial, cchunks])?,
             packed_len: mul(&[alpha * alpha, spec.cout, spec.cin])?,
-        })
+        };
+        if plan.stack_bytes() > V_BUDGET + M_BUDGET {
+            return err("winograd: scratch over the stack budget");
+        }
+        Ok(plan)
     }
 
     /// Stack bytes of one task (`V` and `M`).
