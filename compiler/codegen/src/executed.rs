@@ -11,9 +11,9 @@ use crate::kernels::fast::FastKind;
 use crate::plan::{KernelPlan, Plan};
 use crate::Prepared;
 use nnc_analysis::model::KernelDesc;
-use nnc_interp::weights::expected_weights;
-use nnc_interp::{Tensor, WeightStore};
 use nnc_ir::{Activation, Graph};
+use nnc_tensor::weights::expected_weights;
+use nnc_tensor::{Tensor, WeightStore};
 
 /// Zero-valued weights of the right shapes for `g`.
 pub fn zero_weights(g: &Graph) -> Result<WeightStore, String> {

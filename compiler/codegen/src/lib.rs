@@ -18,9 +18,9 @@ pub mod testing;
 
 use inkwell::context::Context;
 use inkwell::targets::FileType;
-use nnc_interp::WeightStore;
 use nnc_ir::{Graph, NodeId};
 use nnc_passes::{MemoryPlan, PlanOptions};
+use nnc_tensor::WeightStore;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
