@@ -43,29 +43,37 @@ fn fingerprint(dir: &Path, h: &mut u64) {
     }
 }
 
-/// Runs rustc on the std-only `.npy` crate, giving the rlib the runtime is
-/// linked with (same target, optimization and panic strategy).
-fn compile_npy(rustc: &str, lib_rs: &Path, out: &Path) -> Result<(), String> {
+/// A rustc command for one of the runtime's crates: edition, crate type and
+/// name, the optimization and panic strategy they share, the target.
+fn rustc_cmd(rustc: &str, crate_type: &str, name: &str) -> Command {
     let mut cmd = Command::new(rustc);
     cmd.args([
         "--edition",
         "2021",
         "--crate-type",
-        "rlib",
+        crate_type,
         "--crate-name",
-        "nnc_npy",
+        name,
+    ]);
+    cmd.args([
         "-C",
         "opt-level=3",
         "-C",
         "panic=abort",
         "-C",
         "debuginfo=0",
-        "-C",
-        "embed-bitcode=yes",
     ]);
     if let Ok(t) = env::var("TARGET") {
         cmd.args(["--target", &t]);
     }
+    cmd
+}
+
+/// Runs rustc on the std-only `.npy` crate, giving the rlib the runtime is
+/// linked with (same target, optimization and panic strategy).
+fn compile_npy(rustc: &str, lib_rs: &Path, out: &Path) -> Result<(), String> {
+    let mut cmd = rustc_cmd(rustc, "rlib", "nnc_npy");
+    cmd.args(["-C", "embed-bitcode=yes"]);
     cmd.arg("-o").arg(out).arg(lib_rs);
     let o = cmd
         .output()
@@ -89,37 +97,15 @@ fn compile(
     out: &Path,
     lto: bool,
 ) -> Result<String, String> {
-    let mut cmd = Command::new(rustc);
+    let mut cmd = rustc_cmd(rustc, "staticlib", "nnc_runtime");
     let mut extern_npy = std::ffi::OsString::from("nnc_npy=");
     extern_npy.push(npy_rlib);
-    cmd.args([
-        "--edition",
-        "2021",
-        "--crate-type",
-        "staticlib",
-        "--crate-name",
-        "nnc_runtime",
-    ]);
     cmd.arg("--extern").arg(extern_npy);
-    cmd.args([
-        "-C",
-        "opt-level=3",
-        "-C",
-        "panic=abort",
-        "-C",
-        "debuginfo=0",
-        "--cfg",
-        "nnc_runtime_exe",
-        "--print",
-        "native-static-libs",
-    ]);
+    cmd.args(["--cfg", "nnc_runtime_exe", "--print", "native-static-libs"]);
     if lto {
         // One object with only what `main` and the ABI functions reach:
         // a 3x smaller archive and a faster link.
         cmd.args(["-C", "lto=fat", "-C", "codegen-units=1"]);
-    }
-    if let Ok(t) = env::var("TARGET") {
-        cmd.args(["--target", &t]);
     }
     cmd.arg("-o").arg(out).arg(lib_rs);
     cmd.env(
