@@ -1,5 +1,6 @@
 //! Builds the runtime (`runtime/src/lib.rs`, std only) into a static library
-//! with a plain `rustc` call, so that `nnc` can embed it
+//! with plain `rustc` calls (first its one dependency, the std-only `.npy`
+//! crate `compiler/npy`, as an rlib; then the runtime itself), so that `nnc` can embed it
 //! (`src/runtime_lib.rs`) and link executables with nothing but `cc` at
 //! `nnc build` time. Also records the native libraries the archive needs
 //! (`rustc --print native-static-libs`).
@@ -42,34 +43,69 @@ fn fingerprint(dir: &Path, h: &mut u64) {
     }
 }
 
-/// Runs rustc on the runtime; returns rustc's stderr on success.
-fn compile(rustc: &str, lib_rs: &Path, out: &Path, lto: bool) -> Result<String, String> {
+/// A rustc command for one of the runtime's crates: edition, crate type and
+/// name, the optimization and panic strategy they share, the target.
+fn rustc_cmd(rustc: &str, crate_type: &str, name: &str) -> Command {
     let mut cmd = Command::new(rustc);
     cmd.args([
         "--edition",
         "2021",
         "--crate-type",
-        "staticlib",
+        crate_type,
         "--crate-name",
-        "nnc_runtime",
+        name,
+    ]);
+    cmd.args([
         "-C",
         "opt-level=3",
         "-C",
         "panic=abort",
         "-C",
         "debuginfo=0",
-        "--cfg",
-        "nnc_runtime_exe",
-        "--print",
-        "native-static-libs",
     ]);
+    if let Ok(t) = env::var("TARGET") {
+        cmd.args(["--target", &t]);
+    }
+    cmd
+}
+
+/// Runs rustc on the std-only `.npy` crate, giving the rlib the runtime is
+/// linked with (same target, optimization and panic strategy).
+fn compile_npy(rustc: &str, lib_rs: &Path, out: &Path) -> Result<(), String> {
+    let mut cmd = rustc_cmd(rustc, "rlib", "nnc_npy");
+    cmd.args(["-C", "embed-bitcode=yes"]);
+    cmd.arg("-o").arg(out).arg(lib_rs);
+    let o = cmd
+        .output()
+        .map_err(|e| format!("cannot run `{rustc}`: {e}"))?;
+    if o.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{rustc}` failed on the .npy crate ({}):\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        ))
+    }
+}
+
+/// Runs rustc on the runtime; returns rustc's stderr on success.
+fn compile(
+    rustc: &str,
+    lib_rs: &Path,
+    npy_rlib: &Path,
+    out: &Path,
+    lto: bool,
+) -> Result<String, String> {
+    let mut cmd = rustc_cmd(rustc, "staticlib", "nnc_runtime");
+    let mut extern_npy = std::ffi::OsString::from("nnc_npy=");
+    extern_npy.push(npy_rlib);
+    cmd.arg("--extern").arg(extern_npy);
+    cmd.args(["--cfg", "nnc_runtime_exe", "--print", "native-static-libs"]);
     if lto {
         // One object with only what `main` and the ABI functions reach:
         // a 3x smaller archive and a faster link.
         cmd.args(["-C", "lto=fat", "-C", "codegen-units=1"]);
-    }
-    if let Ok(t) = env::var("TARGET") {
-        cmd.args(["--target", &t]);
     }
     cmd.arg("-o").arg(out).arg(lib_rs);
     cmd.env(
@@ -92,8 +128,10 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
     let rt_src = manifest.join("../../runtime/src");
     let lib_rs = rt_src.join("lib.rs");
+    let npy_src = manifest.join("../npy/src");
     println!("cargo:rerun-if-changed=build.rs");
     rerun_for_dir(&rt_src);
+    rerun_for_dir(&npy_src);
     println!("cargo:rerun-if-env-changed=RUSTC");
     // the calibration cache (`nnc calibrate`) is stale when the kernels change
     let cg_src = manifest.join("../codegen/src");
@@ -104,10 +142,14 @@ fn main() {
     println!("cargo:rustc-env=NNC_KERNELS_FINGERPRINT={h:016x}");
 
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let npy_rlib = out_dir.join("libnnc_npy.rlib");
+    if let Err(e) = compile_npy(&rustc, &npy_src.join("lib.rs"), &npy_rlib) {
+        panic!("building the nnc runtime failed:\n{e}");
+    }
     let archive = out_dir.join("libnnc_runtime.a");
-    let stderr = match compile(&rustc, &lib_rs, &archive, true) {
+    let stderr = match compile(&rustc, &lib_rs, &npy_rlib, &archive, true) {
         Ok(s) => s,
-        Err(lto_err) => match compile(&rustc, &lib_rs, &archive, false) {
+        Err(lto_err) => match compile(&rustc, &lib_rs, &npy_rlib, &archive, false) {
             Ok(s) => {
                 println!(
                     "cargo:warning=runtime built without LTO (LTO failed: {})",

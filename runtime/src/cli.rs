@@ -990,18 +990,11 @@ fn read_inputs(
         match file {
             Some(path) => {
                 if let Err(e) = npy::read_into(path, &t.shape, b.as_f32_mut()) {
-                    let _ = match e {
-                        npy::NpyError::Io(_) => {
-                            writeln!(err, "error: input `{}` (`{}`): {e}", t.name, path.display())
-                        }
-                        _ => writeln!(
-                            err,
-                            "error: input `{}` (`{}`): expected float32 (<f4, C order) of shape {}; {e}",
-                            t.name,
-                            path.display(),
-                            shape_str(&t.shape)
-                        ),
-                    };
+                    let _ = writeln!(
+                        err,
+                        "error: {}",
+                        npy::input_error(&t.name, path, &t.shape, &e)
+                    );
                     return Err(EXIT_USAGE);
                 }
             }

@@ -1,7 +1,8 @@
 //! The runtime of the executables `nnc build` makes (see `runtime/ABI.md`).
 //!
-//! Standard library only: `nnc`'s build script compiles this file with a
-//! plain `rustc --crate-type staticlib --cfg nnc_runtime_exe` call, and the
+//! Standard library only (and the std-only `nnc-npy`): `nnc`'s build script
+//! compiles this file with a plain
+//! `rustc --crate-type staticlib --cfg nnc_runtime_exe` call, and the
 //! resulting archive is linked with the object file generated for a network.
 //! With `nnc_runtime_exe` set, the crate also defines the C `main` and
 //! refers to the generated `nnc_model_meta` and `nnc_model_forward`; without
@@ -14,9 +15,11 @@
 pub mod buf;
 pub mod cli;
 pub mod meta;
-pub mod npy;
 pub mod pool;
 pub mod profile;
+
+/// `.npy` reading and writing: the `nnc-npy` crate, shared with `nnc run`.
+pub use nnc_npy as npy;
 
 #[cfg(nnc_runtime_exe)]
 mod entry {

@@ -363,17 +363,7 @@ impl Meta {
 }
 
 /// Formats a shape as `[1, 3, 224, 224]`.
-pub fn shape_str(shape: &[usize]) -> String {
-    let mut s = String::from("[");
-    for (i, d) in shape.iter().enumerate() {
-        if i > 0 {
-            s.push_str(", ");
-        }
-        s.push_str(&d.to_string());
-    }
-    s.push(']');
-    s
-}
+pub use nnc_npy::fmt_shape as shape_str;
 
 #[cfg(test)]
 mod tests {

@@ -18,8 +18,40 @@ fn exe() -> &'static Path {
         let lib = dir.join("libnnc_runtime.a");
         let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
         // Same flags as build.rs, without LTO (faster; build.rs's LTO build
-        // is covered by compiler/nnc/tests/runtime_link.rs).
-        let o = Command::new(rustc)
+        // is covered by compiler/nnc/tests/runtime_link.rs): first the
+        // std-only `.npy` crate as an rlib, then the runtime against it.
+        let common = [
+            "-C",
+            "opt-level=3",
+            "-C",
+            "panic=abort",
+            "-C",
+            "debuginfo=0",
+        ];
+        let npy = dir.join("libnnc_npy.rlib");
+        let o = Command::new(&rustc)
+            .args([
+                "--edition",
+                "2021",
+                "--crate-type",
+                "rlib",
+                "--crate-name",
+                "nnc_npy",
+            ])
+            .args(common)
+            .arg("-o")
+            .arg(&npy)
+            .arg(src.join("../compiler/npy/src/lib.rs"))
+            .output()
+            .expect("run rustc");
+        assert!(
+            o.status.success(),
+            "rustc failed on nnc-npy:\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut extern_npy = std::ffi::OsString::from("nnc_npy=");
+        extern_npy.push(&npy);
+        let o = Command::new(&rustc)
             .args([
                 "--edition",
                 "2021",
@@ -28,16 +60,10 @@ fn exe() -> &'static Path {
                 "--crate-name",
                 "nnc_runtime",
             ])
-            .args([
-                "-C",
-                "opt-level=3",
-                "-C",
-                "panic=abort",
-                "-C",
-                "debuginfo=0",
-                "--cfg",
-                "nnc_runtime_exe",
-            ])
+            .arg("--extern")
+            .arg(extern_npy)
+            .args(common)
+            .args(["--cfg", "nnc_runtime_exe"])
             .args(["--print", "native-static-libs", "-o"])
             .arg(&lib)
             .arg(src.join("src/lib.rs"))

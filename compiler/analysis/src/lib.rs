@@ -5,8 +5,8 @@
 //!   figures (depth, width, parallelism, critical path, fragments,
 //!   element-wise share, peak activation memory);
 //! - [`platform`] and [`calibrate`]: the roofline machine profiles;
-//! - [`report`]: the table and the JSON of `nnc analyze`;
-//! - [`roofline`]: the `--plot` SVG chart.
+//! - [`report`]: the JSON of `nnc analyze` and human units (the table and
+//!   the `--plot` SVG chart are in `nnc-report`, pulled in only by `nnc`).
 //!
 //! Every pass is linear in nodes + edges (a few passes over one
 //! topological order), so analyzing a 10,000-node graph takes milliseconds.
@@ -19,14 +19,11 @@ pub mod hierarchy;
 pub mod model;
 pub mod platform;
 pub mod report;
-pub mod roofline;
 pub mod testing;
 
 pub use calibrate::{calibrate, Calibration};
 pub use cost::{cost, g1_bound, seed_mac, Cost};
 pub use platform::Platform;
-pub use report::{render_table, write_table, SortKey};
-pub use roofline::plot_roofline;
 
 use nnc_ir::{BlockId, Graph, NodeId, Op};
 use std::collections::HashMap;

@@ -25,7 +25,7 @@ pub fn llvm_cpus() -> &'static [String] {
 
 /// Checks a `--target-cpu` value: an alias or a CPU LLVM knows. The error
 /// names the value and the closest known name.
-pub fn validate_cpu(target_cpu: &str) -> Result<(), String> {
+pub fn validate_cpu(target_cpu: &str) -> Result<(), crate::CodegenError> {
     if target_cpu.is_empty() || ALIASES.contains(&target_cpu) {
         return Ok(());
     }
@@ -49,7 +49,7 @@ pub fn validate_cpu(target_cpu: &str) -> Result<(), String> {
         msg.push_str(&format!("; did you mean `{s}`?"));
     }
     msg.push_str(" (`host`, `generic`, `x86-64-v3` and LLVM's CPU names are accepted; `llc -mcpu=help` lists them)");
-    Err(msg)
+    Err(crate::CodegenError::UnknownCpu(msg))
 }
 
 /// The CPU names of LLVM's `-mcpu=help` text.
@@ -127,9 +127,9 @@ mod tests {
         for ok in ["host", "generic", "native", "x86-64-v3", "znver3"] {
             assert_eq!(validate_cpu(ok), Ok(()), "{ok}");
         }
-        let e = validate_cpu("zzz").unwrap_err();
+        let e = validate_cpu("zzz").unwrap_err().to_string();
         assert!(e.contains("unknown CPU `zzz`"), "{e}");
-        let e = validate_cpu("znver33").unwrap_err();
+        let e = validate_cpu("znver33").unwrap_err().to_string();
         assert!(e.contains("did you mean `znver3`"), "{e}");
     }
 }

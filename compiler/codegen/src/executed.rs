@@ -11,12 +11,12 @@ use crate::kernels::fast::FastKind;
 use crate::plan::{KernelPlan, Plan};
 use crate::Prepared;
 use nnc_analysis::model::KernelDesc;
-use nnc_interp::weights::expected_weights;
-use nnc_interp::{Tensor, WeightStore};
 use nnc_ir::{Activation, Graph};
+use nnc_tensor::weights::expected_weights;
+use nnc_tensor::{Tensor, WeightStore};
 
 /// Zero-valued weights of the right shapes for `g`.
-pub fn zero_weights(g: &Graph) -> Result<WeightStore, String> {
+pub fn zero_weights(g: &Graph) -> Result<WeightStore, crate::CodegenError> {
     let mut w = WeightStore::new();
     for e in expected_weights(g) {
         w.insert(e.key, Tensor::zeros(e.shape)?);
@@ -25,7 +25,7 @@ pub fn zero_weights(g: &Graph) -> Result<WeightStore, String> {
 }
 
 /// The executed kernels of `g` (weights do not change the plan).
-pub fn describe_graph(g: &Graph) -> Result<Vec<KernelDesc>, String> {
+pub fn describe_graph(g: &Graph) -> Result<Vec<KernelDesc>, crate::CodegenError> {
     let w = zero_weights(g)?;
     let prep = crate::prepare(g, &w)?;
     let plan = crate::plan_graph(&prep, crate::fast_kernels_enabled())?;

@@ -7,6 +7,7 @@
 //! object file (with the weights embedded by `.incbin`), assembly or IR.
 
 pub mod cpu;
+mod error;
 pub mod executed;
 pub mod kernels;
 pub mod llvm;
@@ -16,11 +17,12 @@ pub mod support;
 #[doc(hidden)]
 pub mod testing;
 
+pub use error::CodegenError;
 use inkwell::context::Context;
 use inkwell::targets::FileType;
-use nnc_interp::WeightStore;
 use nnc_ir::{Graph, NodeId};
 use nnc_passes::{MemoryPlan, PlanOptions};
+use nnc_tensor::WeightStore;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -119,12 +121,12 @@ pub struct Prepared {
 /// Runs the graph passes (dead code, batchnorm folding, fusion; the IR
 /// verifier after each) and the memory planner (with in-place element-wise
 /// ops).
-pub fn prepare(graph: &Graph, weights: &WeightStore) -> Result<Prepared, String> {
+pub fn prepare(graph: &Graph, weights: &WeightStore) -> Result<Prepared, CodegenError> {
     let mut g = graph.clone();
     let mut w = weights.clone();
     let report = nnc_passes::run_default(&mut g, &mut w)?;
     let memory = nnc_passes::memory_plan::plan(&g, PlanOptions { in_place: true })?;
-    nnc_passes::memory_plan::check(&g, &memory).map_err(|e| e.join("; "))?;
+    nnc_passes::memory_plan::check(&g, &memory).map_err(CodegenError::MemoryPlan)?;
     Ok(Prepared {
         graph: g,
         weights: w,
@@ -137,8 +139,8 @@ pub fn prepare(graph: &Graph, weights: &WeightStore) -> Result<Prepared, String>
 /// `fast`, convolutions and linear layers use the fast micro-kernels
 /// (`kernels::conv_fast`, `dwconv`, `gemm`) where they apply, otherwise the
 /// general direct convolution (`kernels::conv`).
-pub fn plan_graph(p: &Prepared, fast: bool) -> Result<plan::Plan, String> {
-    plan::build(&p.graph, &p.memory, &p.weights, fast)
+pub fn plan_graph(p: &Prepared, fast: bool) -> Result<plan::Plan, CodegenError> {
+    plan::build(&p.graph, &p.memory, &p.weights, fast).map_err(CodegenError::Plan)
 }
 
 /// Whether [`compile`] uses the fast kernels: yes unless the environment
@@ -154,19 +156,21 @@ pub fn compile(
     opts: &BuildOptions,
     emit: Emit,
     out_dir: &Path,
-) -> Result<Artifacts, String> {
+) -> Result<Artifacts, CodegenError> {
     cpu::validate_cpu(&opts.target_cpu)?;
-    std::fs::create_dir_all(out_dir)
-        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let io = |p: &Path, what: &str, e: std::io::Error| CodegenError::Io {
+        path: p.to_path_buf(),
+        message: format!("{what}: {e}"),
+    };
+    std::fs::create_dir_all(out_dir).map_err(|e| io(out_dir, "cannot create", e))?;
     let prep = prepare(graph, weights)?;
     let plan = plan_graph(&prep, fast_kernels_enabled())?;
     let out_dir = out_dir
         .canonicalize()
-        .map_err(|e| format!("{}: {e}", out_dir.display()))?;
+        .map_err(|e| io(out_dir, "cannot resolve", e))?;
     let blob_path = out_dir.join("weights.bin");
     let bytes: Vec<u8> = plan.blob.iter().flat_map(|v| v.to_le_bytes()).collect();
-    std::fs::write(&blob_path, bytes)
-        .map_err(|e| format!("cannot write {}: {e}", blob_path.display()))?;
+    std::fs::write(&blob_path, bytes).map_err(|e| io(&blob_path, "cannot write", e))?;
     let predicted = |step: &plan::Step| -> f64 {
         let names = prep.origins.get(&step.node);
         match names {
@@ -217,7 +221,7 @@ pub fn compile(
         &opts.target_cpu,
         llvm::WeightsEmbed::Incbin(&blob_path),
     )
-    .map_err(|e| e.0)?;
+    .map_err(|e| CodegenError::Llvm(e.0))?;
     llvm::optimize(&module, &tm, opts.opt_level)?;
     let mut art = Artifacts {
         objects: Vec::new(),
@@ -231,18 +235,20 @@ pub fn compile(
         Emit::Obj => {
             let p = out_dir.join("model.o");
             tm.write_to_file(&module, FileType::Object, &p)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| CodegenError::Llvm(e.to_string()))?;
             art.objects.push(p);
         }
         Emit::Asm => {
             let p = out_dir.join("model.s");
             tm.write_to_file(&module, FileType::Assembly, &p)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| CodegenError::Llvm(e.to_string()))?;
             art.text = Some(p);
         }
         Emit::LlvmIr => {
             let p = out_dir.join("model.ll");
-            module.print_to_file(&p).map_err(|e| e.to_string())?;
+            module
+                .print_to_file(&p)
+                .map_err(|e| CodegenError::Llvm(e.to_string()))?;
             art.text = Some(p);
         }
     }

@@ -40,11 +40,15 @@ pub fn cpu_and_features(target_cpu: &str) -> (String, String) {
 }
 
 /// Creates the target machine for the host triple.
-pub fn target_machine(target_cpu: &str, opt_level: u8) -> Result<TargetMachine, String> {
+pub fn target_machine(
+    target_cpu: &str,
+    opt_level: u8,
+) -> Result<TargetMachine, crate::CodegenError> {
+    use crate::CodegenError::Llvm;
     crate::cpu::validate_cpu(target_cpu)?;
-    Target::initialize_native(&InitializationConfig::default())?;
+    Target::initialize_native(&InitializationConfig::default()).map_err(Llvm)?;
     let triple = TargetMachine::get_default_triple();
-    let target = Target::from_triple(&triple).map_err(|e| e.to_string())?;
+    let target = Target::from_triple(&triple).map_err(|e| Llvm(e.to_string()))?;
     let (cpu, features) = cpu_and_features(target_cpu);
     let opt = match opt_level {
         0 => OptimizationLevel::None,
@@ -61,11 +65,15 @@ pub fn target_machine(target_cpu: &str, opt_level: u8) -> Result<TargetMachine, 
             RelocMode::PIC,
             CodeModel::Default,
         )
-        .ok_or_else(|| format!("LLVM does not know the CPU `{cpu}` for {triple}"))
+        .ok_or_else(|| Llvm(format!("LLVM does not know the CPU `{cpu}` for {triple}")))
 }
 
 /// Runs the optimization pipeline for `-O<opt_level>`.
-pub fn optimize(module: &Module, tm: &TargetMachine, opt_level: u8) -> Result<(), String> {
+pub fn optimize(
+    module: &Module,
+    tm: &TargetMachine,
+    opt_level: u8,
+) -> Result<(), crate::CodegenError> {
     let pipeline = format!("default<O{}>", opt_level.min(3));
     let opts = inkwell::passes::PassBuilderOptions::create();
     // Kernels unroll their register tiles explicitly; LLVM's unroller would
@@ -74,7 +82,7 @@ pub fn optimize(module: &Module, tm: &TargetMachine, opt_level: u8) -> Result<()
     opts.set_loop_unrolling(false);
     module
         .run_passes(&pipeline, tm, opts)
-        .map_err(|e| e.to_string())
+        .map_err(|e| crate::CodegenError::Llvm(e.to_string()))
 }
 
 /// The meta text of runtime/ABI.md.

@@ -7,8 +7,8 @@
 use crate::{llvm, plan, plan_graph, prepare};
 use inkwell::context::Context;
 use inkwell::OptimizationLevel;
-use nnc_interp::WeightStore;
 use nnc_ir::Graph;
+use nnc_tensor::WeightStore;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
 type Body = extern "C" fn(*mut u8, i64, i64);

@@ -7,7 +7,7 @@
 //!
 //! The network must have one input and one output.
 
-use nnc_interp::npy::{read_npy_expect, write_npy};
+use nnc_interp::npy::{input_error, read_npy_file, write_npy};
 use nnc_interp::weights::load_safetensors_file;
 use std::collections::HashMap;
 use std::path::Path;
@@ -46,8 +46,8 @@ fn go(args: &[String]) -> Result<(), String> {
         return Err("the network must have exactly one input".into());
     };
     let name = g.node(inp).name.clone();
-    let bytes = std::fs::read(&args[2]).map_err(|e| e.to_string())?;
-    let x = read_npy_expect(&bytes, &name, &g.node(inp).shape)?;
+    let (path, shape) = (Path::new(&args[2]), &g.node(inp).shape);
+    let x = read_npy_file(path, shape).map_err(|e| input_error(&name, path, shape, &e))?;
     let t = std::time::Instant::now();
     let outs = nnc_interp::run(&g, &w, &HashMap::from([(name, x)]))?;
     eprintln!("interpreted in {:.2} s", t.elapsed().as_secs_f64());

@@ -5,6 +5,7 @@
 
 use crate::eval::eval_op;
 use crate::tensor::Tensor;
+use crate::EvalError;
 use nnc_diag::Span;
 use nnc_ir::op::weight_specs;
 use nnc_ir::{Graph, Node, NodeId, Op};
@@ -52,7 +53,7 @@ impl GraphBuilder {
     }
 
     /// Adds `op` applied to `inputs`, with a generated name.
-    pub fn op(&mut self, op: Op, inputs: &[NodeId]) -> Result<NodeId, String> {
+    pub fn op(&mut self, op: Op, inputs: &[NodeId]) -> Result<NodeId, EvalError> {
         let k = self.counts.entry(op.name()).or_insert(0);
         let name = format!("{}_{}", op.name(), *k);
         *k += 1;
@@ -60,7 +61,7 @@ impl GraphBuilder {
     }
 
     /// Adds `op` applied to `inputs` under the given name.
-    pub fn named(&mut self, op: Op, inputs: &[NodeId], name: &str) -> Result<NodeId, String> {
+    pub fn named(&mut self, op: Op, inputs: &[NodeId], name: &str) -> Result<NodeId, EvalError> {
         let shape = self.infer(&op, inputs)?;
         let span = self.span();
         Ok(self.g.add_node(
@@ -77,7 +78,7 @@ impl GraphBuilder {
 
     /// The output shape of `op` on these nodes (computed by evaluation on
     /// zeros).
-    pub fn infer(&self, op: &Op, inputs: &[NodeId]) -> Result<Vec<usize>, String> {
+    pub fn infer(&self, op: &Op, inputs: &[NodeId]) -> Result<Vec<usize>, EvalError> {
         let args: Vec<Tensor> = inputs
             .iter()
             .map(|&i| Tensor::zeros(self.g.node(i).shape.clone()))

@@ -1,10 +1,9 @@
-//! nnc-interp: the reference interpreter of the graph IR and the weight and
-//! tensor file formats around it.
+//! nnc-interp: the reference interpreter of the graph IR.
 //!
-//! - [`tensor`]: a dense f32 tensor with checked construction ([`tensor::TensorError`]);
-//! - [`weights`]: the [`WeightStore`], safetensors loading with diagnostics,
-//!   saving, and the deterministic initialization;
-//! - [`npy`]: `.npy` reading and writing (`<f4`, C order only);
+//! The tensor type, the weights and `.npy` files are `nnc-tensor`'s,
+//! re-exported here ([`tensor`], [`weights`], [`npy`]) for the interpreter's
+//! users.
+//!
 //! - [`eval`]: the interpreter itself ([`run`], [`run_all`]), with its
 //!   error type [`EvalError`] ([`eval_error`]);
 //! - [`build`]: a graph builder for tests (shapes by evaluation);
@@ -14,11 +13,8 @@ pub mod build;
 pub mod eval;
 pub mod eval_error;
 pub mod fixture;
-pub mod npy;
 pub mod ops;
-mod st_header;
-pub mod tensor;
-pub mod weights;
+pub use nnc_tensor::{npy, tensor, weights};
 
 pub use eval::{run, run_all};
 pub use eval_error::EvalError;

@@ -12,6 +12,8 @@
 //!   whatever the spelling of the path), or the same file as another output
 //!   of the command, is refused.
 
+// following symlinks to the path a write replaces: shared with the runtime
+use nnc_npy::resolve_links;
 use std::fs::{File, Metadata, OpenOptions, Permissions};
 use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -37,25 +39,6 @@ fn identity(p: &Path) -> Option<Identity> {
         _ => PathBuf::from("."),
     };
     Some(Identity::NewPath(dir.canonicalize().ok()?.join(name)))
-}
-
-/// Follows symlinks from `p` (also dangling ones) to the path that a write
-/// must replace.
-fn resolve_links(p: &Path) -> std::io::Result<PathBuf> {
-    let mut cur = p.to_path_buf();
-    for _ in 0..40 {
-        match std::fs::symlink_metadata(&cur) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let to = std::fs::read_link(&cur)?;
-                cur = match cur.parent() {
-                    Some(d) if to.is_relative() => d.join(to),
-                    _ => to,
-                };
-            }
-            _ => return Ok(cur),
-        }
-    }
-    Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
 /// The outputs and inputs of one command: every output is checked against

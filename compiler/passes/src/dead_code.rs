@@ -3,8 +3,8 @@
 //! their weights.
 
 use crate::{PassError, PassStats};
-use nnc_interp::WeightStore;
 use nnc_ir::{Graph, NodeId, Op};
+use nnc_tensor::WeightStore;
 use std::collections::HashSet;
 
 /// Runs the pass.

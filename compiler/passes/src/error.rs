@@ -1,7 +1,6 @@
 //! The error type of the passes and the memory planner.
 
-use nnc_interp::tensor::TensorError;
-use nnc_interp::EvalError;
+use nnc_tensor::TensorError;
 use std::fmt;
 
 /// Why a pass, the pipeline or the memory planner failed. Every variant is an
@@ -32,8 +31,9 @@ pub enum PassError {
     },
     /// Simulating a memory plan: the plan does not hold the values.
     Plan(String),
-    /// Simulating a memory plan: the interpreter failed.
-    Eval(EvalError),
+    /// Simulating a memory plan: evaluating a node failed (the node and the
+    /// evaluator's message).
+    Eval(String),
     /// A tensor could not be made.
     Tensor(TensorError),
 }
@@ -42,7 +42,10 @@ impl fmt::Display for PassError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PassError::Cycle => f.write_str("the graph has a cycle"),
-            PassError::Weight(m) | PassError::TooLarge(m) | PassError::Plan(m) => f.write_str(m),
+            PassError::Weight(m)
+            | PassError::TooLarge(m)
+            | PassError::Plan(m)
+            | PassError::Eval(m) => f.write_str(m),
             PassError::InPass { pass, error } => write!(f, "pass {pass}: {error}"),
             PassError::Verify { pass, problems } => write!(
                 f,
@@ -54,7 +57,6 @@ impl fmt::Display for PassError {
                 "the weights do not match the graph after pass {pass}:\n  {}",
                 problems.join("\n  ")
             ),
-            PassError::Eval(e) => e.fmt(f),
             PassError::Tensor(e) => e.fmt(f),
         }
     }
@@ -64,16 +66,9 @@ impl std::error::Error for PassError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             PassError::InPass { error, .. } => Some(error),
-            PassError::Eval(e) => Some(e),
             PassError::Tensor(e) => Some(e),
             _ => None,
         }
-    }
-}
-
-impl From<EvalError> for PassError {
-    fn from(e: EvalError) -> PassError {
-        PassError::Eval(e)
     }
 }
 

@@ -6,8 +6,8 @@
 //! store.
 
 use crate::{PassError, PassStats};
-use nnc_interp::{Tensor, WeightStore};
 use nnc_ir::{Graph, Op};
+use nnc_tensor::{Tensor, WeightStore};
 
 /// Runs the pass.
 pub fn run(g: &mut Graph, w: &mut WeightStore) -> Result<PassStats, PassError> {

@@ -6,8 +6,8 @@
 //! is not a network output.
 
 use crate::{PassError, PassStats};
-use nnc_interp::WeightStore;
 use nnc_ir::{BinaryKind, Graph, NodeId, Op};
+use nnc_tensor::WeightStore;
 
 /// The single user of `n` if `n` has exactly one reading edge and is not an
 /// output.

@@ -16,6 +16,7 @@
 
 use crate::PassError;
 use nnc_ir::{Graph, NodeId, Op};
+use nnc_tensor::Tensor;
 use std::collections::HashMap;
 
 /// Arena offsets are multiples of this.
@@ -393,18 +394,18 @@ pub fn check(g: &Graph, plan: &MemoryPlan) -> Result<(), Vec<String>> {
     }
 }
 
-/// Executes the graph with the reference interpreter the way compiled code
-/// would under the plan: every arena tensor is written to and read from its
-/// byte range of one shared buffer (initialized to NaN), inputs and outputs
-/// live in their own buffers. A plan with a wrong overlap corrupts values, so
-/// comparing the result with [`nnc_interp::run`] tests the plan end to end.
-pub fn simulate(
+/// Executes the graph with `eval_node` (the reference interpreter's, in the
+/// tests: `nnc_tensor::eval::eval_node`) the way compiled code would under
+/// the plan: every arena tensor is written to and read from its byte range
+/// of one shared buffer (initialized to NaN), inputs and outputs live in
+/// their own buffers. A plan with a wrong overlap corrupts values, so
+/// comparing the result with the interpreter's run tests the plan end to end.
+pub fn simulate<E: std::fmt::Display>(
     g: &Graph,
-    w: &nnc_interp::WeightStore,
     plan: &MemoryPlan,
-    inputs: &HashMap<String, nnc_interp::Tensor>,
-) -> Result<HashMap<String, nnc_interp::Tensor>, PassError> {
-    use nnc_interp::Tensor;
+    inputs: &HashMap<String, Tensor>,
+    mut eval_node: impl FnMut(NodeId, &[&Tensor]) -> Result<Tensor, E>,
+) -> Result<HashMap<String, Tensor>, PassError> {
     if !plan.arena_bytes.is_multiple_of(4) {
         return Err(PassError::Plan(
             "the arena size is not a multiple of 4".into(),
@@ -446,7 +447,7 @@ pub fn simulate(
                     .map(|&i| read(&own, &arena, i))
                     .collect::<Result<Vec<_>, _>>()?;
                 let refs: Vec<&Tensor> = args.iter().collect();
-                nnc_interp::eval::eval_node(g, n, w, &refs)?
+                eval_node(n, &refs).map_err(|e| PassError::Eval(format!("{n}: {e}")))?
             }
         };
         match plan.offsets.get(&n) {

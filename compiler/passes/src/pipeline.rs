@@ -2,9 +2,9 @@
 //! after every pass, and the provenance of every surviving node.
 
 use crate::{dead_code, fold_batchnorm, fuse, PassError, PassStats};
-use nnc_interp::weights::check_store;
-use nnc_interp::WeightStore;
 use nnc_ir::{Graph, NodeId};
+use nnc_tensor::weights::check_store;
+use nnc_tensor::WeightStore;
 use std::collections::HashMap;
 
 /// A pass: its name and its entry point.

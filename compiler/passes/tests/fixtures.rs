@@ -49,7 +49,9 @@ fn pipeline_and_memory_plan_on_every_fixture() {
             for in_place in [false, true] {
                 let plan = memory_plan::plan(&g, PlanOptions { in_place })?;
                 memory_plan::check(&g, &plan).map_err(|e| e.join("; "))?;
-                let sim = memory_plan::simulate(&g, &w, &plan, &ins)?;
+                let sim = memory_plan::simulate(&g, &plan, &ins, |n, a| {
+                    nnc_interp::eval::eval_node(&g, n, &w, a)
+                })?;
                 for (k, v) in &sim {
                     if v != &outs[k] {
                         return Err(format!(

@@ -279,7 +279,10 @@ fn check_plan(g: &Graph, w: &WeightStore, opts: PlanOptions) -> memory_plan::Mem
     memory_plan::check(g, &plan).unwrap();
     let ins = inputs_for(g, 9);
     let want = run(g, w, &ins).unwrap();
-    let got = memory_plan::simulate(g, w, &plan, &ins).unwrap();
+    let got = memory_plan::simulate(g, &plan, &ins, |n, a| {
+        nnc_interp::eval::eval_node(g, n, w, a)
+    })
+    .unwrap();
     assert_close(&got, &want, 0.0);
     plan
 }

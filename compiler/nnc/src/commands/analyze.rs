@@ -5,7 +5,7 @@ use crate::exit;
 use crate::outfile;
 use crate::output;
 use crate::output::outln;
-use nnc_analysis::SortKey;
+use nnc_report::SortKey;
 use std::path::Path;
 
 pub struct Opts<'a> {
@@ -193,7 +193,7 @@ pub fn run(o: Opts) -> u8 {
         let mut outs = outfile::Outputs::new();
         outs.input(file);
         let written = outs.plan(plot).and_then(|()| {
-            let svg = nnc_analysis::roofline::roofline_svg(&analysis, g)?;
+            let svg = nnc_report::roofline::roofline_svg(&analysis, g)?;
             outfile::write(plot, svg.as_bytes(), outfile::Mode::Data)
         });
         if let Err(e) = written {
@@ -219,7 +219,7 @@ pub fn run(o: Opts) -> u8 {
             // streamed: a million-node table is never held in memory
             let stdout = std::io::stdout();
             let mut w = std::io::BufWriter::new(stdout.lock());
-            let r = nnc_analysis::write_table(&mut w, &analysis, g, sort, color_out)
+            let r = nnc_report::write_table(&mut w, &analysis, g, sort, color_out)
                 .and_then(|()| std::io::Write::flush(&mut w));
             if let Err(e) = r {
                 drop(w);

@@ -90,25 +90,14 @@ pub fn run(o: Opts) -> u8 {
     let mut rng = SplitMix64(o.seed);
     for (name, shape) in &input_names {
         let t = match given.get(name) {
-            Some(path) => {
-                let bytes = match std::fs::read(path) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        output::usage_error(format!(
-                            "input `{name}`: cannot read `{}`: {e}",
-                            path.display()
-                        ));
-                        return exit::USAGE;
-                    }
-                };
-                match nnc_interp::npy::read_npy_expect(&bytes, name, shape) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        output::usage_error(format!("input `{name}` (`{}`): {e}", path.display()));
-                        return exit::USAGE;
-                    }
+            // the executables' reader and messages (`nnc-npy`)
+            Some(path) => match nnc_interp::npy::read_npy_file(path, shape) {
+                Ok(t) => t,
+                Err(e) => {
+                    output::usage_error(nnc_interp::npy::input_error(name, path, shape, &e));
+                    return exit::USAGE;
                 }
-            }
+            },
             None => {
                 let n: usize = shape.iter().product();
                 let data = nnc_interp::tensor::try_vec(n).map(|mut d| {

@@ -1,7 +1,8 @@
 //! Times `analyze` (and the reports) on ResNet-50 and on a generated
 //! 10,000-node graph. `cargo run --release -p nnc-analysis --example bench`
-use nnc_analysis::{analyze, platform, render_table, testing, SortKey};
+use nnc_analysis::{analyze, platform, testing};
 use nnc_diag::SourceFile;
+use nnc_report::{render_table, SortKey};
 use std::time::Instant;
 
 fn time<T>(label: &str, reps: u32, mut f: impl FnMut() -> T) -> T {
@@ -37,7 +38,7 @@ fn main() {
             render_table(&a, &g, SortKey::Time, false).len()
         });
         time(&format!("  roofline_svg {name}"), 1, || {
-            nnc_analysis::roofline::roofline_svg(&a, &g).unwrap().len()
+            nnc_report::roofline::roofline_svg(&a, &g).unwrap().len()
         });
     }
 }

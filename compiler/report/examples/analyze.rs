@@ -1,7 +1,8 @@
 //! A stand-in for `nnc analyze` while developing the analysis crate:
 //! `cargo run -p nnc-analysis --example analyze -- FILE.nn [PLATFORM] [--json] [--plot OUT.svg] [--sort KEY]`
-use nnc_analysis::{analyze, platform, render_table, SortKey};
+use nnc_analysis::{analyze, platform};
 use nnc_diag::SourceFile;
+use nnc_report::{render_table, SortKey};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,6 +47,6 @@ fn main() {
         print!("{}", render_table(&a, &g, sort, false));
     }
     if let Some(out) = plot {
-        nnc_analysis::plot_roofline(&a, &g, std::path::Path::new(&out)).unwrap();
+        nnc_report::plot_roofline(&a, &g, std::path::Path::new(&out)).unwrap();
     }
 }

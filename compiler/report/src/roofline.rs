@@ -6,7 +6,7 @@
 //! and the intensity extremes are labelled. Drawn with plotters' SVG backend,
 //! which writes text as SVG `<text>` elements (no font files needed).
 
-use crate::{Analysis, Bound, NodeAnalysis};
+use nnc_analysis::{Analysis, Bound, NodeAnalysis};
 use nnc_ir::Graph;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

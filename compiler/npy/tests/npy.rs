@@ -1,7 +1,7 @@
 //! `.npy` reader: exact errors for each kind of bad file, and fuzz-style
 //! checks that no byte sequence makes it panic.
 
-use nnc_runtime::npy::{self, NpyError};
+use nnc_npy::{self as npy, NpyError};
 
 fn v1(header: &str, data: &[u8]) -> Vec<u8> {
     let mut b = b"\x93NUMPY\x01\x00".to_vec();

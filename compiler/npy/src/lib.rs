@@ -1,12 +1,23 @@
-//! Reading and writing `.npy` files (format versions 1.0, 2.0 and 3.0).
+//! nnc-npy: the one reader and writer of `.npy` files (format versions 1.0,
+//! 2.0 and 3.0) used by `nnc run`, the interpreter's tests and fixtures, and
+//! the runtime of the built executables, so that all of them accept and
+//! reject exactly the same files.
 //!
 //! Only little-endian float32 (`<f4`) in C order is accepted; everything
 //! else is rejected with a message saying what was expected and what was
 //! found. The parser never panics, whatever the bytes.
+//!
+//! Standard library only and no dependencies: `nnc`'s build script compiles
+//! this crate with a plain `rustc` call into the runtime archive.
+//! [`atomic`] holds the write-to-a-temporary-then-rename helpers.
+
+pub mod atomic;
+
+pub use atomic::{commit_temp, resolve_links, write_atomic, write_temp};
 
 use std::fmt;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 /// The six magic bytes every `.npy` file starts with.
@@ -72,8 +83,38 @@ pub enum NpyError {
         /// Bytes present.
         found: u64,
     },
+    /// The array exceeds a size limit of the reader (or memory).
+    Limit(String),
     /// The file could not be read or written.
     Io(String),
+}
+
+/// Formats a shape as `[1, 3, 224, 224]`.
+pub fn fmt_shape(shape: &[usize]) -> String {
+    let mut s = String::from("[");
+    for (i, d) in shape.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push_str(&d.to_string());
+    }
+    s.push(']');
+    s
+}
+
+/// The message for a bad input file `path` of the input `name` of shape
+/// `shape`: the same words from `nnc run` and from a built executable.
+pub fn input_error(name: &str, path: &Path, shape: &[usize], e: &NpyError) -> String {
+    match e {
+        NpyError::Io(_) | NpyError::Limit(_) => {
+            format!("input `{name}` (`{}`): {e}", path.display())
+        }
+        _ => format!(
+            "input `{name}` (`{}`): expected float32 (<f4, C order) of shape {}; {e}",
+            path.display(),
+            fmt_shape(shape)
+        ),
+    }
 }
 
 /// Human name of a numpy dtype string, for messages.
@@ -127,10 +168,10 @@ impl fmt::Display for NpyError {
                 f,
                 "found dtype {} with shape {}",
                 dtype_name(d),
-                crate::meta::shape_str(s)
+                fmt_shape(s)
             ),
             NpyError::FortranOrder => write!(f, "found fortran_order True (only C order is supported)"),
-            NpyError::Shape(s) => write!(f, "found shape {}", crate::meta::shape_str(s)),
+            NpyError::Shape(s) => write!(f, "found shape {}", fmt_shape(s)),
             NpyError::TruncatedData { expected, found } => write!(
                 f,
                 "truncated data: {found} bytes after the header, expected {expected}"
@@ -140,7 +181,7 @@ impl fmt::Display for NpyError {
                 "{} unexpected bytes after the data ({found} bytes after the header, expected {expected})",
                 found - expected
             ),
-            NpyError::Io(m) => write!(f, "{m}"),
+            NpyError::Limit(m) | NpyError::Io(m) => write!(f, "{m}"),
         }
     }
 }
@@ -517,6 +558,30 @@ pub fn decode(bytes: &[u8], expected_shape: &[usize]) -> Result<Vec<f32>, NpyErr
     Ok(out)
 }
 
+/// Decodes a whole `.npy` file held in memory whatever its shape (the
+/// same rules as [`decode`] otherwise), returning the shape and the data.
+pub fn decode_any(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), NpyError> {
+    let h = parse_header(bytes)?;
+    let data = decode(bytes, &h.shape)?;
+    Ok((h.shape, data))
+}
+
+/// Reads the `.npy` file `path`, which must be float32 in C order of
+/// exactly `expected_shape`: [`read_into`] a fresh buffer.
+pub fn read_file(path: &Path, expected_shape: &[usize]) -> Result<Vec<f32>, NpyError> {
+    let n = expected_shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|n| n.checked_mul(4).is_some())
+        .ok_or_else(|| NpyError::Limit("the input has too many elements".into()))?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(n)
+        .map_err(|_| NpyError::Limit(format!("cannot allocate {n} floats")))?;
+    out.resize(n, 0.0);
+    read_into(path, expected_shape, &mut out)?;
+    Ok(out)
+}
+
 fn check_len(expected: u64, found: u64) -> Result<(), NpyError> {
     if found < expected {
         Err(NpyError::TruncatedData { expected, found })
@@ -667,86 +732,6 @@ pub fn encode(shape: &[usize], data: &[f32]) -> Vec<u8> {
         out.extend_from_slice(&v.to_le_bytes());
     }
     out
-}
-
-/// Writes `bytes` to `path` atomically: to a temporary file in the same
-/// directory, then renamed over `path`, so `path` is never half-written. To
-/// commit several files together use [`write_temp`] then [`commit_temp`].
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), NpyError> {
-    let tmp = write_temp(path, bytes)?;
-    commit_temp(&tmp, path)
-}
-
-/// Follows symlinks from `p` (dangling ones too) to the path a write must
-/// replace, so writing through a symlink rewrites its target.
-pub fn resolve_links(p: &Path) -> std::io::Result<std::path::PathBuf> {
-    let mut cur = p.to_path_buf();
-    for _ in 0..40 {
-        match std::fs::symlink_metadata(&cur) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let to = std::fs::read_link(&cur)?;
-                cur = match cur.parent() {
-                    Some(d) if to.is_relative() => d.join(to),
-                    _ => to,
-                };
-            }
-            _ => return Ok(cur),
-        }
-    }
-    Err(std::io::Error::other("too many levels of symbolic links"))
-}
-
-/// Writes `bytes` to a fresh temporary file beside `path` and returns its
-/// path. The file has the mode of an existing `path` (a new one: 0666 less
-/// the umask).
-pub fn write_temp(path: &Path, bytes: &[u8]) -> Result<std::path::PathBuf, NpyError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let base = path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .ok_or_else(|| NpyError::Io("not a file name".into()))?;
-    let pid = std::process::id();
-    for attempt in 0..100u32 {
-        let tmp = dir.join(format!(".{base}.{pid}.{attempt}.tmp"));
-        let mut f = match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(NpyError::Io(format!(
-                    "cannot create a file in {}: {e}",
-                    dir.display()
-                )))
-            }
-        };
-        if let Ok(m) = std::fs::metadata(path) {
-            if m.is_file() {
-                let _ = f.set_permissions(m.permissions());
-            }
-        }
-        if let Err(e) = f.write_all(bytes).and_then(|_| f.flush()) {
-            drop(f);
-            let _ = std::fs::remove_file(&tmp);
-            return Err(NpyError::Io(format!("cannot write: {e}")));
-        }
-        return Ok(tmp);
-    }
-    Err(NpyError::Io("cannot create a temporary file".into()))
-}
-
-/// Renames a temporary file from [`write_temp`] onto its final path
-/// (removing the temporary on failure).
-pub fn commit_temp(tmp: &Path, path: &Path) -> Result<(), NpyError> {
-    std::fs::rename(tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(tmp);
-        NpyError::Io(format!("cannot write: {e}"))
-    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! every sort order.
 
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
-use nnc_analysis::{analyze, platform, render_table, testing, SortKey};
+use nnc_analysis::{analyze, platform, testing};
+use nnc_report::{render_table, SortKey};
 
 /// The node table as comfy-table renders it (the previous implementation).
 fn reference(t: &str) -> Vec<Vec<String>> {
