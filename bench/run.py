@@ -54,6 +54,7 @@ DEFAULT_MODELS = [
     "efficientnet_b0",
     "vit_b_16",
     "convnext_tiny",
+    "swin_t",
     "g1_1_1",
     "g1_1_2",
     "g1_1_6",

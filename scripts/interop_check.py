@@ -2,7 +2,7 @@
 torchvision, onnx, onnxruntime; `tools/setup.sh` installs them in a venv,
 and `cargo test -p nnc --test interop_python` runs the quick set):
 
-    python scripts/interop_check.py [--nnc PATH] [--quick] [--only torchvision|examples] [--onnx-only]
+    python scripts/interop_check.py [--nnc PATH] [--quick] [--only torchvision|examples] [--onnx-only] [NET.nn ...]
 
 1. torchvision models (random weights, eval mode) → torch.onnx.export
    (opset 17) → `nnc import` (`--weights-out`) → `nnc check` → `nnc build`
@@ -21,7 +21,9 @@ and every example; with --quick: small torchvision variants at 64×64 and
 every example. --onnx-only (what the default `tools/test.sh` runs, with
 numpy, onnx and onnxruntime only): the examples through steps 2, plus the
 exported model → `nnc import` → build → the executable's output vs ONNX
-Runtime's; no torch. One line per check; exit 1 if any failed.
+Runtime's; no torch. Given `.nn` files, only those go through steps 2 and 3
+(e.g. `tests/fixtures/tiny_swin/net.nn`). One line per check; exit 1 if any
+failed.
 """
 
 from __future__ import annotations
@@ -185,7 +187,10 @@ def main():
     ap.add_argument("--onnx-only", action="store_true",
                     help="no torch: the examples through onnx.checker, ONNX Runtime and import")
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("files", nargs="*", help="only these .nn files (steps 2 and 3)")
     a = ap.parse_args()
+    if a.files:
+        a.only = "examples"
     nnc = [a.nnc] if a.nnc else find_nnc()
     os.environ["NNC"] = " ".join(nnc)  # for nnc_tools
     if a.onnx_only:
@@ -205,7 +210,8 @@ def main():
             name, kw, size = models[-1]
             c.torchvision_model(name, kw, size, dynamic=True)
         if a.only != "torchvision":
-            for ex in sorted(glob.glob(str(REPO / "examples" / "*.nn"))):
+            files = a.files or sorted(glob.glob(str(REPO / "examples" / "*.nn")))
+            for ex in files:
                 for net in networks(ex):
                     c.example(ex, net, with_torch=not a.onnx_only)
     print(f"{c.failed} failed")

@@ -24,7 +24,7 @@ TORCHVISION = ("resnet18", "resnet50", "mobilenet_v2", "shufflenet_v2_x1_0")
 TORCHVISION_EXTRA = ("mobilenet_v3_small", "efficientnet_b0")
 # torchvision transformers / hybrids (their constant-initialized parameters
 # are randomized, see `randomize_constant_params`)
-TORCHVISION_TRANSFORMERS = ("vit_b_16", "convnext_tiny")
+TORCHVISION_TRANSFORMERS = ("vit_b_16", "convnext_tiny", "swin_t")
 
 
 @dataclass
@@ -346,9 +346,11 @@ def make_model(name: str, seed: int = 0) -> nn.Module:
 
 
 def state_dict_for_nnc(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The state_dict without `num_batches_tracked`, as contiguous f32."""
+    """The state_dict's floating-point tensors, as contiguous f32: integer
+    buffers (`num_batches_tracked`, Swin's `relative_position_index`, which
+    nnc computes at compile time) are not weights."""
     return {
         k: v.detach().to(torch.float32).contiguous()
         for k, v in model.state_dict().items()
-        if not k.endswith("num_batches_tracked")
+        if v.is_floating_point()
     }

@@ -104,6 +104,10 @@ pub struct Ctx<'m> {
     /// For a constant computed by folding a `Transpose` of an initializer
     /// (how nnc exports an N-D linear's weight), that initializer's name.
     pub origin: HashMap<String, String>,
+    /// Constants that come from `Constant` nodes (and what folding made of
+    /// them alone), not from initializers: values, not weights, imported as
+    /// `constant(...)` rather than `param`.
+    pub literals: HashSet<String>,
 }
 
 impl Ctx<'_> {
@@ -496,6 +500,7 @@ pub fn import_model_with(
         graph_outputs: graph.output.iter().filter_map(|o| o.name.clone()).collect(),
         initializer_names: HashSet::new(),
         origin: HashMap::new(),
+        literals: HashSet::new(),
     };
     for t in &graph.initializer {
         let name = t.name.clone().unwrap_or_default();
@@ -570,7 +575,16 @@ pub fn import_model_with(
                     ctx.origin.insert(o.clone(), f);
                 }
             }
+            let literal = (0..n.node.input.len()).all(|k| {
+                let i = n.input(k);
+                i.is_empty()
+                    || ctx.literals.contains(i)
+                    || matches!(ctx.vals.get(i), Some(Val::T { .. }))
+            });
             for (o, c) in n.node.output.iter().zip(outs) {
+                if literal {
+                    ctx.literals.insert(o.clone());
+                }
                 ctx.vals.insert(o.clone(), Val::Const(c));
             }
             continue;

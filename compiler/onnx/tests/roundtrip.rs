@@ -1,5 +1,6 @@
-//! Every example network → ONNX export → import → the same parameters,
-//! mult-adds and (for the small ones, in the reference interpreter) outputs.
+//! Every example network (and small networks of the transformer examples'
+//! blocks) → ONNX export → import → the same parameters, mult-adds and (for
+//! the small ones, in the reference interpreter) outputs.
 
 use nnc_interp::weights::{init_deterministic, random_tensor};
 use std::collections::HashMap;
@@ -92,6 +93,12 @@ fn every_example_survives_export_and_import() {
             f if f.ends_with("convnext_tiny.nn") || f == "<tiny_convnext>" => {
                 &["channels_first = true", "layer_scale\")"]
             }
+            f if f.ends_with("swin_t.nn") || f == "<tiny_swin>" => &[
+                "take(",
+                "constant([",
+                "roll(",
+                "relative_position_bias_table\"",
+            ],
             "<misc_ops>" => &[
                 "roll(",
                 "step = 2",
@@ -229,10 +236,17 @@ network misc_ops {
     output o3 = select(j, axis = 2, index = 1);
 }
 "#;
+    // a Swin of swin_t's blocks at toy sizes (the PyTorch fixture's
+    // network): take, constant masks, rolls and window permutes
+    let swin = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny_swin/net.nn"),
+    )
+    .expect("tiny_swin fixture");
     [
         ("tiny_vit", vit),
         ("tiny_convnext", convnext),
         ("misc_ops", misc),
+        ("tiny_swin", swin.as_str()),
     ]
     .into_iter()
     .map(|(n, s)| (format!("<{n}>"), s.to_string(), None))

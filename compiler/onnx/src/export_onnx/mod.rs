@@ -355,12 +355,10 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
                 let s = g.node(g.inputs(id)[0]).shape.clone();
                 transformer::attention(&mut b, w, &nm, *heads, *bias, &s, ins[0].clone(), out.clone())?
             }
-            Op::Take { .. } | Op::Constant { .. } => {
-                return Err(Error::new(
-                    "E0520",
-                    format!("node `{}`: `{}` has no ONNX export yet", node.name, node.op.name()),
-                ))
+            Op::Take { axis, indices, index_shape } => {
+                transformer::take(&mut b, &nm, *axis, indices, index_shape, ins[0].clone(), out.clone())
             }
+            Op::Constant { shape, values } => transformer::constant(&mut b, &nm, shape, values, out.clone()),
             Op::Fused { .. } => {
                 return Err(Error::new(
                     code::EXPORT_FAILED,

@@ -1,13 +1,13 @@
 //! ONNX forms of the tensor and transformer ops (layernorm, reshape,
-//! permute, slice, select, matmul, scalar arithmetic, roll, N-D linear,
-//! attention). Weights keep nnc's names (and PyTorch's shapes: a linear
+//! permute, slice, select, take, constant, matmul, scalar arithmetic, roll,
+//! N-D linear, attention). Weights keep nnc's names (and PyTorch's shapes: a linear
 //! weight stays `[out, in]`, transposed by a `Transpose` node), so the
 //! importer can name them back; the importer recognizes exactly these
 //! node sequences (`ops::transformer`).
 
 use super::{attr_f, attr_i, attr_ints, f32_tensor, Builder};
 use crate::error::Error;
-use crate::proto::onnx::TensorProto;
+use crate::proto::onnx::{attribute_proto::AttributeType, AttributeProto, TensorProto};
 use crate::tensor::dtype;
 use nnc_diag::codes::onnx as code;
 use nnc_interp::weights::WeightStore;
@@ -185,6 +185,47 @@ pub(crate) fn select(b: &mut Builder, nm: &str, axis: usize, index: usize, x: St
 
 /// `x * mul + add` as `Mul` then `Add` by scalars (each left out when it is
 /// the identity; both identities give an `Identity`).
+/// `take(x, indices, axis)`: `Gather` with the indices as an int64
+/// initializer of the index shape.
+pub(crate) fn take(
+    b: &mut Builder,
+    nm: &str,
+    axis: usize,
+    indices: &[usize],
+    index_shape: &[usize],
+    x: String,
+    out: String,
+) {
+    let n = b.fresh(&format!("{nm}.indices"));
+    b.inits.push(TensorProto {
+        name: Some(n.clone()),
+        dims: ints(index_shape),
+        data_type: Some(dtype::INT64),
+        int64_data: ints(indices),
+        ..Default::default()
+    });
+    b.node(
+        "Gather",
+        nm,
+        vec![x, n],
+        vec![out],
+        vec![attr_i("axis", axis as i64)],
+    );
+}
+
+/// `constant(...)`: a `Constant` node holding the tensor. Not an
+/// initializer: initializers are weights, and the importer reads a float
+/// initializer as a `param`.
+pub(crate) fn constant(b: &mut Builder, nm: &str, shape: &[usize], values: &[f32], out: String) {
+    let value = AttributeProto {
+        name: Some("value".into()),
+        t: Some(f32_tensor(&format!("{nm}.value"), shape, values)),
+        r#type: Some(AttributeType::Tensor as i32),
+        ..Default::default()
+    };
+    b.node("Constant", nm, vec![], vec![out], vec![value]);
+}
+
 pub(crate) fn affine(b: &mut Builder, nm: &str, mul: f32, add: f32, x: String, out: String) {
     match (mul != 1.0, add != 0.0) {
         (false, false) => b.node("Identity", nm, vec![x], vec![out], vec![]),

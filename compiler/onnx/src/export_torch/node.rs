@@ -32,6 +32,21 @@ fn tuple(v: &[usize]) -> String {
     }
 }
 
+/// Row-major `values` of shape `dims` as a nested Python list (a scalar
+/// for no dims).
+fn nested<T>(dims: &[usize], values: &[T], show: &dyn Fn(&T) -> String) -> String {
+    match dims {
+        [] => values.first().map(show).unwrap_or_default(),
+        [d, rest @ ..] => {
+            let step = rest.iter().product::<usize>();
+            let parts: Vec<String> = (0..*d)
+                .map(|k| nested(rest, &values[k * step..(k + 1) * step], show))
+                .collect();
+            format!("[{}]", parts.join(", "))
+        }
+    }
+}
+
 fn act_expr(a: Activation, x: &str) -> String {
     match a {
         Activation::Relu => format!("F.relu({x})"),
@@ -58,6 +73,7 @@ pub fn code(
     let node = g.node(id);
     let in_shape = |i: usize| g.node(g.inputs(id)[i]).shape.clone();
     let m = format!("self._m[{}]", py_str(name));
+    let buf = format!("self.get_buffer({})", py_str(name));
     let pair = |p: [usize; 2]| format!("({}, {})", p[0], p[1]);
     let (module, expr) = match &node.op {
         Op::Input { .. } => return Ok(None),
@@ -149,12 +165,27 @@ pub fn code(
                 expr,
             )
         }
-        Op::Take { .. } | Op::Constant { .. } => {
-            return Err(Error::new(
-                code::EXPORT_FAILED,
-                format!("node `{}`: `{}` has no PyTorch export yet", node.name, node.op.name()),
-            ))
-        }
+        // compile-time tensors are non-persistent buffers (not in the
+        // state_dict: they are values, not weights), looked up by path so
+        // that `.to(device)` moves them
+        Op::Take {
+            axis,
+            indices,
+            index_shape,
+        } => (
+            Some(format!(
+                "torch.tensor({}, dtype=torch.long)",
+                nested(index_shape, indices, &|i| i.to_string())
+            )),
+            format!("{}[{}{buf}]", ins[0], ":, ".repeat(*axis)),
+        ),
+        Op::Constant { shape, values } => (
+            Some(format!(
+                "torch.tensor({}, dtype=torch.float32)",
+                nested(shape, values, &|v| format!("{v:?}"))
+            )),
+            buf,
+        ),
         Op::Reshape { shape } => (None, format!("{}.reshape{}", ins[0], tuple(shape))),
         Op::Permute { perm } => (None, format!("{}.permute{}", ins[0], tuple(perm))),
         Op::Slice {

@@ -1,6 +1,8 @@
 //! Import of the tensor and transformer ops: LayerNormalization (and the
 //! channels-first form Transpose → LayerNormalization → Transpose),
-//! Transpose → `permute`, Gather with a scalar constant index → `select`,
+//! Transpose → `permute`, Gather with a scalar constant index → `select`
+//! and with a tensor of constant indices → `take`, float `Constant` nodes
+//! used as operands → `constant`,
 //! MatMul of two computed tensors → `matmul`, scalar Add/Sub/Mul/Div →
 //! scalar arithmetic, float constants used as operands → `param`, Split →
 //! Concat of the swapped parts → `roll`, and the decomposed multi-head
@@ -37,6 +39,29 @@ pub(super) fn operand(ctx: &mut Ctx, n: &NodeRef, i: usize) -> Result<(String, V
         Some(Val::Const(c)) if c.is_float() && !c.dims.is_empty() => c.clone(),
         _ => return ctx.tensor(n, i),
     };
+    if ctx.literals.contains(&name) {
+        // a `Constant` node's tensor (e.g. an attention mask): a value, not
+        // a weight
+        let v = c.as_f32();
+        if let Some(bad) = v.iter().find(|x| !x.is_finite()) {
+            return Err(n.unsupported(format!(
+                "a constant tensor holding {bad} (the language's numbers are finite)"
+            )));
+        }
+        let id = ctx.bind(
+            &name,
+            &format!("{}_const", hint(n).replace('.', "_")),
+            c.dims.clone(),
+        );
+        ctx.push(
+            n,
+            format!(
+                "let {id} = constant({});",
+                nested(&c.dims, &v, &|x| fmt_f32(*x))
+            ),
+        );
+        return Ok((id, c.dims));
+    }
     let src = weight_source(ctx, &name);
     let want = clean_scope(&src)
         .filter(|_| ctx.initializer_names.contains(&src))
@@ -50,6 +75,31 @@ pub(super) fn operand(ctx: &mut Ctx, n: &NodeRef, i: usize) -> Result<(String, V
         format!("let {id} = param([{}], name = \"{key}\");", dims.join(", ")),
     );
     Ok((id, c.dims))
+}
+
+/// Row-major `values` of shape `dims` as a nested list literal
+/// (`[[0.0, -100.0], [-100.0, 0.0]]`).
+fn nested<T>(dims: &[usize], values: &[T], show: &dyn Fn(&T) -> String) -> String {
+    fn rec<T>(dims: &[usize], values: &[T], show: &dyn Fn(&T) -> String, out: &mut String) {
+        out.push('[');
+        if let [d, rest @ ..] = dims {
+            let step = rest.iter().product::<usize>();
+            for k in 0..*d {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                if rest.is_empty() {
+                    out.push_str(&show(&values[k]));
+                } else {
+                    rec(rest, &values[k * step..(k + 1) * step], show, out);
+                }
+            }
+        }
+        out.push(']');
+    }
+    let mut out = String::new();
+    rec(dims, values, show, &mut out);
+    out
 }
 
 fn scalar(v: f32) -> String {
@@ -311,13 +361,39 @@ pub(super) fn layernorm(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Err
     Ok(())
 }
 
-/// `Gather` of a computed tensor with a scalar constant index: `select`.
+/// `Gather` with constant indices: `select` for a scalar index, `take` for
+/// a tensor of indices (a float initializer as the data is a `param`, e.g.
+/// Swin's relative position bias table).
 pub(super) fn gather(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
-    let (x, s) = ctx.tensor(n, 0)?;
+    let (x, s) = operand(ctx, n, 0)?;
     let a = n.int("axis", 0);
     let Some(axis) = norm_axis(a, s.len()) else {
         return Err(n.unsupported(format!("axis {a}")));
     };
+    if let Some(c) = ctx
+        .constant(n, 1)
+        .filter(|c| !c.dims.is_empty() && !c.is_float())
+        .cloned()
+    {
+        let mut indices = Vec::with_capacity(c.len());
+        for i in c.as_i64() {
+            let j = if i < 0 { i + s[axis] as i64 } else { i };
+            if j < 0 || j >= s[axis] as i64 {
+                return Err(n.unsupported(format!("index {i} outside an axis of {}", s[axis])));
+            }
+            indices.push(j as usize);
+        }
+        let op = Op::Take {
+            axis,
+            indices: indices.clone(),
+            index_shape: c.dims.clone(),
+        };
+        let shape = infer(n, &op, &[&s])?;
+        let id = ctx.bind(out, &hint(n), shape);
+        let list = nested(&c.dims, &indices, &|i| i.to_string());
+        ctx.push(n, format!("let {id} = take({x}, {list}, axis = {axis});"));
+        return Ok(());
+    }
     let idx = ctx
         .constant(n, 1)
         .filter(|c| c.dims.is_empty() && !c.is_float())
