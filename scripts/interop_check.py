@@ -22,7 +22,9 @@ every example. --onnx-only (what the default `tools/test.sh` runs, with
 numpy, onnx and onnxruntime only): the examples through steps 2, plus the
 exported model → `nnc import` → build → the executable's output vs ONNX
 Runtime's; no torch. Given `.nn` files, only those go through steps 2 and 3
-(e.g. `tests/fixtures/tiny_swin/net.nn`). One line per check; exit 1 if any
+(e.g. `tests/fixtures/tiny_swin/net.nn`); `--max-mult-adds N` skips the
+networks with more (what the default test run does, with small networks of
+the transformer examples' blocks in their place). One line per check; exit 1 if any
 failed.
 """
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import glob
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -110,9 +113,19 @@ class Checker:
         d = rel_diff(np.load(base + ".y.npy"), ref)
         self.report(tag, d <= self.tol, f"max|nnc - ORT|/max|ORT| = {d:.3g}; {structure}")
 
-    def example(self, path, net, with_torch=True):
+    def example(self, path, net, with_torch=True, max_mult_adds=None):
         tag = os.path.relpath(path, REPO) + (f":{net}" if net else "")
         sel = ["--network", net] if net else []
+        if max_mult_adds is not None:
+            try:
+                out = self.run([*self.nnc, "analyze", path, *sel, "--format", "json"], "nnc analyze")
+            except RuntimeError as e:
+                self.report(tag, False, str(e)[-1500:])
+                return
+            ma = json.loads(out.stdout)["totals"]["mult_adds"]
+            if ma > max_mult_adds:
+                print(f"{tag}: skipped ({ma:,} mult-adds > --max-mult-adds {max_mult_adds:,})", flush=True)
+                return
         base = os.path.join(self.tmp, "ex")
         op, pp, exe = base + ".onnx", base + ".py", base + ".exe"
         try:
@@ -187,6 +200,8 @@ def main():
     ap.add_argument("--onnx-only", action="store_true",
                     help="no torch: the examples through onnx.checker, ONNX Runtime and import")
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--max-mult-adds", type=float,
+                    help="skip the .nn networks with more mult-adds (nnc analyze's count)")
     ap.add_argument("files", nargs="*", help="only these .nn files (steps 2 and 3)")
     a = ap.parse_args()
     if a.files:
@@ -213,7 +228,8 @@ def main():
             files = a.files or sorted(glob.glob(str(REPO / "examples" / "*.nn")))
             for ex in files:
                 for net in networks(ex):
-                    c.example(ex, net, with_torch=not a.onnx_only)
+                    c.example(ex, net, with_torch=not a.onnx_only,
+                              max_mult_adds=None if a.max_mult_adds is None else int(a.max_mult_adds))
     print(f"{c.failed} failed")
     sys.exit(1 if c.failed else 0)
 
