@@ -192,3 +192,29 @@ mod tests {
             .is_err_and(|e| matches!(e, CodegenError::UnknownCpu(_))));
     }
 }
+
+#[cfg(test)]
+mod plan_error_tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_the_former_texts() {
+        let e = PlanError::at("fc", PlanError::graph("missing input 1"));
+        assert_eq!(e.to_string(), "fc: missing input 1");
+        let e = PlanError::WeightSize {
+            key: "fc.weight".into(),
+            found: 3,
+            expected: 4,
+        };
+        assert_eq!(
+            e.to_string(),
+            "weight `fc.weight` has 3 elements, expected 4"
+        );
+        let e: CodegenError = PlanError::MissingWeight { key: "w".into() }.into();
+        assert_eq!(e.to_string(), "missing weight `w`");
+        assert!(std::error::Error::source(&e).is_some());
+        let e = crate::kernels::matmul::MatMulPlan::contiguous(&[2], &[3], &[2], 1, 1, 1, false)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "matmul: batch shapes do not broadcast");
+    }
+}

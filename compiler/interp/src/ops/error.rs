@@ -91,3 +91,28 @@ impl From<TensorError> for OpError {
         OpError::Tensor(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn messages_are_the_former_texts() {
+        let x = Tensor::zeros(vec![2, 3]).unwrap();
+        let e = super::super::layout::select(&x, 2, 0).unwrap_err();
+        assert_eq!(e, OpError::AxisOutOfRange { axis: 2, rank: 2 });
+        assert_eq!(e.to_string(), "axis 2 out of range for rank 2");
+        let e = super::super::matmul::matmul(&x, &x).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "matmul of [2, 3] and [2, 3]: inner sizes differ"
+        );
+        let e = super::super::layout::take(&x, 1, &[3], &[1]).unwrap_err();
+        assert_eq!(e.to_string(), "take: index 3 outside axis 1 of size 3");
+        let v = Tensor::zeros(vec![3]).unwrap();
+        let e = super::super::matmul::matmul(&v, &x).unwrap_err();
+        assert_eq!(e.to_string(), "matmul needs a tensor of rank >= 2, got [3]");
+        assert!(!e.is_alloc());
+    }
+}
