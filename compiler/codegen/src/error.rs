@@ -148,6 +148,8 @@ impl std::error::Error for PlanError {
     }
 }
 
+/// The message of an unsupported case (so that `PlanError::at(name, "...")`
+/// reads as the former `format!("{name}: ...")`).
 impl From<String> for PlanError {
     fn from(m: String) -> PlanError {
         PlanError::Unsupported(m)

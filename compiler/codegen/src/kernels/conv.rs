@@ -177,7 +177,7 @@ impl ConvPlan {
                         if o < s.ocg {
                             out[(bb + j) as usize] = *b
                                 .get((g * s.ocg + o) as usize)
-                                .ok_or_else(|| "conv bias too short".to_string())?;
+                                .ok_or_else(|| PlanError::unsupported("conv bias too short"))?;
                         }
                     }
                 }
