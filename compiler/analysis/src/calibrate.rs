@@ -528,13 +528,50 @@ pub fn binary_built() -> u64 {
 /// cache follows the same rules as every other file nnc writes.
 pub type WriteFile<'a> = &'a dyn Fn(&Path, &[u8]) -> Result<(), String>;
 
-/// Writes a calibration as pretty JSON with `write`, creating the directory.
-pub fn save(path: &Path, c: &Calibration, write: WriteFile) -> Result<(), String> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+/// Why the calibration cache could not be written.
+#[derive(Debug)]
+pub enum SaveError {
+    /// The cache directory could not be created.
+    Dir {
+        dir: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    /// The calibration could not be serialized.
+    Json(serde_json::Error),
+    /// The driver's writer ([`WriteFile`]) failed, with its message.
+    Write(String),
+}
+
+impl std::fmt::Display for SaveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SaveError::Dir { dir, error } => write!(f, "{}: {error}", dir.display()),
+            SaveError::Json(e) => e.fmt(f),
+            SaveError::Write(m) => f.write_str(m),
+        }
     }
-    let text = serde_json::to_string_pretty(c).map_err(|e| e.to_string())?;
-    write(path, (text + "\n").as_bytes())
+}
+
+impl std::error::Error for SaveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SaveError::Dir { error, .. } => Some(error),
+            SaveError::Json(e) => Some(e),
+            SaveError::Write(_) => None,
+        }
+    }
+}
+
+/// Writes a calibration as pretty JSON with `write`, creating the directory.
+pub fn save(path: &Path, c: &Calibration, write: WriteFile) -> Result<(), SaveError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|error| SaveError::Dir {
+            dir: dir.to_path_buf(),
+            error,
+        })?;
+    }
+    let text = serde_json::to_string_pretty(c).map_err(SaveError::Json)?;
+    write(path, (text + "\n").as_bytes()).map_err(SaveError::Write)
 }
 
 #[cfg(test)]

@@ -166,17 +166,33 @@ pub fn host(write: calibrate::WriteFile) -> Platform {
     Platform::from_calibration(&c)
 }
 
+/// A `--platform` argument that is neither `host` nor a built-in name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownPlatform {
+    pub name: String,
+}
+
+impl std::fmt::Display for UnknownPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unknown platform `{}`; expected `host` or one of: {}",
+            self.name,
+            builtin_names().join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownPlatform {}
+
 /// Resolves a `--platform` argument: `host` or a built-in name. `write`
 /// writes the calibration cache when `host` has none yet.
-pub fn resolve(name: &str, write: calibrate::WriteFile) -> Result<Platform, String> {
+pub fn resolve(name: &str, write: calibrate::WriteFile) -> Result<Platform, UnknownPlatform> {
     if name.eq_ignore_ascii_case("host") {
         return Ok(host(write));
     }
-    builtin(name).ok_or_else(|| {
-        format!(
-            "unknown platform `{name}`; expected `host` or one of: {}",
-            builtin_names().join(", ")
-        )
+    builtin(name).ok_or_else(|| UnknownPlatform {
+        name: name.to_string(),
     })
 }
 
@@ -196,6 +212,7 @@ mod tests {
         assert!(builtin("host").is_none());
         assert!(resolve("nope", &|_, _| Ok(()))
             .unwrap_err()
+            .to_string()
             .contains("zen3-2c"));
         assert!(builtin(DEFAULT).is_some());
         let z = builtin("zen3-2c").unwrap();

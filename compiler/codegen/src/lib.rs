@@ -17,7 +17,7 @@ pub mod support;
 #[doc(hidden)]
 pub mod testing;
 
-pub use error::CodegenError;
+pub use error::{CodegenError, PlanError};
 use inkwell::context::Context;
 use inkwell::targets::FileType;
 use nnc_ir::{Graph, NodeId};
@@ -140,7 +140,7 @@ pub fn prepare(graph: &Graph, weights: &WeightStore) -> Result<Prepared, Codegen
 /// (`kernels::conv_fast`, `dwconv`, `gemm`) where they apply, otherwise the
 /// general direct convolution (`kernels::conv`).
 pub fn plan_graph(p: &Prepared, fast: bool) -> Result<plan::Plan, CodegenError> {
-    plan::build(&p.graph, &p.memory, &p.weights, fast).map_err(CodegenError::Plan)
+    Ok(plan::build(&p.graph, &p.memory, &p.weights, fast)?)
 }
 
 /// Whether [`compile`] uses the fast kernels: yes unless the environment

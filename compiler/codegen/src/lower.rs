@@ -22,13 +22,14 @@ use crate::kernels::misc::{CopyPart, CopyPlan};
 use crate::kernels::softmax::SoftmaxPlan;
 use crate::kernels::strided::StridedPlan;
 use crate::plan::{Buf, KernelPlan};
+use crate::PlanError;
 use crate::WeightSource;
 use nnc_ir::{Graph, NodeId, NormAxes, Op};
 
-fn numel(s: &[usize]) -> Result<u64, String> {
+fn numel(s: &[usize]) -> Result<u64, PlanError> {
     s.iter()
         .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
-        .ok_or_else(|| "tensor size overflows".to_string())
+        .ok_or(PlanError::SizeOverflow)
 }
 
 /// Appends `data` to the blob at a 16-float boundary; returns its offset.
@@ -41,15 +42,16 @@ pub(crate) fn push_weights(blob: &mut Vec<f32>, data: &[f32]) -> u64 {
     off
 }
 
-fn weight<'w>(ws: &'w dyn WeightSource, key: &str, expect: u64) -> Result<&'w [f32], String> {
-    let (_, d) = ws
-        .tensor(key)
-        .ok_or_else(|| format!("missing weight `{key}`"))?;
+fn weight<'w>(ws: &'w dyn WeightSource, key: &str, expect: u64) -> Result<&'w [f32], PlanError> {
+    let (_, d) = ws.tensor(key).ok_or_else(|| PlanError::MissingWeight {
+        key: key.to_string(),
+    })?;
     if d.len() as u64 != expect {
-        return Err(format!(
-            "weight `{key}` has {} elements, expected {expect}",
-            d.len()
-        ));
+        return Err(PlanError::WeightSize {
+            key: key.to_string(),
+            found: d.len(),
+            expected: expect,
+        });
     }
     Ok(d)
 }
@@ -61,14 +63,14 @@ pub fn tensor_kernel(
     id: NodeId,
     ws: &dyn WeightSource,
     blob: &mut Vec<f32>,
-) -> Result<KernelPlan, String> {
+) -> Result<KernelPlan, PlanError> {
     let node = g.node(id);
     let name = &node.name;
     let ins = g.inputs(id);
-    let in_shape = |i: usize| -> Result<&[usize], String> {
+    let in_shape = |i: usize| -> Result<&[usize], PlanError> {
         ins.get(i)
             .map(|&n| g.node(n).shape.as_slice())
-            .ok_or_else(|| format!("{name}: missing input {i}"))
+            .ok_or_else(|| PlanError::at(name, PlanError::graph(format!("missing input {i}"))))
     };
     let out = &node.shape;
     Ok(match &node.op {
@@ -82,8 +84,9 @@ pub fn tensor_kernel(
                 }
                 NormAxes::Channels => {
                     if s.len() < 2 {
-                        return Err(format!(
-                            "{name}: channels-first layernorm needs [N, C, ...]"
+                        return Err(PlanError::at(
+                            name,
+                            "channels-first layernorm needs [N, C, ...]",
                         ));
                     }
                     (s[0] as u64, s[1] as u64, numel(&s[2..])?)
@@ -113,15 +116,22 @@ pub fn tensor_kernel(
         } => {
             let s = in_shape(0)?;
             let mut axes: Vec<(usize, usize, usize)> = s.iter().map(|&d| (0, 1, d)).collect();
-            let len = out.get(*axis).copied().ok_or("slice axis")?;
+            let len = out
+                .get(*axis)
+                .copied()
+                .ok_or(PlanError::unsupported("slice axis"))?;
             let _ = stop;
-            *axes.get_mut(*axis).ok_or("slice axis")? = (*start, (*step).max(1), len);
+            *axes
+                .get_mut(*axis)
+                .ok_or(PlanError::unsupported("slice axis"))? = (*start, (*step).max(1), len);
             KernelPlan::Strided(StridedPlan::slice(s, &axes)?)
         }
         Op::Select { axis, index } => {
             let s = in_shape(0)?;
             let mut axes: Vec<(usize, usize, usize)> = s.iter().map(|&d| (0, 1, d)).collect();
-            *axes.get_mut(*axis).ok_or("select axis")? = (*index, 1, 1);
+            *axes
+                .get_mut(*axis)
+                .ok_or(PlanError::unsupported("select axis"))? = (*index, 1, 1);
             KernelPlan::Strided(StridedPlan::slice(s, &axes)?)
         }
         Op::Roll { axis, shift } => {
@@ -132,7 +142,7 @@ pub fn tensor_kernel(
             let b = in_shape(1)?;
             let (ra, rb, r) = (a.len(), b.len(), out.len());
             if ra < 2 || rb < 2 || r < 2 {
-                return Err(format!("{name}: matmul operands need rank >= 2"));
+                return Err(PlanError::at(name, "matmul operands need rank >= 2"));
             }
             let plan = MatMulPlan::contiguous(
                 &out[..r - 2],
@@ -143,7 +153,7 @@ pub fn tensor_kernel(
                 b[rb - 1],
                 false,
             )
-            .map_err(|e| format!("{name}: {e}"))?;
+            .map_err(|e| PlanError::at(name, e))?;
             KernelPlan::MatMul(plan)
         }
         Op::Param { .. } => {
@@ -169,9 +179,9 @@ pub fn tensor_kernel(
             sp: Chunked::new(1, numel(out)?),
         }),
         other => {
-            return Err(format!(
-                "{name}: `{}` has no single-kernel lowering",
-                other.name()
+            return Err(PlanError::at(
+                name,
+                format!("`{}` has no single-kernel lowering", other.name()),
             ))
         }
     })
@@ -179,8 +189,8 @@ pub fn tensor_kernel(
 
 /// `take` as block copies: one part per run of consecutive indices (so a
 /// `take` of a contiguous range is a single copy per outer index).
-fn take_plan(s: &[usize], axis: usize, indices: &[usize]) -> Result<CopyPlan, String> {
-    let len = *s.get(axis).ok_or("take axis")? as u64;
+fn take_plan(s: &[usize], axis: usize, indices: &[usize]) -> Result<CopyPlan, PlanError> {
+    let len = *s.get(axis).ok_or(PlanError::unsupported("take axis"))? as u64;
     let outer = numel(&s[..axis])?;
     let inner = numel(&s[axis + 1..])?;
     let k = indices.len() as u64;
@@ -233,20 +243,26 @@ pub fn attention_steps(
     x: Buf,
     out: Buf,
     scratch: u64,
-) -> Result<Vec<SubStep>, String> {
+) -> Result<Vec<SubStep>, PlanError> {
     let node = g.node(id);
     let name = &node.name;
     let (heads, bias) = match node.op {
         Op::Attention { heads, bias } => (heads as u64, bias),
-        _ => return Err(format!("{name}: not an attention")),
+        _ => return Err(PlanError::at(name, "not an attention")),
     };
     let (n, l, e) = match node.shape.as_slice() {
         [n, l, e] => (*n as u64, *l as u64, *e as u64),
-        s => return Err(format!("{name}: attention expects [N, L, E], found {s:?}")),
+        s => {
+            return Err(PlanError::at(
+                name,
+                format!("attention expects [N, L, E], found {s:?}"),
+            ))
+        }
     };
     if heads == 0 || e % heads != 0 {
-        return Err(format!(
-            "{name}: {e} channels do not split into {heads} heads"
+        return Err(PlanError::at(
+            name,
+            format!("{e} channels do not split into {heads} heads"),
         ));
     }
     let d = e / heads;
@@ -254,8 +270,8 @@ pub fn attention_steps(
     let qkv_off = scratch;
     let s_off = qkv_off + al(n * l * 3 * e * 4);
     let o_off = s_off + al(n * heads * l * l * 4);
-    let us = |v: u64| usize::try_from(v).map_err(|_| format!("{name}: too large"));
-    let mut linear = |suffix: &str, k: u64, o: u64| -> Result<KernelPlan, String> {
+    let us = |v: u64| usize::try_from(v).map_err(|_| PlanError::at(name, "too large"));
+    let mut linear = |suffix: &str, k: u64, o: u64| -> Result<KernelPlan, PlanError> {
         let spec = LinearSpec {
             m: us(n * l)?,
             k: us(k)?,
@@ -264,7 +280,7 @@ pub fn attention_steps(
             residual: false,
             act: None,
         };
-        let mut fp = FastPlan::linear(spec).ok_or_else(|| format!("{name}: linear plan"))?;
+        let mut fp = FastPlan::linear(spec).ok_or_else(|| PlanError::at(name, "linear plan"))?;
         let wkey = if suffix == "in_proj" {
             format!("{name}.in_proj_weight")
         } else {
@@ -305,7 +321,7 @@ pub fn attention_steps(
         act: None,
     }
     .checked()
-    .map_err(|e| format!("{name}: {e}"))?;
+    .map_err(|e| PlanError::at(name, e))?;
     // O[n, :, h] = P V: V at column 2E, O written as [N, L, E]
     let context = MatMulPlan {
         batch: vec![n, heads],
@@ -324,7 +340,7 @@ pub fn attention_steps(
         act: None,
     }
     .checked()
-    .map_err(|e| format!("{name}: {e}"))?;
+    .map_err(|e| PlanError::at(name, e))?;
     let f = 4u64;
     Ok(vec![
         SubStep {

@@ -15,6 +15,7 @@ use crate::kernels::misc::{
 };
 use crate::kernels::softmax::SoftmaxPlan;
 use crate::kernels::strided::StridedPlan;
+use crate::PlanError;
 use crate::WeightSource;
 use nnc_ir::{Activation, Graph, NodeId, Op};
 use nnc_passes::MemoryPlan;
@@ -120,16 +121,18 @@ pub struct Plan {
     pub output_shapes: Vec<(String, Vec<usize>)>,
 }
 
-fn numel(s: &[usize]) -> Result<u64, String> {
+fn numel(s: &[usize]) -> Result<u64, PlanError> {
     s.iter()
         .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
-        .ok_or_else(|| "tensor size overflows".to_string())
+        .ok_or(PlanError::SizeOverflow)
 }
 
-fn dims4(s: &[usize], what: &str) -> Result<[u64; 4], String> {
+fn dims4(s: &[usize], what: &str) -> Result<[u64; 4], PlanError> {
     match s {
         [n, c, h, w] => Ok([*n as u64, *c as u64, *h as u64, *w as u64]),
-        _ => Err(format!("{what}: expected a 4-D tensor, found {s:?}")),
+        _ => Err(PlanError::unsupported(format!(
+            "{what}: expected a 4-D tensor, found {s:?}"
+        ))),
     }
 }
 
@@ -142,15 +145,16 @@ fn push_weights(blob: &mut Vec<f32>, data: &[f32]) -> u64 {
     off
 }
 
-fn get_w<'w>(ws: &'w dyn WeightSource, key: &str, expect: u64) -> Result<&'w [f32], String> {
-    let (_, d) = ws
-        .tensor(key)
-        .ok_or_else(|| format!("missing weight `{key}`"))?;
+fn get_w<'w>(ws: &'w dyn WeightSource, key: &str, expect: u64) -> Result<&'w [f32], PlanError> {
+    let (_, d) = ws.tensor(key).ok_or_else(|| PlanError::MissingWeight {
+        key: key.to_string(),
+    })?;
     if d.len() as u64 != expect {
-        return Err(format!(
-            "weight `{key}` has {} elements, expected {expect}",
-            d.len()
-        ));
+        return Err(PlanError::WeightSize {
+            key: key.to_string(),
+            found: d.len(),
+            expected: expect,
+        });
     }
     Ok(d)
 }
@@ -166,10 +170,10 @@ fn conv_like(
     ws: &dyn WeightSource,
     blob: &mut Vec<f32>,
     fast: bool,
-) -> Result<KernelPlan, String> {
+) -> Result<KernelPlan, PlanError> {
     let node = g.node(id);
     let ins = g.inputs(id);
-    let x = ins.first().ok_or("conv without input")?;
+    let x = ins.first().ok_or(PlanError::graph("conv without input"))?;
     let xs = &g.node(*x).shape;
     let name = &node.name;
     let (shape, bias) = match base {
@@ -178,7 +182,7 @@ fn conv_like(
             let [_, co, oh, ow] = dims4(&node.shape, name)?;
             let gr = c.groups.max(1) as u64;
             if ci % gr != 0 || co % gr != 0 {
-                return Err(format!("{name}: channels not divisible by groups"));
+                return Err(PlanError::at(name, "channels not divisible by groups"));
             }
             let u = |p: [usize; 2]| [p[0] as u64, p[1] as u64];
             (
@@ -205,7 +209,12 @@ fn conv_like(
             // over the last axis of any rank: rows = every leading position
             let (n, f) = match xs.split_last() {
                 Some((f, lead)) if !lead.is_empty() => (numel(lead)?, *f as u64),
-                _ => return Err(format!("{name}: linear expects [N, ..., F], found {xs:?}")),
+                _ => {
+                    return Err(PlanError::at(
+                        name,
+                        format!("linear expects [N, ..., F], found {xs:?}"),
+                    ))
+                }
             };
             let o = *out_features as u64;
             (
@@ -238,7 +247,12 @@ fn conv_like(
                 *bias,
             )
         }
-        other => return Err(format!("{name}: cannot fuse into {}", other.name())),
+        other => {
+            return Err(PlanError::at(
+                name,
+                format!("cannot fuse into {}", other.name()),
+            ))
+        }
     };
     let oc = shape.groups * shape.ocg;
     let wn = oc * shape.icg * shape.kernel[0] * shape.kernel[1];
@@ -311,19 +325,21 @@ fn kernel_for(
     ws: &dyn WeightSource,
     blob: &mut Vec<f32>,
     fast: bool,
-) -> Result<KernelPlan, String> {
+) -> Result<KernelPlan, PlanError> {
     let node = g.node(id);
     let ins = g.inputs(id);
-    let in_shape = |i: usize| -> Result<&[usize], String> {
+    let in_shape = |i: usize| -> Result<&[usize], PlanError> {
         ins.get(i)
             .map(|&n| g.node(n).shape.as_slice())
-            .ok_or_else(|| format!("{}: missing input {i}", node.name))
+            .ok_or_else(|| {
+                PlanError::at(&node.name, PlanError::graph(format!("missing input {i}")))
+            })
     };
     let out = &node.shape;
     let n_out = numel(out)?;
     let name = &node.name;
     Ok(match &node.op {
-        Op::Input { .. } => return Err("input nodes have no kernel".into()),
+        Op::Input { .. } => return Err(PlanError::graph("input nodes have no kernel")),
         Op::Conv2d(_) | Op::Linear { .. } => {
             conv_like(g, id, &node.op, false, None, ws, blob, fast)?
         }
@@ -335,7 +351,7 @@ fn kernel_for(
         Op::BatchNorm { eps } => {
             let s = in_shape(0)?;
             if s.len() < 2 {
-                return Err(format!("{name}: batchnorm needs [N, C, ...]"));
+                return Err(PlanError::at(name, "batchnorm needs [N, C, ...]"));
             }
             let c = s[1] as u64;
             let inner = numel(&s[2..])?;
@@ -362,7 +378,7 @@ fn kernel_for(
         }),
         Op::Binary(kind) => {
             let p = BinaryPlan::new(*kind, out, in_shape(0)?, in_shape(1)?)
-                .ok_or_else(|| format!("{name}: shapes do not broadcast"))?;
+                .ok_or_else(|| PlanError::at(name, "shapes do not broadcast"))?;
             KernelPlan::Binary(p)
         }
         Op::MaxPool(p) | Op::AvgPool { pool: p, .. } => {
@@ -405,7 +421,7 @@ fn kernel_for(
         Op::Concat { axis } => {
             let axis = *axis;
             if axis >= out.len() {
-                return Err(format!("{name}: bad concat axis"));
+                return Err(PlanError::at(name, "bad concat axis"));
             }
             let outer = numel(&out[..axis])?;
             let inner = numel(&out[axis + 1..])?;
@@ -414,7 +430,7 @@ fn kernel_for(
             let mut acc = 0u64;
             for i in 0..ins.len() {
                 let s = in_shape(i)?;
-                let len = *s.get(axis).ok_or("concat rank")? as u64 * inner;
+                let len = *s.get(axis).ok_or(PlanError::unsupported("concat rank"))? as u64 * inner;
                 parts.push(CopyPart {
                     input: i,
                     len,
@@ -433,7 +449,7 @@ fn kernel_for(
             let s = in_shape(0)?;
             let axis = *axis;
             if axis >= s.len() {
-                return Err(format!("{name}: bad split axis"));
+                return Err(PlanError::at(name, "bad split axis"));
             }
             let outer = numel(&s[..axis])?;
             let inner = numel(&s[axis + 1..])?;
@@ -452,7 +468,7 @@ fn kernel_for(
         Op::ChannelShuffle { groups } => {
             let s = in_shape(0)?;
             if s.len() < 2 || *groups == 0 || s[1] % groups != 0 {
-                return Err(format!("{name}: bad channel_shuffle"));
+                return Err(PlanError::at(name, "bad channel_shuffle"));
             }
             KernelPlan::Shuffle(ShufflePlan {
                 n: s[0] as u64,
@@ -464,7 +480,7 @@ fn kernel_for(
         Op::Softmax { axis } => {
             let axis = *axis;
             if axis >= out.len() {
-                return Err(format!("{name}: bad softmax axis"));
+                return Err(PlanError::at(name, "bad softmax axis"));
             }
             KernelPlan::Softmax(SoftmaxPlan {
                 outer: numel(&out[..axis])?,
@@ -473,7 +489,7 @@ fn kernel_for(
             })
         }
         Op::Attention { .. } => {
-            return Err(format!("{name}: attention is planned as several steps"))
+            return Err(PlanError::at(name, "attention is planned as several steps"))
         }
         Op::LayerNorm { .. }
         | Op::Reshape { .. }
@@ -513,7 +529,7 @@ pub fn build(
     mp: &MemoryPlan,
     ws: &dyn WeightSource,
     fast: bool,
-) -> Result<Plan, String> {
+) -> Result<Plan, PlanError> {
     let mut blob = Vec::new();
     let mut steps = Vec::new();
     let input_ix: HashMap<NodeId, usize> =
@@ -538,35 +554,41 @@ pub fn build(
     for &id in &mp.order {
         let node = g.node(id);
         if let Op::Input { .. } = node.op {
-            let ix = *input_ix
-                .get(&id)
-                .ok_or_else(|| format!("input node {} not declared", node.name))?;
+            let ix = *input_ix.get(&id).ok_or_else(|| {
+                PlanError::graph(format!("input node {} not declared", node.name))
+            })?;
             bufs.insert(id, Buf::Input(ix));
             continue;
         }
         let bytes = numel(&node.shape)?
             .checked_mul(4)
-            .ok_or("tensor too large")?;
+            .ok_or(PlanError::TooLarge)?;
         let out = if let Some(&o) = out_ix.get(&id) {
             Buf::Output(o)
         } else {
             let off = mp
                 .offsets
                 .get(&id)
-                .ok_or_else(|| format!("no arena offset for {}", node.name))?;
+                .ok_or_else(|| PlanError::graph(format!("no arena offset for {}", node.name)))?;
             Buf::Arena(*off as u64)
         };
         bufs.insert(id, out);
         let ins: Vec<Buf> = g
             .inputs(id)
             .iter()
-            .map(|n| bufs.get(n).copied().ok_or("input used before defined"))
+            .map(|n| {
+                bufs.get(n)
+                    .copied()
+                    .ok_or(PlanError::graph("input used before defined"))
+            })
             .collect::<Result<_, _>>()?;
         if matches!(node.op, Op::Flatten | Op::Reshape { .. }) && ins.first() == Some(&out) {
             continue; // a view
         }
         if let Op::Attention { .. } = node.op {
-            let x = *ins.first().ok_or("attention without input")?;
+            let x = *ins
+                .first()
+                .ok_or(PlanError::graph("attention without input"))?;
             let subs = crate::lower::attention_steps(g, id, ws, &mut blob, x, out, scratch)?;
             for s in subs {
                 let items = s.kernel.items();
@@ -603,7 +625,7 @@ pub fn build(
     for (i, o) in g.outputs.iter().enumerate() {
         let b = *bufs
             .get(&o.node)
-            .ok_or_else(|| format!("output {} has no value", o.name))?;
+            .ok_or_else(|| PlanError::graph(format!("output {} has no value", o.name)))?;
         if b != Buf::Output(i) {
             copies.push((i, b, numel(&g.node(o.node).shape)? * 4));
         }

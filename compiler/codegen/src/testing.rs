@@ -4,12 +4,66 @@
 //! tasks on two scoped threads (so task splitting and races are exercised),
 //! `nnc_node_begin/end` count calls.
 
-use crate::{llvm, plan, plan_graph, prepare};
+use crate::kernels::CgError;
+use crate::{llvm, plan, plan_graph, prepare, CodegenError};
 use inkwell::context::Context;
 use inkwell::OptimizationLevel;
 use nnc_ir::Graph;
 use nnc_tensor::WeightStore;
+use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+/// Why an in-process run failed.
+#[derive(Debug)]
+pub enum JitError {
+    /// Preparing, planning, the target machine or the optimizer failed.
+    Codegen(CodegenError),
+    /// The number of input buffers is not the plan's.
+    Inputs { expected: usize, got: usize },
+    /// The input buffer `name` does not have its shape's size.
+    InputSize { name: String },
+    /// Emitting the module failed.
+    Emit(CgError),
+    /// The JIT engine could not be made or has no `nnc_model_forward`.
+    Jit(String),
+}
+
+impl fmt::Display for JitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JitError::Codegen(e) => e.fmt(f),
+            JitError::Inputs { expected, got } => {
+                write!(f, "expected {expected} inputs, got {got}")
+            }
+            JitError::InputSize { name } => write!(f, "input {name}: wrong size"),
+            JitError::Emit(e) => e.fmt(f),
+            JitError::Jit(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for JitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            JitError::Codegen(e) => Some(e),
+            JitError::Emit(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<CodegenError> for JitError {
+    fn from(e: CodegenError) -> JitError {
+        JitError::Codegen(e)
+    }
+}
+
+/// For tests that report errors as text.
+impl From<JitError> for String {
+    fn from(e: JitError) -> String {
+        e.to_string()
+    }
+}
 
 type Body = extern "C" fn(*mut u8, i64, i64);
 
@@ -55,7 +109,7 @@ pub fn run_jit(
     inputs: &[Vec<f32>],
     target_cpu: &str,
     opt_level: u8,
-) -> Result<Vec<Vec<f32>>, String> {
+) -> Result<Vec<Vec<f32>>, JitError> {
     run_jit_with(
         graph,
         weights,
@@ -75,7 +129,7 @@ pub fn run_jit_with(
     target_cpu: &str,
     opt_level: u8,
     fast: bool,
-) -> Result<Vec<Vec<f32>>, String> {
+) -> Result<Vec<Vec<f32>>, JitError> {
     let prep = prepare(graph, weights)?;
     let plan = plan_graph(&prep, fast)?;
     run_plan(&plan, &graph.name, inputs, target_cpu, opt_level)
@@ -88,17 +142,16 @@ pub fn run_plan(
     inputs: &[Vec<f32>],
     target_cpu: &str,
     opt_level: u8,
-) -> Result<Vec<Vec<f32>>, String> {
+) -> Result<Vec<Vec<f32>>, JitError> {
     if inputs.len() != plan.input_shapes.len() {
-        return Err(format!(
-            "expected {} inputs, got {}",
-            plan.input_shapes.len(),
-            inputs.len()
-        ));
+        return Err(JitError::Inputs {
+            expected: plan.input_shapes.len(),
+            got: inputs.len(),
+        });
     }
     for ((n, s), b) in plan.input_shapes.iter().zip(inputs) {
         if s.iter().product::<usize>() != b.len() {
-            return Err(format!("input {n}: wrong size"));
+            return Err(JitError::InputSize { name: n.clone() });
         }
     }
     let meta = llvm::meta_text(name, plan, &|_| 0.0);
@@ -112,11 +165,12 @@ pub fn run_plan(
     } else {
         llvm::WeightsEmbed::Constant
     };
-    let module = llvm::build_module(&ctx, plan, &meta, &tm, target_cpu, embed).map_err(|e| e.0)?;
+    let module =
+        llvm::build_module(&ctx, plan, &meta, &tm, target_cpu, embed).map_err(JitError::Emit)?;
     llvm::optimize(&module, &tm, opt_level)?;
     let ee = module
         .create_jit_execution_engine(OptimizationLevel::Aggressive)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| JitError::Jit(e.to_string()))?;
     let map = |fname: &str, addr: usize| {
         if let Some(f) = module.get_function(fname) {
             ee.add_global_mapping(&f, addr);
@@ -139,7 +193,7 @@ pub fn run_plan(
     }
     let addr = ee
         .get_function_address("nnc_model_forward")
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| JitError::Jit(e.to_string()))?;
     let fwd: extern "C" fn(*const *const f32, *const *mut f32, *mut u8) =
         unsafe { std::mem::transmute(addr) };
     let mut outs: Vec<Vec<f32>> = plan
@@ -177,7 +231,7 @@ pub fn run_kernel(
     out_len: usize,
     ntasks: u64,
     target_cpu: &str,
-) -> Result<Vec<f32>, String> {
+) -> Result<Vec<f32>, JitError> {
     let items = kernel.items();
     let step = plan::Step {
         node: nnc_ir::NodeId(0),

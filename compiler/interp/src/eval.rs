@@ -212,9 +212,7 @@ pub fn eval_op(op: &Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, Eval
                     ws.first().copied().ok_or("linear needs a weight")?,
                     b,
                 )
-                .map_err(String::from)
             })
-            .map_err(EvalError::from)
         }
         Op::Act(a) => {
             arity(args, 1)?;
@@ -270,7 +268,7 @@ pub fn eval_op(op: &Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, Eval
         | Op::Roll { .. }
         | Op::Take { .. }
         | Op::Constant { .. }
-        | Op::Attention { .. } => crate::ops::eval(op, args, ws).map_err(EvalError::Op),
+        | Op::Attention { .. } => crate::ops::eval(op, args, ws).map_err(EvalError::from),
         Op::Fused {
             base,
             residual,

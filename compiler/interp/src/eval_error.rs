@@ -1,5 +1,6 @@
 //! The interpreter's error type.
 
+use crate::ops::OpError;
 use crate::tensor::TensorError;
 use std::fmt;
 
@@ -18,6 +19,9 @@ pub enum EvalError {
     Weight(String),
     /// An op cannot take these operands or attributes.
     Op(String),
+    /// A transformer op ([`crate::ops`]) cannot take these operands,
+    /// attributes or weights.
+    Transformer(OpError),
     /// The error of one node, with the node's op and name.
     Node {
         op: &'static str,
@@ -31,6 +35,7 @@ impl EvalError {
     pub fn is_alloc(&self) -> bool {
         match self {
             EvalError::Tensor(e) => e.is_alloc(),
+            EvalError::Transformer(e) => e.is_alloc(),
             EvalError::Node { error, .. } => error.is_alloc(),
             _ => false,
         }
@@ -41,6 +46,7 @@ impl fmt::Display for EvalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EvalError::Tensor(e) => e.fmt(f),
+            EvalError::Transformer(e) => e.fmt(f),
             EvalError::Input(m) | EvalError::Graph(m) | EvalError::Weight(m) | EvalError::Op(m) => {
                 f.write_str(m)
             }
@@ -53,6 +59,7 @@ impl std::error::Error for EvalError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             EvalError::Tensor(e) => Some(e),
+            EvalError::Transformer(e) => Some(e),
             EvalError::Node { error, .. } => Some(error),
             _ => None,
         }
@@ -65,7 +72,17 @@ impl From<TensorError> for EvalError {
     }
 }
 
-/// An op's error message (ops written with `String` errors).
+impl From<OpError> for EvalError {
+    fn from(e: OpError) -> EvalError {
+        match e {
+            OpError::Tensor(e) => EvalError::Tensor(e),
+            e => EvalError::Transformer(e),
+        }
+    }
+}
+
+/// An op's error message (the interpreter's own ops build their messages
+/// with `op_err!` or from text).
 impl From<String> for EvalError {
     fn from(m: String) -> EvalError {
         EvalError::Op(m)

@@ -392,7 +392,7 @@ fn weights_past_the_element_limit_are_an_error_not_an_allocation() {
     let g = nnc_elab::elaborate_with(&file, None, &limits)
         .graph
         .expect("elaborates");
-    let e = try_init_deterministic(&g, 0).unwrap_err();
+    let e = try_init_deterministic(&g, 0).unwrap_err().to_string();
     assert!(e.contains("fc.weight") && e.contains("limit"), "{e}");
     // the lenient version leaves the key out instead of aborting
     let w = init_deterministic(&g, 0);

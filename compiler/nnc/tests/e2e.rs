@@ -266,7 +266,7 @@ fn fixture_case(dir: &Path) -> Result<String, String> {
             "{name}: nnc build printed a diagnostic: {l}\n{err}"
         ));
     }
-    let fx = nnc_interp::fixture::load(dir)?;
+    let fx = nnc_interp::fixture::load(dir).map_err(|e| e.to_string())?;
     let mut args: Vec<String> = Vec::new();
     for n in fx.inputs.keys() {
         args.push("--input".into());

@@ -46,25 +46,52 @@ pub struct InputShape {
     pub dims: Vec<usize>,
 }
 
+/// Why an `--input-shape` argument cannot be parsed (`arg` is the whole
+/// argument).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputShapeError {
+    /// `=NAME...`: the name before `=` is empty.
+    EmptyName { arg: String },
+    /// `dim` is not a positive integer.
+    BadDim { arg: String, dim: String },
+}
+
+impl std::fmt::Display for InputShapeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputShapeError::EmptyName { arg } => {
+                write!(f, "`{arg}`: the input name before `=` is empty")
+            }
+            InputShapeError::BadDim { arg, dim } => write!(
+                f,
+                "`{arg}`: `{dim}` is not a positive dimension (expected NAME=D0,D1,..., e.g. input=1,3,224,224)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for InputShapeError {}
+
 impl std::str::FromStr for InputShape {
-    type Err = String;
+    type Err = InputShapeError;
 
     /// `NAME=1,3,224,224`, `NAME:1x3x224x224`, or (single-input models) `1,3,224,224`.
-    fn from_str(s: &str) -> Result<InputShape, String> {
+    fn from_str(s: &str) -> Result<InputShape, InputShapeError> {
         let (name, dims) = match s.rfind(['=', ':']) {
             Some(i) => (Some(s[..i].to_string()), &s[i + 1..]),
             None => (None, s),
         };
         if name.as_deref() == Some("") {
-            return Err(format!("`{s}`: the input name before `=` is empty"));
+            return Err(InputShapeError::EmptyName { arg: s.to_string() });
         }
-        let dims: Result<Vec<usize>, String> = dims
+        let dims: Result<Vec<usize>, InputShapeError> = dims
             .split([',', 'x'])
             .map(|d| match d.trim().parse::<usize>() {
                 Ok(v) if v > 0 => Ok(v),
-                _ => Err(format!(
-                    "`{s}`: `{d}` is not a positive dimension (expected NAME=D0,D1,..., e.g. input=1,3,224,224)"
-                )),
+                _ => Err(InputShapeError::BadDim {
+                    arg: s.to_string(),
+                    dim: d.to_string(),
+                }),
             })
             .collect();
         Ok(InputShape { name, dims: dims? })

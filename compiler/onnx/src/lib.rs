@@ -23,5 +23,6 @@ pub mod tensor;
 
 pub use error::Error;
 pub use import::{
-    import_bytes, import_bytes_with, import_file, import_file_with, Imported, InputShape, Options,
+    import_bytes, import_bytes_with, import_file, import_file_with, Imported, InputShape,
+    InputShapeError, Options,
 };

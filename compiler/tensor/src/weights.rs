@@ -3,7 +3,7 @@
 //! deterministic initialization used when no weights file is given
 //! (`docs/weights.md`).
 
-use crate::tensor::{fmt_shape, numel, Tensor};
+use crate::tensor::{fmt_shape, numel, Tensor, TensorError};
 use nnc_diag::suggest::did_you_mean;
 use nnc_diag::{Diagnostic, Level};
 use nnc_ir::op::weight_specs;
@@ -11,7 +11,8 @@ use nnc_ir::{Graph, NodeId};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// Code: the weights file is not a valid safetensors file.
 pub const E_CORRUPT: &str = nnc_diag::codes::build::WEIGHTS_CORRUPT;
@@ -365,8 +366,76 @@ fn list_keys(keys: &[String]) -> String {
     s
 }
 
+/// Why weights could not be saved, initialized or made.
+#[derive(Debug)]
+pub enum WeightsError {
+    /// The tensor `key` cannot be viewed as safetensors data.
+    View {
+        key: String,
+        error: safetensors::SafeTensorError,
+    },
+    /// The safetensors serialization failed.
+    Serialize(safetensors::SafeTensorError),
+    /// The file could not be written.
+    Write {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// The weights a network declares exceed [`MAX_WEIGHT_ELEMENTS`] in
+    /// total (`key` of shape `shape` is where the sum crossed it).
+    OverLimit { key: String, shape: Vec<usize> },
+    /// The weight `key` of `elements` elements could not be allocated.
+    Alloc { key: String, elements: usize },
+    /// A shape whose element count overflows.
+    ShapeTooLarge,
+    /// A tensor could not be made.
+    Tensor(TensorError),
+}
+
+impl fmt::Display for WeightsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WeightsError::View { key, error } => write!(f, "{key}: {error}"),
+            WeightsError::Serialize(e) => e.fmt(f),
+            WeightsError::Write { path, error } => {
+                write!(f, "cannot write `{}`: {error}", path.display())
+            }
+            WeightsError::OverLimit { key, shape } => write!(
+                f,
+                "the network's weights hold more than {MAX_WEIGHT_ELEMENTS} elements \
+                 (the limit; `{key}` alone has shape {})",
+                fmt_shape(shape)
+            ),
+            WeightsError::Alloc { key, elements } => write!(
+                f,
+                "cannot allocate {} MB for the weight `{key}`",
+                elements.saturating_mul(4) / 1_000_000
+            ),
+            WeightsError::ShapeTooLarge => f.write_str("shape too large"),
+            WeightsError::Tensor(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for WeightsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            WeightsError::View { error, .. } | WeightsError::Serialize(error) => Some(error),
+            WeightsError::Write { error, .. } => Some(error),
+            WeightsError::Tensor(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<TensorError> for WeightsError {
+    fn from(e: TensorError) -> WeightsError {
+        WeightsError::Tensor(e)
+    }
+}
+
 /// Serializes the store as safetensors bytes (all F32, keys in order).
-pub fn save_safetensors(w: &WeightStore) -> Result<Vec<u8>, String> {
+pub fn save_safetensors(w: &WeightStore) -> Result<Vec<u8>, WeightsError> {
     let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = w
         .iter()
         .map(|(k, t)| {
@@ -379,16 +448,22 @@ pub fn save_safetensors(w: &WeightStore) -> Result<Vec<u8>, String> {
         .collect();
     let mut views = Vec::with_capacity(bytes.len());
     for (k, b, s) in &bytes {
-        let v = TensorView::new(Dtype::F32, s.clone(), b).map_err(|e| format!("{k}: {e}"))?;
+        let v = TensorView::new(Dtype::F32, s.clone(), b).map_err(|error| WeightsError::View {
+            key: k.clone(),
+            error,
+        })?;
         views.push((k.clone(), v));
     }
-    safetensors::serialize(views, None).map_err(|e| e.to_string())
+    safetensors::serialize(views, None).map_err(WeightsError::Serialize)
 }
 
 /// Writes the store to a safetensors file.
-pub fn save_safetensors_file(w: &WeightStore, path: &Path) -> Result<(), String> {
+pub fn save_safetensors_file(w: &WeightStore, path: &Path) -> Result<(), WeightsError> {
     let b = save_safetensors(w)?;
-    std::fs::write(path, b).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+    std::fs::write(path, b).map_err(|error| WeightsError::Write {
+        path: path.to_path_buf(),
+        error,
+    })
 }
 
 /// SplitMix64: the generator behind [`init_deterministic`] (and the
@@ -453,11 +528,11 @@ pub const MAX_WEIGHT_ELEMENTS: usize = 1 << 31;
 
 /// [`init_deterministic`], but an error when the weights the graph declares
 /// exceed [`MAX_WEIGHT_ELEMENTS`] in total or cannot be allocated.
-pub fn try_init_deterministic(g: &Graph, seed: u64) -> Result<WeightStore, String> {
+pub fn try_init_deterministic(g: &Graph, seed: u64) -> Result<WeightStore, WeightsError> {
     init_checked(g, seed, true)
 }
 
-fn init_checked(g: &Graph, seed: u64, strict: bool) -> Result<WeightStore, String> {
+fn init_checked(g: &Graph, seed: u64, strict: bool) -> Result<WeightStore, WeightsError> {
     let mut w = WeightStore::new();
     let expected = expected_weights(g);
     let mut total = 0usize;
@@ -465,12 +540,10 @@ fn init_checked(g: &Graph, seed: u64, strict: bool) -> Result<WeightStore, Strin
         let n = numel(&e.shape).unwrap_or(usize::MAX);
         total = total.saturating_add(n);
         if strict && total > MAX_WEIGHT_ELEMENTS {
-            return Err(format!(
-                "the network's weights hold more than {MAX_WEIGHT_ELEMENTS} elements \
-                 (the limit; `{}` alone has shape {})",
-                e.key,
-                fmt_shape(&e.shape)
-            ));
+            return Err(WeightsError::OverLimit {
+                key: e.key.clone(),
+                shape: e.shape.clone(),
+            });
         }
     }
     // fan_in per node = product of the weight's dims after the first.
@@ -493,11 +566,10 @@ fn init_checked(g: &Graph, seed: u64, strict: bool) -> Result<WeightStore, Strin
         let mut data: Vec<f32> = Vec::new();
         if data.try_reserve_exact(n).is_err() {
             if strict {
-                return Err(format!(
-                    "cannot allocate {} MB for the weight `{}`",
-                    n.saturating_mul(4) / 1_000_000,
-                    e.key
-                ));
+                return Err(WeightsError::Alloc {
+                    key: e.key.clone(),
+                    elements: n,
+                });
             }
             continue;
         }
@@ -526,8 +598,8 @@ fn init_checked(g: &Graph, seed: u64, strict: bool) -> Result<WeightStore, Strin
 }
 
 /// Random values for tests and tools: uniform in [-1, 1) from SplitMix64.
-pub fn random_tensor(shape: Vec<usize>, seed: u64) -> Result<Tensor, String> {
-    let n = numel(&shape).ok_or("shape too large")?;
+pub fn random_tensor(shape: Vec<usize>, seed: u64) -> Result<Tensor, WeightsError> {
+    let n = numel(&shape).ok_or(WeightsError::ShapeTooLarge)?;
     let mut r = SplitMix64(seed);
     Ok(Tensor::new(
         shape,

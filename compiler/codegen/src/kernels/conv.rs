@@ -15,6 +15,7 @@
 
 use super::elementwise::apply_act;
 use super::{CgError, Kcx, R, VW};
+use crate::PlanError;
 use inkwell::values::{IntValue, PointerValue, VectorValue};
 use inkwell::IntPredicate;
 use nnc_ir::Activation;
@@ -133,16 +134,16 @@ impl ConvPlan {
     }
 
     /// Packs PyTorch weights `[OC, ICg, KH, KW]` and bias `[OC]`.
-    pub fn pack(&self, w: &[f32], bias: Option<&[f32]>) -> Result<Vec<f32>, String> {
+    pub fn pack(&self, w: &[f32], bias: Option<&[f32]>) -> Result<Vec<f32>, PlanError> {
         let s = &self.s;
         let (kh, kw) = (s.kernel[0], s.kernel[1]);
         let oc = s.groups * s.ocg;
         if w.len() as u64 != oc * self.ksize() {
-            return Err(format!(
+            return Err(PlanError::Unsupported(format!(
                 "conv weight has {} elements, expected {}",
                 w.len(),
                 oc * self.ksize()
-            ));
+            )));
         }
         let v = VW as u64;
         let mut out = vec![0f32; (self.bias_rel() + s.groups * self.ntiles * self.tb * v) as usize];
@@ -176,7 +177,7 @@ impl ConvPlan {
                         if o < s.ocg {
                             out[(bb + j) as usize] = *b
                                 .get((g * s.ocg + o) as usize)
-                                .ok_or_else(|| "conv bias too short".to_string())?;
+                                .ok_or_else(|| PlanError::unsupported("conv bias too short"))?;
                         }
                     }
                 }

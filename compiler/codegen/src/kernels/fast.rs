@@ -7,6 +7,7 @@ use super::conv_fast::{emit_conv_for, pack_conv_weights, plan_conv, ConvSpec};
 use super::gemm::{emit_linear_for, pack_linear_weights, set_target_attrs, LinearSpec};
 use super::winograd::{emit_winograd, pack_winograd_weights, WinoPlan};
 use super::{CgError, Kcx, R};
+use crate::PlanError;
 use inkwell::module::Linkage;
 use inkwell::values::{IntValue, PointerValue};
 
@@ -88,11 +89,11 @@ impl FastPlan {
     }
 
     /// Packs PyTorch-layout weights.
-    pub fn pack(&self, w: &[f32]) -> Result<Vec<f32>, String> {
+    pub fn pack(&self, w: &[f32]) -> Result<Vec<f32>, PlanError> {
         match &self.kind {
-            FastKind::Conv(s) => pack_conv_weights(w, s).map_err(|e| e.message),
-            FastKind::Linear(s) => pack_linear_weights(w, s).map_err(|e| e.message),
-            FastKind::Winograd(s, p) => pack_winograd_weights(w, s, p.m).map_err(|e| e.message),
+            FastKind::Conv(s) => pack_conv_weights(w, s).map_err(PlanError::Kernel),
+            FastKind::Linear(s) => pack_linear_weights(w, s).map_err(PlanError::Kernel),
+            FastKind::Winograd(s, p) => pack_winograd_weights(w, s, p.m).map_err(PlanError::Kernel),
         }
     }
 

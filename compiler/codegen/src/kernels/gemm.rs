@@ -442,9 +442,7 @@ impl<'a, 'ctx> Em<'a, 'ctx> {
         v: VectorValue<'ctx>,
         act: Option<Activation>,
     ) -> KernelResult<VectorValue<'ctx>> {
-        super::vmath::VMath::new(&self.b, self.module)
-            .act(act, v)
-            .map_err(KernelError::new)
+        super::vmath::VMath::new(&self.b, self.module).act(act, v)
     }
 
     /// Emits `for i in start..end { body(i) }` (i64, step 1; no iteration when

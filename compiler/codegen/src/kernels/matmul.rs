@@ -24,6 +24,7 @@ use super::gemm::{
     emit_tile, i64_of, set_target_attrs, unroll_for, Em, KernelError, KernelResult, TileShape,
 };
 use super::{CgError, Kcx, R};
+use crate::PlanError;
 use inkwell::module::Linkage;
 use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate;
@@ -69,10 +70,12 @@ impl MatMulPlan {
         k: usize,
         n: usize,
         trans_b: bool,
-    ) -> Result<MatMulPlan, String> {
-        let strides = |shape: &[usize], mat: usize| -> Result<Vec<i64>, String> {
+    ) -> Result<MatMulPlan, PlanError> {
+        let strides = |shape: &[usize], mat: usize| -> Result<Vec<i64>, PlanError> {
             if shape.len() > batch.len() {
-                return Err("matmul: operand has more batch axes than the result".into());
+                return Err(PlanError::unsupported(
+                    "matmul: operand has more batch axes than the result",
+                ));
             }
             let lead = batch.len() - shape.len();
             let mut st = vec![0i64; batch.len()];
@@ -80,7 +83,9 @@ impl MatMulPlan {
             for a in (0..shape.len()).rev() {
                 let d = shape[a];
                 if d != 1 && d != batch[lead + a] {
-                    return Err("matmul: batch shapes do not broadcast".into());
+                    return Err(PlanError::unsupported(
+                        "matmul: batch shapes do not broadcast",
+                    ));
                 }
                 st[lead + a] = if d == 1 { 0 } else { acc };
                 acc *= d as i64;
@@ -112,20 +117,20 @@ impl MatMulPlan {
     }
 
     /// Validates the plan (sizes, batch axes, packing buffer).
-    pub fn checked(self) -> Result<MatMulPlan, String> {
+    pub fn checked(self) -> Result<MatMulPlan, PlanError> {
         let nb = self.batch.len();
         if self.a_batch.len() != nb || self.b_batch.len() != nb || self.c_batch.len() != nb {
-            return Err("matmul: one stride per batch axis".into());
+            return Err(PlanError::unsupported("matmul: one stride per batch axis"));
         }
         if self.m == 0 || self.n == 0 || self.k == 0 || self.batch.contains(&0) {
-            return Err("matmul: empty operand".into());
+            return Err(PlanError::unsupported("matmul: empty operand"));
         }
         if self.b_cs != 1 && self.k * PANEL > MAX_PACK {
-            return Err(format!(
+            return Err(PlanError::Unsupported(format!(
                 "matmul: K = {} too large for a transposed B (at most {})",
                 self.k,
                 MAX_PACK / PANEL
-            ));
+            )));
         }
         Ok(self)
     }

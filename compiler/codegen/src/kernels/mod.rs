@@ -76,6 +76,14 @@ impl From<BuilderError> for CgError {
     }
 }
 
+/// A kernel error's message, without `kernel emission: ` (as the
+/// vectorized maths reported it when its errors were plain messages).
+impl From<gemm::KernelError> for CgError {
+    fn from(e: gemm::KernelError) -> Self {
+        CgError(e.message)
+    }
+}
+
 impl From<String> for CgError {
     fn from(e: String) -> Self {
         CgError(e)

@@ -22,6 +22,7 @@
 //!   strided loads, contiguous stores, rows per work item.
 
 use super::{CgError, Kcx, R};
+use crate::PlanError;
 use inkwell::values::{IntValue, PointerValue};
 
 /// Side of a transpose tile (elements).
@@ -165,7 +166,7 @@ impl StridedPlan {
     }
 
     /// `out = input.permute(perm)` (`out` axis `a` is input axis `perm[a]`).
-    pub fn permute(in_shape: &[usize], perm: &[usize]) -> Result<StridedPlan, String> {
+    pub fn permute(in_shape: &[usize], perm: &[usize]) -> Result<StridedPlan, PlanError> {
         let r = in_shape.len();
         let mut seen = vec![false; r];
         if perm.len() != r
@@ -173,9 +174,9 @@ impl StridedPlan {
                 .iter()
                 .any(|&p| p >= r || std::mem::replace(&mut seen[p], true))
         {
-            return Err(format!(
+            return Err(PlanError::Unsupported(format!(
                 "permute: {perm:?} is not a permutation of {r} axes"
-            ));
+            )));
         }
         let is = c_strides(in_shape);
         let out_shape: Vec<usize> = perm.iter().map(|&p| in_shape[p]).collect();
@@ -194,16 +195,20 @@ impl StridedPlan {
     pub fn slice(
         in_shape: &[usize],
         axes: &[(usize, usize, usize)],
-    ) -> Result<StridedPlan, String> {
+    ) -> Result<StridedPlan, PlanError> {
         if axes.len() != in_shape.len() {
-            return Err("slice: one (start, step, len) per axis expected".into());
+            return Err(PlanError::unsupported(
+                "slice: one (start, step, len) per axis expected",
+            ));
         }
         let is = c_strides(in_shape);
         let mut src_off = 0i64;
         let mut src = Vec::new();
         for (a, &(start, step, len)) in axes.iter().enumerate() {
             if step == 0 || (len > 0 && start + (len - 1) * step >= in_shape[a]) {
-                return Err(format!("slice: axis {a} out of range"));
+                return Err(PlanError::Unsupported(format!(
+                    "slice: axis {a} out of range"
+                )));
             }
             src_off += start as i64 * is[a];
             src.push(step as i64 * is[a]);
@@ -221,9 +226,11 @@ impl StridedPlan {
 
     /// `out = roll(input, shifts, axes)` (PyTorch's `torch.roll`: element `i`
     /// moves to `(i + shift) mod n`; negative shifts allowed).
-    pub fn roll(shape: &[usize], shifts: &[i64], axes: &[usize]) -> Result<StridedPlan, String> {
+    pub fn roll(shape: &[usize], shifts: &[i64], axes: &[usize]) -> Result<StridedPlan, PlanError> {
         if shifts.len() != axes.len() || axes.iter().any(|&a| a >= shape.len()) {
-            return Err("roll: one shift per axis, axes in range".into());
+            return Err(PlanError::unsupported(
+                "roll: one shift per axis, axes in range",
+            ));
         }
         let st = c_strides(shape);
         // per axis: the segments (dst_start, src_start, len)

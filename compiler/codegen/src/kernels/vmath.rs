@@ -29,11 +29,14 @@ use inkwell::values::{BasicMetadataValueEnum, IntValue, VectorValue};
 use inkwell::FloatPredicate;
 use nnc_ir::Activation;
 
-/// Errors of this module are plain messages (converted by the callers).
-pub type VResult<T> = Result<T, String>;
+use super::gemm::KernelError;
 
-fn be(e: BuilderError) -> String {
-    format!("LLVM builder error: {e:?}")
+/// Errors of this module are kernel errors (a missing intrinsic, a builder
+/// failure).
+pub type VResult<T> = Result<T, KernelError>;
+
+fn be(e: BuilderError) -> KernelError {
+    KernelError::from(e)
 }
 
 const LOG2E: f32 = std::f32::consts::LOG2_E;
@@ -102,16 +105,17 @@ impl<'a, 'ctx> VMath<'a, 'ctx> {
         t: VectorType<'ctx>,
         args: &[BasicMetadataValueEnum<'ctx>],
     ) -> VResult<VectorValue<'ctx>> {
-        let i = Intrinsic::find(name).ok_or_else(|| format!("no intrinsic {name}"))?;
+        let i = Intrinsic::find(name)
+            .ok_or_else(|| KernelError::new(format!("no intrinsic {name}")))?;
         let tys: [BasicTypeEnum; 1] = [t.into()];
         let f = i
             .get_declaration(self.module, &tys)
-            .ok_or_else(|| format!("no declaration for {name}"))?;
+            .ok_or_else(|| KernelError::new(format!("no declaration for {name}")))?;
         let call = self.b.build_call(f, args, "").map_err(be)?;
         call.try_as_basic_value()
             .basic()
             .map(|v| v.into_vector_value())
-            .ok_or_else(|| format!("{name} returned void"))
+            .ok_or_else(|| KernelError::new(format!("{name} returned void")))
     }
 
     fn fma(

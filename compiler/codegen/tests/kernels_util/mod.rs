@@ -492,8 +492,8 @@ pub fn emit_unary<'ctx>(
     }
     let vm = VMath::new(&b, m);
     let y = match fun {
-        Some(Fun::Exp) => vm.exp(x).map_err(KernelError::new)?,
-        Some(Fun::Act(a)) => vm.act(Some(a), x).map_err(KernelError::new)?,
+        Some(Fun::Exp) => vm.exp(x)?,
+        Some(Fun::Act(a)) => vm.act(Some(a), x)?,
         None => x,
         Some(Fun::LibmSilu) => {
             let expf = m.add_function("expf", f32t.fn_type(&[f32t.into()], false), None);

@@ -2,26 +2,29 @@
 //! in eval mode (no dropout, no mask).
 
 use super::matmul::matmul;
+use super::OpError;
 use crate::tensor::{fmt_shape, Tensor};
 
 /// `x: [N, L, E]`; weights in `weight_specs` order: `in_proj_weight [3E, E]`,
 /// `in_proj_bias [3E]` (if bias), `out_proj.weight [E, E]`, `out_proj.bias [E]`.
-pub fn attention(x: &Tensor, heads: usize, ws: &[&Tensor], bias: bool) -> Result<Tensor, String> {
+pub fn attention(x: &Tensor, heads: usize, ws: &[&Tensor], bias: bool) -> Result<Tensor, OpError> {
     let &[n, l, e] = x.shape() else {
-        return Err(format!(
+        return Err(OpError::Shape(format!(
             "attention needs [N, L, E], got {}",
             fmt_shape(x.shape())
-        ));
+        )));
     };
     if heads == 0 || !e.is_multiple_of(heads) {
-        return Err(format!("{heads} heads do not divide E = {e}"));
+        return Err(OpError::Shape(format!(
+            "{heads} heads do not divide E = {e}"
+        )));
     }
     let want = if bias { 4 } else { 2 };
     if ws.len() != want {
-        return Err(format!(
+        return Err(OpError::Weights(format!(
             "attention needs {want} weight tensors, got {}",
             ws.len()
-        ));
+        )));
     }
     let (w_in, b_in, w_out, b_out) = if bias {
         (ws[0], Some(ws[1]), ws[2], Some(ws[3]))
@@ -76,7 +79,7 @@ pub fn attention(x: &Tensor, heads: usize, ws: &[&Tensor], bias: bool) -> Result
         }
     }
     let y = linear_rows(&cat, n * l, e, w_out, b_out, e)?;
-    Tensor::new(vec![n, l, e], y).map_err(String::from)
+    Ok(Tensor::new(vec![n, l, e], y)?)
 }
 
 /// `rows × fin` times `w^T` (`w: [fout, fin]`) plus bias, accumulated in f64.
@@ -87,12 +90,12 @@ fn linear_rows(
     w: &Tensor,
     b: Option<&Tensor>,
     fout: usize,
-) -> Result<Vec<f32>, String> {
+) -> Result<Vec<f32>, OpError> {
     if w.shape() != [fout, fin] || b.is_some_and(|b| b.shape() != [fout]) {
-        return Err(format!(
+        return Err(OpError::Weights(format!(
             "projection weight {} should be [{fout}, {fin}]",
             fmt_shape(w.shape())
-        ));
+        )));
     }
     let wd = w.data();
     let mut y = vec![0f32; rows * fout];

@@ -1,21 +1,22 @@
 //! Data movement: reshape, permute, slice, select, roll, take.
 
+use super::OpError;
 use crate::tensor::{fmt_shape, numel, strides_of, Tensor};
 
 /// The same data under a new shape (equal element count).
-pub fn reshape(x: &Tensor, shape: &[usize]) -> Result<Tensor, String> {
+pub fn reshape(x: &Tensor, shape: &[usize]) -> Result<Tensor, OpError> {
     if numel(shape) != Some(x.len()) {
-        return Err(format!(
+        return Err(OpError::Shape(format!(
             "cannot reshape {} to {}",
             fmt_shape(x.shape()),
             fmt_shape(shape)
-        ));
+        )));
     }
-    x.try_clone()?.reshape(shape.to_vec()).map_err(String::from)
+    Ok(x.try_clone()?.reshape(shape.to_vec())?)
 }
 
 /// `out.shape[i] = x.shape[perm[i]]`.
-pub fn permute(x: &Tensor, perm: &[usize]) -> Result<Tensor, String> {
+pub fn permute(x: &Tensor, perm: &[usize]) -> Result<Tensor, OpError> {
     let s = x.shape();
     let r = s.len();
     let mut seen = vec![false; r];
@@ -24,7 +25,9 @@ pub fn permute(x: &Tensor, perm: &[usize]) -> Result<Tensor, String> {
             .iter()
             .any(|&p| p >= r || std::mem::replace(&mut seen[p], true))
     {
-        return Err(format!("{perm:?} is not a permutation of {r} axes"));
+        return Err(OpError::Shape(format!(
+            "{perm:?} is not a permutation of {r} axes"
+        )));
     }
     let out_shape: Vec<usize> = perm.iter().map(|&p| s[p]).collect();
     let in_strides = strides_of(s);
@@ -52,9 +55,12 @@ pub fn permute(x: &Tensor, perm: &[usize]) -> Result<Tensor, String> {
 }
 
 /// `[outer, len, inner]` around `axis`.
-fn split_at(s: &[usize], axis: usize) -> Result<(usize, usize, usize), String> {
+fn split_at(s: &[usize], axis: usize) -> Result<(usize, usize, usize), OpError> {
     if axis >= s.len() {
-        return Err(format!("axis {axis} out of range for rank {}", s.len()));
+        return Err(OpError::AxisOutOfRange {
+            axis,
+            rank: s.len(),
+        });
     }
     Ok((
         s[..axis].iter().product(),
@@ -70,19 +76,19 @@ pub fn slice(
     start: usize,
     stop: usize,
     step: usize,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, OpError> {
     let (outer, len, inner) = split_at(x.shape(), axis)?;
     if step == 0 || start >= stop || stop > len {
-        return Err(format!(
+        return Err(OpError::Shape(format!(
             "slice {start}:{stop}:{step} of an axis of size {len}"
-        ));
+        )));
     }
     let picks: Vec<usize> = (start..stop).step_by(step).collect();
     let mut shape = x.shape().to_vec();
     shape[axis] = picks.len();
     let mut data = Vec::new();
     data.try_reserve_exact(outer * picks.len() * inner)
-        .map_err(|_| "out of memory".to_string())?;
+        .map_err(|_| OpError::OutOfMemory)?;
     let xd = x.data();
     for o in 0..outer {
         for &k in &picks {
@@ -90,22 +96,22 @@ pub fn slice(
             data.extend_from_slice(&xd[at..at + inner]);
         }
     }
-    Tensor::new(shape, data).map_err(String::from)
+    Ok(Tensor::new(shape, data)?)
 }
 
 /// Element `index` along `axis`, the axis removed.
-pub fn select(x: &Tensor, axis: usize, index: usize) -> Result<Tensor, String> {
+pub fn select(x: &Tensor, axis: usize, index: usize) -> Result<Tensor, OpError> {
     let y = slice(x, axis, index, index.saturating_add(1), 1)?;
     let mut shape = x.shape().to_vec();
     shape.remove(axis);
     if shape.is_empty() {
-        return Err("select would leave a tensor of rank 0".into());
+        return Err(OpError::shape("select would leave a tensor of rank 0"));
     }
-    y.reshape(shape).map_err(String::from)
+    Ok(y.reshape(shape)?)
 }
 
 /// `torch.roll(x, shift, axis)`: `out[(i + shift) % n] = x[i]`.
-pub fn roll(x: &Tensor, axis: usize, shift: usize) -> Result<Tensor, String> {
+pub fn roll(x: &Tensor, axis: usize, shift: usize) -> Result<Tensor, OpError> {
     let (outer, len, inner) = split_at(x.shape(), axis)?;
     let mut y = x.try_clone()?;
     if len == 0 {
@@ -131,10 +137,14 @@ pub fn take(
     axis: usize,
     indices: &[usize],
     index_shape: &[usize],
-) -> Result<Tensor, String> {
+) -> Result<Tensor, OpError> {
     let (outer, len, inner) = split_at(x.shape(), axis)?;
     if let Some(i) = indices.iter().find(|&&i| i >= len) {
-        return Err(format!("take: index {i} outside axis {axis} of size {len}"));
+        return Err(OpError::Index {
+            index: *i,
+            axis,
+            len,
+        });
     }
     let mut shape = x.shape()[..axis].to_vec();
     shape.extend_from_slice(index_shape);
@@ -142,7 +152,7 @@ pub fn take(
     let n = outer
         .checked_mul(indices.len())
         .and_then(|v| v.checked_mul(inner))
-        .ok_or("take: size overflows")?;
+        .ok_or(OpError::SizeOverflow { what: "take" })?;
     let mut data = crate::tensor::try_vec(n)?;
     let xd = x.data();
     for o in 0..outer {
@@ -151,7 +161,7 @@ pub fn take(
             data.extend_from_slice(&xd[src..src + inner]);
         }
     }
-    Tensor::new(shape, data).map_err(String::from)
+    Ok(Tensor::new(shape, data)?)
 }
 
 #[cfg(test)]

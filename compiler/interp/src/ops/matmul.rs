@@ -1,29 +1,29 @@
 //! `torch.matmul` of two tensors of rank >= 2 with broadcast batch axes.
 
-use super::at_least;
+use super::{at_least, OpError};
 use crate::tensor::{fmt_shape, strides_of, Tensor};
 
 /// `[..., M, K] @ [..., K, N] -> [..., M, N]`.
-pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, OpError> {
     at_least(a, 2, "matmul")?;
     at_least(b, 2, "matmul")?;
     let (sa, sb) = (a.shape(), b.shape());
     let (m, k) = (sa[sa.len() - 2], sa[sa.len() - 1]);
     let (k2, n) = (sb[sb.len() - 2], sb[sb.len() - 1]);
     if k != k2 {
-        return Err(format!(
+        return Err(OpError::Shape(format!(
             "matmul of {} and {}: inner sizes differ",
             fmt_shape(sa),
             fmt_shape(sb)
-        ));
+        )));
     }
     let (ba, bb) = (&sa[..sa.len() - 2], &sb[..sb.len() - 2]);
     let batch = nnc_ir::shape::broadcast(ba, bb).ok_or_else(|| {
-        format!(
+        OpError::Shape(format!(
             "matmul batch axes {} and {} do not broadcast",
             fmt_shape(ba),
             fmt_shape(bb)
-        )
+        ))
     })?;
     let nb: usize = batch.iter().product();
     // the batch index → the matrix index in a and in b (broadcast axes: stride 0)

@@ -9,41 +9,50 @@
 //! - [`scalar`]: `x * mul + add`.
 
 pub mod attention;
+pub mod error;
 pub mod layout;
 pub mod matmul;
 pub mod norm;
 pub mod scalar;
 
+pub use error::OpError;
+
 use crate::tensor::{fmt_shape, Tensor};
 
 /// The tensor's shape and data after checking `rank >= min`.
-pub(crate) fn at_least(x: &Tensor, min: usize, what: &str) -> Result<(), String> {
+pub(crate) fn at_least(x: &Tensor, min: usize, what: &'static str) -> Result<(), OpError> {
     if x.shape().len() < min {
-        return Err(format!(
-            "{what} needs a tensor of rank >= {min}, got {}",
-            fmt_shape(x.shape())
-        ));
+        return Err(OpError::Rank {
+            what,
+            min,
+            shape: x.shape().to_vec(),
+        });
     }
     Ok(())
 }
 
-fn arity(args: &[&Tensor], n: usize) -> Result<(), String> {
+fn arity(args: &[&Tensor], n: usize) -> Result<(), OpError> {
     if args.len() != n {
-        return Err(format!("expected {n} input(s), got {}", args.len()));
+        return Err(OpError::Arity {
+            expected: n,
+            got: args.len(),
+        });
     }
     Ok(())
 }
 
 /// Evaluates a transformer op on its arguments and weights (in
 /// `weight_specs` order).
-pub fn eval(op: &nnc_ir::Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, String> {
+pub fn eval(op: &nnc_ir::Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, OpError> {
     use nnc_ir::Op;
     match op {
         Op::LayerNorm { axes, eps } => {
             arity(args, 1)?;
             match ws {
                 [w, b] => norm::layernorm(args[0], *axes, *eps, w, b),
-                _ => Err("layernorm needs a weight and a bias".into()),
+                _ => Err(OpError::Weights(
+                    "layernorm needs a weight and a bias".into(),
+                )),
             }
         }
         Op::Reshape { shape } => {
@@ -81,7 +90,7 @@ pub fn eval(op: &nnc_ir::Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor,
         }
         Op::Constant { shape, values } => {
             arity(args, 0)?;
-            Tensor::new(shape.clone(), values.to_vec()).map_err(String::from)
+            Ok(Tensor::new(shape.clone(), values.to_vec())?)
         }
         Op::MatMul => {
             arity(args, 2)?;
@@ -90,11 +99,11 @@ pub fn eval(op: &nnc_ir::Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor,
         Op::Param { shape } => {
             arity(args, 0)?;
             match ws {
-                [w] if w.shape() == shape.as_slice() => w.try_clone().map_err(String::from),
-                _ => Err(format!(
+                [w] if w.shape() == shape.as_slice() => Ok(w.try_clone()?),
+                _ => Err(OpError::Weights(format!(
                     "param needs one weight of shape {}",
                     fmt_shape(shape)
-                )),
+                ))),
             }
         }
         Op::Affine { mul, add } => {
@@ -105,16 +114,16 @@ pub fn eval(op: &nnc_ir::Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor,
             arity(args, 1)?;
             attention::attention(args[0], *heads, ws, *bias)
         }
-        other => Err(format!("`{}` is not a transformer op", other.name())),
+        other => Err(OpError::NotTransformerOp(other.name())),
     }
 }
 
 /// Applies a 2-D `[rows, F]` linear to an input of any rank >= 2 by
 /// folding the leading axes into rows.
-pub fn linear_nd(
+pub fn linear_nd<E: From<OpError>>(
     x: &Tensor,
-    f2d: impl FnOnce(&Tensor) -> Result<Tensor, String>,
-) -> Result<Tensor, String> {
+    f2d: impl FnOnce(&Tensor) -> Result<Tensor, E>,
+) -> Result<Tensor, E> {
     at_least(x, 2, "linear")?;
     let s = x.shape();
     if s.len() == 2 {
@@ -122,9 +131,13 @@ pub fn linear_nd(
     }
     let f = s[s.len() - 1];
     let rows = s[..s.len() - 1].iter().product();
-    let y = f2d(&x.try_clone()?.reshape(vec![rows, f])?)?;
+    let folded = x
+        .try_clone()
+        .and_then(|x| x.reshape(vec![rows, f]))
+        .map_err(OpError::from)?;
+    let y = f2d(&folded)?;
     let out = y.shape()[1];
     let mut shape = s.to_vec();
     *shape.last_mut().unwrap_or(&mut 0) = out;
-    y.reshape(shape).map_err(String::from)
+    Ok(y.reshape(shape).map_err(OpError::from)?)
 }

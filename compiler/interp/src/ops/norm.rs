@@ -1,5 +1,6 @@
 //! Layer normalization (PyTorch: biased variance, `eps` inside the root).
 
+use super::OpError;
 use crate::tensor::{fmt_shape, Tensor};
 use nnc_ir::NormAxes;
 
@@ -10,13 +11,16 @@ pub fn layernorm(
     eps: f64,
     weight: &Tensor,
     bias: &Tensor,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, OpError> {
     let s = x.shape();
     // rows of `len` values, `inner` apart (channels-first: stride H·W)
     let (outer, len, inner, wshape) = match axes {
         NormAxes::Last(k) => {
             if k == 0 || k > s.len() {
-                return Err(format!("layernorm over {k} axes of {}", fmt_shape(s)));
+                return Err(OpError::Shape(format!(
+                    "layernorm over {k} axes of {}",
+                    fmt_shape(s)
+                )));
             }
             let cut = s.len() - k;
             (
@@ -28,18 +32,21 @@ pub fn layernorm(
         }
         NormAxes::Channels => {
             if s.len() < 2 {
-                return Err(format!("channels-first layernorm of {}", fmt_shape(s)));
+                return Err(OpError::Shape(format!(
+                    "channels-first layernorm of {}",
+                    fmt_shape(s)
+                )));
             }
             (s[0], s[1], s[2..].iter().product::<usize>(), vec![s[1]])
         }
     };
     for (t, n) in [(weight, "weight"), (bias, "bias")] {
         if t.shape() != wshape.as_slice() {
-            return Err(format!(
+            return Err(OpError::Weights(format!(
                 "{n} shape {} should be {}",
                 fmt_shape(t.shape()),
                 fmt_shape(&wshape)
-            ));
+            )));
         }
     }
     let mut y = x.try_clone()?;

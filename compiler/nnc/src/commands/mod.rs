@@ -243,7 +243,10 @@ pub(crate) fn load_weights(
         }
         None if frontend::is_onnx(file) => onnx_weights(file, g),
         None => nnc_interp::weights::try_init_deterministic(g, seed).map_err(|e| {
-            emit(&[nnc_diag::Diagnostic::error(nnc_interp::weights::E_LIMIT, e)]);
+            emit(&[nnc_diag::Diagnostic::error(
+                nnc_interp::weights::E_LIMIT,
+                e.to_string(),
+            )]);
             exit::INPUT_ERRORS
         }),
     }

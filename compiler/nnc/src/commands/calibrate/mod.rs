@@ -64,7 +64,7 @@ fn build(
         .graph
         .ok_or_else(|| format!("sweep network `{name}` does not compile"))?;
     // timed on deterministic (non-zero) weights, like a network without a weights file
-    let w = nnc_interp::weights::try_init_deterministic(&g, 1)?;
+    let w = nnc_interp::weights::try_init_deterministic(&g, 1).map_err(|e| e.to_string())?;
     let kernels = nnc_codegen::executed::describe_graph(&g)?;
     let opts = nnc_codegen::BuildOptions::default();
     let sub = dir.join(name);
