@@ -119,7 +119,7 @@ def write(path, cpu, load0, load1, a, rows):
                  f"{verdict(pa / pb, ratio)} |")
     L.append("")
     L.append(END)
-    doc = Path(path).read_text()
+    doc = Path(path).read_text() if Path(path).exists() else ""
     block = "\n".join(L)
     if BEGIN in doc and END in doc:
         head, rest = doc.split(BEGIN, 1)
