@@ -69,6 +69,12 @@ pub struct KernelDesc {
     pub reuse_bytes: u64,
     /// Tasks the kernel is split into (`nnc_parallel_for`).
     pub tasks: u64,
+    /// Floating-point operations of a transcendental activation (sigmoid,
+    /// tanh, SiLU, GELU) applied in the kernel's epilogue, counted as a
+    /// stand-alone activation kernel counts them (20 per element); 0 when
+    /// the epilogue has none. Priced by [`HostModel::epilogue`].
+    #[serde(default)]
+    pub epilogue_flops: u64,
     /// Names of the source-graph nodes this kernel stands for.
     pub origins: Vec<String>,
 }
@@ -143,6 +149,12 @@ pub struct HostModel {
     /// The same with all threads, ms.
     #[serde(default)]
     pub gap_ms_all: f64,
+    /// Multiplier of the compute time, at one core's peak, of a kernel's
+    /// transcendental epilogue ([`KernelDesc::epilogue_flops`]): fitted on
+    /// the sweep's convolutions with SiLU epilogues, on top of their class
+    /// ([`fit_epilogue`]); 0 without a fit.
+    #[serde(default)]
+    pub epilogue: f64,
 }
 
 /// The features of a kernel at a thread count: `(x₁, x₂, p)` (ms, ms, 0/1).
@@ -161,6 +173,18 @@ pub fn features(m: &HostModel, k: &KernelDesc, threads: usize) -> (f64, f64, f64
         .max(1e-3);
     let x2 = (k.bytes - w) as f64 / (bw * 1e6) + w as f64 / (bw_w * 1e6);
     (x1, x2, if t > 1 { 1.0 } else { 0.0 })
+}
+
+/// The compute time, at one core's peak, of a kernel's transcendental
+/// epilogue on the busiest of `threads` threads, ms (before
+/// [`HostModel::epilogue`]).
+pub fn epilogue_x(m: &HostModel, k: &KernelDesc, threads: usize) -> f64 {
+    let tasks = k.tasks.max(1);
+    let t = (threads.max(1) as u64)
+        .min(tasks)
+        .min(m.cores.max(1) as u64);
+    let f = tasks.div_ceil(t) as f64 / tasks as f64;
+    f * k.epilogue_flops as f64 / (m.peak_gflops_1t.max(1e-3) * 1e6)
 }
 
 impl HostModel {
@@ -208,7 +232,12 @@ impl HostModel {
     /// Predicted time of one kernel on `threads` threads, ms.
     pub fn predict(&self, k: &KernelDesc, threads: usize) -> f64 {
         let f = self.fit(&k.class);
-        let t = f.eval(features(self, k, threads));
+        let e = if self.epilogue.is_finite() {
+            self.epilogue.max(0.0)
+        } else {
+            0.0
+        };
+        let t = f.eval(features(self, k, threads)) + e * epilogue_x(self, k, threads);
         if t.is_finite() {
             t.max(0.0)
         } else {
@@ -302,6 +331,46 @@ pub fn fit_class(m: &HostModel, samples: &[Sample]) -> Option<ClassFit> {
         dispersion: median(&mut spreads),
         ..fit
     })
+}
+
+/// Fits [`HostModel::epilogue`] (≥ 0) from the samples whose kernels have a
+/// transcendental epilogue, on top of their classes' fits already in `m`:
+/// the least-squares multiplier of [`epilogue_x`] for the time the class
+/// leaves unexplained, rows weighted by 1 / measured as in [`fit_class`].
+/// Returns the multiplier, the samples used and their median
+/// |predicted / measured − 1| with it. None with fewer than
+/// [`MIN_SAMPLES`] such samples.
+pub fn fit_epilogue(m: &HostModel, samples: &[Sample]) -> Option<(f64, usize, f64)> {
+    let good: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.kernel.epilogue_flops > 0 && s.measured_ms > 0.0 && s.measured_ms.is_finite())
+        .collect();
+    if good.len() < MIN_SAMPLES {
+        return None;
+    }
+    let (mut num, mut den) = (0.0, 0.0);
+    for s in &good {
+        let base = m
+            .fit(&s.kernel.class)
+            .eval(features(m, &s.kernel, s.threads));
+        let x = epilogue_x(m, &s.kernel, s.threads) / s.measured_ms;
+        let r = (s.measured_ms - base) / s.measured_ms;
+        num += x * r;
+        den += x * x;
+    }
+    if den <= 0.0 || !num.is_finite() {
+        return None;
+    }
+    let e = (num / den).max(0.0);
+    let with = HostModel {
+        epilogue: e,
+        ..m.clone()
+    };
+    let mut errs: Vec<f64> = good
+        .iter()
+        .map(|s| (with.predict(&s.kernel, s.threads) / s.measured_ms - 1.0).abs())
+        .collect();
+    Some((e, good.len(), median(&mut errs)))
 }
 
 /// Non-negative least squares on `rows` by enumeration of the active sets,
@@ -421,6 +490,7 @@ mod tests {
             classes: BTreeMap::new(),
             gap_ms_1t: 0.0,
             gap_ms_all: 0.0,
+            epilogue: 0.0,
         }
     }
 
@@ -435,6 +505,7 @@ mod tests {
             weight_bytes: 0,
             reuse_bytes: 0,
             tasks,
+            epilogue_flops: 0,
             origins: vec!["k".into()],
         }
     }
@@ -573,6 +644,66 @@ mod tests {
         // a damaged figure counts as no gap
         m.gap_ms_all = f64::NAN;
         assert_eq!(m.plan_ms(&ks, 2), sum(&m, 2));
+    }
+
+    #[test]
+    fn epilogue_is_fitted_on_what_the_class_leaves_and_priced_per_thread() {
+        let mut m = model();
+        m.classes.insert(
+            "conv1x1".into(),
+            ClassFit {
+                a: 0.01,
+                b: 1.0,
+                m: 0.0,
+                s: 0.0,
+                samples: 4,
+                median_error: 0.0,
+                dispersion: 0.0,
+            },
+        );
+        // kernels whose epilogue costs 3x its flops at the peak (100 GFLOP/s
+        // one core: 10 MFLOP = 0.1 ms)
+        let samples: Vec<Sample> = (1..=5u64)
+            .map(|i| {
+                let k = KernelDesc {
+                    epilogue_flops: i * 10_000_000,
+                    ..kernel(i * 100_000_000, 0, 1)
+                };
+                let base = 0.01 + i as f64;
+                Sample {
+                    kernel: k,
+                    threads: 1,
+                    measured_ms: base + 3.0 * i as f64 * 0.1,
+                    spread: 0.0,
+                }
+            })
+            .collect();
+        let (e, n, err) = fit_epilogue(&m, &samples).expect("fit");
+        assert_eq!(n, 5);
+        assert!((e - 3.0).abs() < 1e-9, "{e}");
+        assert!(err < 1e-9, "{err}");
+        m.epilogue = e;
+        // split over 2 threads: the busiest thread's share of the epilogue
+        let k = KernelDesc {
+            epilogue_flops: 10_000_000,
+            ..kernel(0, 0, 4)
+        };
+        let p1 = m.predict(&k, 1);
+        let p2 = m.predict(&k, 2);
+        assert!((p1 - (0.01 + 0.3)).abs() < 1e-9, "{p1}");
+        assert!((p2 - (0.01 + 0.15)).abs() < 1e-9, "{p2}");
+        // kernels without an epilogue do not take part
+        let none: Vec<Sample> = samples
+            .iter()
+            .map(|s| Sample {
+                kernel: KernelDesc {
+                    epilogue_flops: 0,
+                    ..s.kernel.clone()
+                },
+                ..s.clone()
+            })
+            .collect();
+        assert!(fit_epilogue(&m, &none).is_none());
     }
 
     #[test]

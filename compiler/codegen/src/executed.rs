@@ -69,6 +69,28 @@ pub fn class_of(k: &KernelPlan) -> String {
     }
 }
 
+/// Flops of a transcendental activation (sigmoid, tanh, SiLU, GELU) in a
+/// conv or linear kernel's epilogue over `out_elems` outputs, counted as a
+/// stand-alone activation kernel counts them ([`KernelPlan::cost`]: 20 per
+/// element); 0 for the piecewise-linear ones and for other kernels.
+pub fn epilogue_flops(k: &KernelPlan, out_elems: u64) -> u64 {
+    let act = match k {
+        KernelPlan::Fast(f) => match &f.kind {
+            FastKind::Conv(spec) | FastKind::Winograd(spec, _) => spec.act,
+            FastKind::Linear(l) => l.act,
+        },
+        KernelPlan::Conv(c) => c.act,
+        KernelPlan::MatMul(m) => m.act,
+        _ => None,
+    };
+    match act {
+        Some(Activation::Sigmoid | Activation::Tanh | Activation::Silu | Activation::Gelu) => {
+            out_elems * 20
+        }
+        _ => 0,
+    }
+}
+
 /// Describes the steps of a plan of `prep`.
 pub fn describe(prep: &Prepared, plan: &Plan) -> Vec<KernelDesc> {
     let g = &prep.graph;
@@ -118,6 +140,7 @@ pub fn describe(prep: &Prepared, plan: &Plan) -> Vec<KernelDesc> {
                 weight_bytes: w_bytes,
                 reuse_bytes,
                 tasks: s.ntasks,
+                epilogue_flops: epilogue_flops(&s.kernel, out_elems),
                 origins: prep
                     .origins
                     .get(&s.node)

@@ -11,7 +11,7 @@ use crate::exit;
 use crate::outfile;
 use crate::output::outln;
 use nnc_analysis::calibrate::Calibration;
-use nnc_analysis::model::{fit_class, HostModel, Sample};
+use nnc_analysis::model::{fit_class, fit_epilogue, HostModel, Sample};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -96,6 +96,7 @@ pub fn run(json: bool, quick: bool, force: bool) -> u8 {
         classes: BTreeMap::new(),
         gap_ms_1t: 0.0,
         gap_ms_all: 0.0,
+        epilogue: 0.0,
     };
     let thread_counts: Vec<usize> = if c.threads > 1 {
         vec![1, c.threads]
@@ -160,10 +161,22 @@ pub fn run(json: bool, quick: bool, force: bool) -> u8 {
     };
     model.gap_ms_1t = gap(1);
     model.gap_ms_all = gap(c.threads);
+    // a class is fitted on its kernels without a transcendental epilogue;
+    // the epilogue's multiplier then on the others, on top of their class
     for (class, ss) in &samples {
-        if let Some(f) = fit_class(&model, ss) {
+        let plain: Vec<Sample> = ss
+            .iter()
+            .filter(|s| s.kernel.epilogue_flops == 0)
+            .cloned()
+            .collect();
+        let fit = fit_class(&model, &plain).or_else(|| fit_class(&model, ss));
+        if let Some(f) = fit {
             model.classes.insert(class.clone(), f);
         }
+    }
+    let all: Vec<Sample> = samples.values().flatten().cloned().collect();
+    if let Some((e, _, _)) = fit_epilogue(&model, &all) {
+        model.epilogue = e;
     }
     for f in &failures {
         eprintln!("warning: {f}");
@@ -275,6 +288,10 @@ fn print_text(c: &Calibration) {
             100.0 * f.dispersion
         );
     }
+    outln!(
+        "epilogue:   sigmoid/tanh/SiLU/GELU fused into a kernel cost {:.2}x their flops at one core's peak, on top of the kernel's class",
+        m.epilogue
+    );
     outln!("took:       {:.1} s", c.seconds);
 }
 

@@ -53,13 +53,25 @@ fn heavy() -> String {
 }
 
 /// Stride-1 blocks at one map size: 1×1 (plain and with a fused residual),
-/// 3×3 direct, depthwise, pooling, element-wise, broadcast, copies.
+/// 3×3 direct, depthwise, pooling, element-wise, broadcast, copies, and a
+/// 1×1 and a depthwise conv with SiLU epilogues (the epilogue's cost).
 fn stride1(s: usize, chans: &[usize]) -> String {
     let c0 = chans[0];
     let mut t =
         format!("network sweep_s{s} {{\n    input x: [1, {c0}, {s}, {s}];\n    let y = x;\n");
     for (i, &c) in chans.iter().enumerate() {
         let e = c * 4;
+        // the SiLU epilogues, at the first width of each size
+        let silu = if i == 0 {
+            format!(
+                "    let z{i} = silu(conv2d(y, out = {e}, kernel = 1, name = \"se{i}\"));
+    z{i} = silu(conv2d(z{i}, out = {e}, kernel = 3, pad = 1, groups = {e}, name = \"sd{i}\"));
+    y = y + conv2d(z{i}, out = {c}, kernel = 1, name = \"sp{i}\");
+"
+            )
+        } else {
+            String::new()
+        };
         t.push_str(&format!(
             "    y = relu(conv2d(y, out = {c}, kernel = 1, name = \"a{i}\"));
     let r{i} = y;
@@ -67,7 +79,7 @@ fn stride1(s: usize, chans: &[usize]) -> String {
     y = relu(conv2d(y, out = {e}, kernel = 1, name = \"e{i}\"));
     y = relu6(conv2d(y, out = {e}, kernel = 3, pad = 1, groups = {e}, name = \"c{i}\"));
     y = relu(conv2d(y, out = {c}, kernel = 1, name = \"d{i}\") + r{i});
-    let p{i} = maxpool(y, kernel = 3, stride = 1, pad = 1);
+{silu}    let p{i} = maxpool(y, kernel = 3, stride = 1, pad = 1);
     y = hardswish(p{i});
     y = relu(y + p{i});
     y = y * sigmoid(global_avgpool(y));
