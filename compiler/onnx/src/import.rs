@@ -175,6 +175,26 @@ impl Ctx<'_> {
         }
     }
 
+    /// When `value`'s sole consumer is a two-input `Add` whose other
+    /// operand is a constant: that node's index and the constant (how a
+    /// bias or an added scalar follows the op that made `value`).
+    pub fn sole_add_of_const(&self, value: &str) -> Option<(usize, &Const)> {
+        let u = self.sole_user(value)?;
+        let a = &self.nodes[u];
+        if a.op_type.as_deref() != Some("Add") || a.input.len() != 2 {
+            return None;
+        }
+        let other = if a.input[0] == value {
+            &a.input[1]
+        } else {
+            &a.input[0]
+        };
+        match self.vals.get(other) {
+            Some(Val::Const(c)) => Some((u, c)),
+            _ => None,
+        }
+    }
+
     pub fn push(&mut self, n: &NodeRef, text: String) {
         self.stmts.push(Stmt {
             text,

@@ -16,6 +16,7 @@ pub mod export_torch;
 mod fold;
 pub mod import;
 mod naming;
+mod nested;
 mod ops;
 pub mod proto;
 mod reshape;

@@ -560,24 +560,16 @@ fn linear(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
         });
     } else if !gemm {
         // MatMul followed by Add of a [out] constant → linear with bias
-        if let Some(u) = ctx.sole_user(out) {
+        let add = ctx
+            .sole_add_of_const(out)
+            .filter(|(_, c)| c.len() == out_f)
+            .map(|(u, c)| (u, c.as_f32()));
+        if let Some((u, b)) = add {
             let a = &ctx.nodes[u];
-            if a.op_type.as_deref() == Some("Add") && a.input.len() == 2 {
-                let other = if a.input[0] == out {
-                    &a.input[1]
-                } else {
-                    &a.input[0]
-                };
-                if let Some(Val::Const(c)) = ctx.vals.get(other) {
-                    if c.len() == out_f {
-                        bias = Some(c.as_f32());
-                        out_name = a.output[0].clone();
-                        stmt_node =
-                            format!("{} + {}", n.name(), a.name.clone().unwrap_or_default());
-                        ctx.done.insert(u);
-                    }
-                }
-            }
+            bias = Some(b);
+            out_name = a.output[0].clone();
+            stmt_node = format!("{} + {}", n.name(), a.name.clone().unwrap_or_default());
+            ctx.done.insert(u);
         }
     }
     let op = Op::Linear {

@@ -159,6 +159,16 @@ fn pair(p: [usize; 2]) -> Vec<i64> {
     vec![p[0] as i64, p[1] as i64]
 }
 
+/// The attributes MaxPool and AveragePool share.
+fn pool_attrs(p: &nnc_ir::op::Pool) -> Vec<AttributeProto> {
+    vec![
+        attr_ints("kernel_shape", &pair(p.kernel)),
+        attr_ints("strides", &pair(p.stride)),
+        attr_ints("pads", &pads(p.pad)),
+        attr_i("ceil_mode", p.ceil as i64),
+    ]
+}
+
 /// Serializes `g` with weights `w` (every key the graph needs) as an ONNX
 /// model. `E0520` when an op has no ONNX form or a weight is missing.
 pub fn export(g: &Graph, w: &WeightStore, opset: i64) -> Result<Vec<u8>, Error> {
@@ -258,34 +268,11 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
                 }
             }
             Op::Act(a) => act(&mut b, *a, &nm, ins[0].clone(), out.clone()),
-            Op::MaxPool(p) => {
-                b.node(
-                    "MaxPool",
-                    &nm,
-                    ins,
-                    o,
-                    vec![
-                        attr_ints("kernel_shape", &pair(p.kernel)),
-                        attr_ints("strides", &pair(p.stride)),
-                        attr_ints("pads", &pads(p.pad)),
-                        attr_i("ceil_mode", p.ceil as i64),
-                    ],
-                );
-            }
+            Op::MaxPool(p) => b.node("MaxPool", &nm, ins, o, pool_attrs(p)),
             Op::AvgPool { pool: p, count_pad } => {
-                b.node(
-                    "AveragePool",
-                    &nm,
-                    ins,
-                    o,
-                    vec![
-                        attr_ints("kernel_shape", &pair(p.kernel)),
-                        attr_ints("strides", &pair(p.stride)),
-                        attr_ints("pads", &pads(p.pad)),
-                        attr_i("ceil_mode", p.ceil as i64),
-                        attr_i("count_include_pad", *count_pad as i64),
-                    ],
-                );
+                let mut a = pool_attrs(p);
+                a.push(attr_i("count_include_pad", *count_pad as i64));
+                b.node("AveragePool", &nm, ins, o, a);
             }
             Op::GlobalAvgPool => b.node("GlobalAveragePool", &nm, ins, o, vec![]),
             Op::Flatten => b.node("Flatten", &nm, ins, o, vec![attr_i("axis", 1)]),

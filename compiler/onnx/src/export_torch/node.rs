@@ -32,21 +32,6 @@ fn tuple(v: &[usize]) -> String {
     }
 }
 
-/// Row-major `values` of shape `dims` as a nested Python list (a scalar
-/// for no dims).
-fn nested<T>(dims: &[usize], values: &[T], show: &dyn Fn(&T) -> String) -> String {
-    match dims {
-        [] => values.first().map(show).unwrap_or_default(),
-        [d, rest @ ..] => {
-            let step = rest.iter().product::<usize>();
-            let parts: Vec<String> = (0..*d)
-                .map(|k| nested(rest, &values[k * step..(k + 1) * step], show))
-                .collect();
-            format!("[{}]", parts.join(", "))
-        }
-    }
-}
-
 fn act_expr(a: Activation, x: &str) -> String {
     match a {
         Activation::Relu => format!("F.relu({x})"),
@@ -175,14 +160,14 @@ pub fn code(
         } => (
             Some(format!(
                 "torch.tensor({}, dtype=torch.long)",
-                nested(index_shape, indices, &|i| i.to_string())
+                crate::nested::list(index_shape, indices, &|i| i.to_string())
             )),
             format!("{}[{}{buf}]", ins[0], ":, ".repeat(*axis)),
         ),
         Op::Constant { shape, values } => (
             Some(format!(
                 "torch.tensor({}, dtype=torch.float32)",
-                nested(shape, values, &|v| format!("{v:?}"))
+                crate::nested::list(shape, values, &|v| format!("{v:?}"))
             )),
             buf,
         ),

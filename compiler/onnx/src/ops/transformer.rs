@@ -57,7 +57,7 @@ pub(super) fn operand(ctx: &mut Ctx, n: &NodeRef, i: usize) -> Result<(String, V
             n,
             format!(
                 "let {id} = constant({});",
-                nested(&c.dims, &v, &|x| fmt_f32(*x))
+                crate::nested::list(&c.dims, &v, &|x| fmt_f32(*x))
             ),
         );
         return Ok((id, c.dims));
@@ -75,31 +75,6 @@ pub(super) fn operand(ctx: &mut Ctx, n: &NodeRef, i: usize) -> Result<(String, V
         format!("let {id} = param([{}], name = \"{key}\");", dims.join(", ")),
     );
     Ok((id, c.dims))
-}
-
-/// Row-major `values` of shape `dims` as a nested list literal
-/// (`[[0.0, -100.0], [-100.0, 0.0]]`).
-fn nested<T>(dims: &[usize], values: &[T], show: &dyn Fn(&T) -> String) -> String {
-    fn rec<T>(dims: &[usize], values: &[T], show: &dyn Fn(&T) -> String, out: &mut String) {
-        out.push('[');
-        if let [d, rest @ ..] = dims {
-            let step = rest.iter().product::<usize>();
-            for k in 0..*d {
-                if k > 0 {
-                    out.push_str(", ");
-                }
-                if rest.is_empty() {
-                    out.push_str(&show(&values[k]));
-                } else {
-                    rec(rest, &values[k * step..(k + 1) * step], show, out);
-                }
-            }
-        }
-        out.push(']');
-    }
-    let mut out = String::new();
-    rec(dims, values, show, &mut out);
-    out
 }
 
 fn scalar(v: f32) -> String {
@@ -129,26 +104,17 @@ pub(super) fn scalar_arith(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<Opti
     let op = n.op();
     // c - x, exported as Mul(x, -1) → Add(·, c)
     if op == "Mul" && c == -1.0 {
-        if let Some(u) = ctx.sole_user(out) {
-            let a = &ctx.nodes[u];
-            if a.op_type.as_deref() == Some("Add") && a.input.len() == 2 {
-                let other = if a.input[0] == out {
-                    &a.input[1]
-                } else {
-                    &a.input[0]
-                };
-                if let Some(Val::Const(k)) = ctx.vals.get(other) {
-                    if k.is_float() && k.len() == 1 {
-                        let k = k.as_f32()[0];
-                        let ao = a.output[0].clone();
-                        ctx.done.insert(u);
-                        let shape = infer(n, &Op::Affine { mul: -1.0, add: k }, &[&s])?;
-                        let id = ctx.bind(&ao, &hint(n), shape);
-                        ctx.push(n, format!("let {id} = {} - {x};", scalar(k)));
-                        return Ok(Some(()));
-                    }
-                }
-            }
+        let k = ctx
+            .sole_add_of_const(out)
+            .filter(|(_, k)| k.is_float() && k.len() == 1)
+            .map(|(u, k)| (u, k.as_f32()[0]));
+        if let Some((u, k)) = k {
+            let ao = ctx.nodes[u].output[0].clone();
+            ctx.done.insert(u);
+            let shape = infer(n, &Op::Affine { mul: -1.0, add: k }, &[&s])?;
+            let id = ctx.bind(&ao, &hint(n), shape);
+            ctx.push(n, format!("let {id} = {} - {x};", scalar(k)));
+            return Ok(Some(()));
         }
     }
     let expr = match (op, const_first) {
@@ -390,7 +356,7 @@ pub(super) fn gather(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error>
         };
         let shape = infer(n, &op, &[&s])?;
         let id = ctx.bind(out, &hint(n), shape);
-        let list = nested(&c.dims, &indices, &|i| i.to_string());
+        let list = crate::nested::list(&c.dims, &indices, &|i| i.to_string());
         ctx.push(n, format!("let {id} = take({x}, {list}, axis = {axis});"));
         return Ok(());
     }
