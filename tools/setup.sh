@@ -72,14 +72,7 @@ fi
 if [ "${NNC_PYTHON_INTEROP:-0}" = 1 ]; then
   venv="${NNC_VENV:-${HOME}/.cache/nnc/venv}"
   if ! "$venv/bin/python" -c "import torch, torchvision, onnx, onnxruntime" >/dev/null 2>&1; then
-    if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1; then
-      echo "nnc setup: installing python3-venv" >&2
-      SUDO=""
-      if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-      export DEBIAN_FRONTEND=noninteractive
-      $SUDO apt-get update -q
-      $SUDO apt-get install -y -q --no-install-recommends python3 python3-venv python3-pip
-    fi
+    ensure_python_venv
     echo "nnc setup: creating the interop venv at $venv (torch, onnxruntime; once)" >&2
     mkdir -p "$(dirname "$venv")"
     python3 -m venv "$venv"
