@@ -14,7 +14,7 @@ import datetime
 import tempfile
 from pathlib import Path
 
-from common import ROOT, analyze, bench_median, build, machine, networks_of, nnc_path, run
+from common import ROOT, analyze, bench_median, build, machine, median, networks_of, nnc_path, run
 
 EXPERIMENTS = [
     ("G1", "g1_ratio.nn", "Equal channel width minimizes memory access cost (Table 1)",
@@ -39,6 +39,8 @@ def main():
     ap.add_argument("--nnc")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--iters", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="interleaved rounds; a network's time is the median of its rounds' medians")
     ap.add_argument("--out", default=str(ROOT / "docs" / "experiments.md"))
     a = ap.parse_args()
     nnc = nnc_path(a.nnc)
@@ -47,21 +49,29 @@ def main():
     version = run([nnc, "--version"]).strip()
     results = {}
     with tempfile.TemporaryDirectory(prefix="nnc-guidelines-") as tmp:
+        cases = []
         for key, fname, *_ in EXPERIMENTS:
             src = ROOT / "examples" / "guidelines" / fname
             for net in networks_of(src):
                 exe = Path(tmp) / net
                 build(nnc, src, net, exe)
                 for t in threads:
-                    an = analyze(nnc, src, net, t)
-                    tot = an["totals"]
-                    meas = bench_median(exe, t, a.iters)
-                    results.setdefault(key, []).append(
-                        (net, t, tot["mult_adds"], tot["mac_bytes"],
-                         (an.get("executed") or {}).get("executed_mac_bytes", 0),
-                         tot["predicted_ms"], meas))
-                    print(f"{key} {net:<18} {t}t predicted {tot['predicted_ms']:8.3f} ms "
-                          f"measured {meas:8.3f} ms", flush=True)
+                    cases.append((key, net, t, exe, analyze(nnc, src, net, t)))
+        # interleaved rounds: a disturbed stretch of time hits one round of
+        # every network, not every round of one
+        meas = {(net, t): [] for _, net, t, _, _ in cases}
+        for r in range(a.rounds):
+            for key, net, t, exe, _ in (cases if r % 2 == 0 else reversed(cases)):
+                meas[net, t].append(bench_median(exe, t, a.iters))
+        for key, net, t, exe, an in cases:
+            tot = an["totals"]
+            m = median(meas[net, t])
+            results.setdefault(key, []).append(
+                (net, t, tot["mult_adds"], tot["mac_bytes"],
+                 (an.get("executed") or {}).get("executed_mac_bytes", 0),
+                 tot["predicted_ms"], m))
+            print(f"{key} {net:<18} {t}t predicted {tot['predicted_ms']:8.3f} ms "
+                  f"measured {m:8.3f} ms", flush=True)
     _, load1 = machine()
     write(a.out, cpu, version, load0, load1, threads, results)
 
@@ -75,7 +85,7 @@ def write(path, cpu, version, load0, load1, threads, results):
          "Ma et al. (ShuffleNet V2, ECCV 2018) measured four guidelines for fast networks on a "
          "GPU and an ARM CPU. `examples/guidelines/` rebuilds the experiments as `.nn` networks "
          "(each file says its widths); here nnc compiles them for this machine, measures them "
-         "(`--bench` median) and predicts them (`nnc analyze --platform host --threads T`, the "
+         "(median over interleaved rounds of the `--bench` median) and predicts them (`nnc analyze --platform host --threads T`, the "
          "calibrated model of the executed plan). Regenerate with `bench/guidelines.py` after "
          "`nnc calibrate`.\n",
          f"- machine: {cpu}; {version}",
