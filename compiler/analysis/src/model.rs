@@ -157,15 +157,34 @@ pub struct HostModel {
     pub epilogue: f64,
 }
 
-/// The features of a kernel at a thread count: `(x₁, x₂, p)` (ms, ms, 0/1).
-pub fn features(m: &HostModel, k: &KernelDesc, threads: usize) -> (f64, f64, f64) {
+/// The threads that get work, `T'`, and the busiest one's share of the
+/// kernel's tasks, `f`.
+fn busiest_share(m: &HostModel, k: &KernelDesc, threads: usize) -> (u64, f64) {
     let tasks = k.tasks.max(1);
     let t = (threads.max(1) as u64)
         .min(tasks)
         .min(m.cores.max(1) as u64);
-    let f = tasks.div_ceil(t) as f64 / tasks as f64;
-    let peak = m.peak_gflops_1t.max(1e-3);
-    let x1 = f * k.flops as f64 / (peak * 1e6);
+    (t, tasks.div_ceil(t) as f64 / tasks as f64)
+}
+
+/// Milliseconds of `flops` at one core's FMA peak.
+fn at_peak_ms(m: &HostModel, flops: u64) -> f64 {
+    flops as f64 / (m.peak_gflops_1t.max(1e-3) * 1e6)
+}
+
+/// A figure read from a cache or computed from one: finite and ≥ 0, else 0.
+fn non_negative(v: f64) -> f64 {
+    if v.is_finite() {
+        v.max(0.0)
+    } else {
+        0.0
+    }
+}
+
+/// The features of a kernel at a thread count: `(x₁, x₂, p)` (ms, ms, 0/1).
+pub fn features(m: &HostModel, k: &KernelDesc, threads: usize) -> (f64, f64, f64) {
+    let (t, f) = busiest_share(m, k, threads);
+    let x1 = f * at_peak_ms(m, k.flops);
     let bw = m.bandwidth_at(k.bytes, t as usize).max(1e-3);
     let w = k.weight_bytes.min(k.bytes);
     let bw_w = m
@@ -179,12 +198,7 @@ pub fn features(m: &HostModel, k: &KernelDesc, threads: usize) -> (f64, f64, f64
 /// epilogue on the busiest of `threads` threads, ms (before
 /// [`HostModel::epilogue`]).
 pub fn epilogue_x(m: &HostModel, k: &KernelDesc, threads: usize) -> f64 {
-    let tasks = k.tasks.max(1);
-    let t = (threads.max(1) as u64)
-        .min(tasks)
-        .min(m.cores.max(1) as u64);
-    let f = tasks.div_ceil(t) as f64 / tasks as f64;
-    f * k.epilogue_flops as f64 / (m.peak_gflops_1t.max(1e-3) * 1e6)
+    busiest_share(m, k, threads).1 * at_peak_ms(m, k.epilogue_flops)
 }
 
 impl HostModel {
@@ -232,32 +246,18 @@ impl HostModel {
     /// Predicted time of one kernel on `threads` threads, ms.
     pub fn predict(&self, k: &KernelDesc, threads: usize) -> f64 {
         let f = self.fit(&k.class);
-        let e = if self.epilogue.is_finite() {
-            self.epilogue.max(0.0)
-        } else {
-            0.0
-        };
-        let t = f.eval(features(self, k, threads)) + e * epilogue_x(self, k, threads);
-        if t.is_finite() {
-            t.max(0.0)
-        } else {
-            0.0
-        }
+        let e = non_negative(self.epilogue);
+        non_negative(f.eval(features(self, k, threads)) + e * epilogue_x(self, k, threads))
     }
 
     /// The time between two kernels on `threads` threads, ms: the measured
     /// gap at one thread, or at all threads for more.
     pub fn gap_ms(&self, threads: usize) -> f64 {
-        let g = if threads > 1 && self.cores > 1 {
+        non_negative(if threads > 1 && self.cores > 1 {
             self.gap_ms_all
         } else {
             self.gap_ms_1t
-        };
-        if g.is_finite() {
-            g.max(0.0)
-        } else {
-            0.0
-        }
+        })
     }
 
     /// Predicted time of a whole plan on `threads` threads, ms: its kernels

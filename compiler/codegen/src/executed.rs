@@ -71,8 +71,9 @@ pub fn class_of(k: &KernelPlan) -> String {
 
 /// Flops of a transcendental activation (sigmoid, tanh, SiLU, GELU) in a
 /// conv or linear kernel's epilogue over `out_elems` outputs, counted as a
-/// stand-alone activation kernel counts them ([`KernelPlan::cost`]: 20 per
-/// element); 0 for the piecewise-linear ones and for other kernels.
+/// stand-alone activation kernel counts them ([`KernelPlan::cost`],
+/// [`KernelPlan::MATH_OPS_PER_ELEMENT`] per element); 0 for the
+/// piecewise-linear ones and for other kernels.
 pub fn epilogue_flops(k: &KernelPlan, out_elems: u64) -> u64 {
     let act = match k {
         KernelPlan::Fast(f) => match &f.kind {
@@ -85,7 +86,7 @@ pub fn epilogue_flops(k: &KernelPlan, out_elems: u64) -> u64 {
     };
     match act {
         Some(Activation::Sigmoid | Activation::Tanh | Activation::Silu | Activation::Gelu) => {
-            out_elems * 20
+            out_elems * KernelPlan::MATH_OPS_PER_ELEMENT
         }
         _ => 0,
     }

@@ -76,6 +76,10 @@ impl KernelPlan {
         }
     }
 
+    /// Element operations counted for one output of an exp-based function
+    /// (the activations other than the ReLU family, softmax).
+    pub const MATH_OPS_PER_ELEMENT: u64 = 20;
+
     /// A rough cost in "element operations", to size the task split.
     pub fn cost(&self, out_elems: u64) -> u64 {
         match self {
@@ -84,9 +88,9 @@ impl KernelPlan {
             KernelPlan::Pool(p) => out_elems * p.kernel[0] * p.kernel[1],
             KernelPlan::Unary(u) => match u.act {
                 Activation::Relu | Activation::Relu6 | Activation::LeakyRelu { .. } => out_elems,
-                _ => out_elems * 20,
+                _ => out_elems * Self::MATH_OPS_PER_ELEMENT,
             },
-            KernelPlan::Softmax(_) => out_elems * 20,
+            KernelPlan::Softmax(_) => out_elems * Self::MATH_OPS_PER_ELEMENT,
             KernelPlan::MatMul(p) => p.macs(),
             KernelPlan::LayerNorm(_) => out_elems * 4,
             _ => out_elems,
