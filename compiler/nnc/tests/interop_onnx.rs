@@ -14,26 +14,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/python.rs"]
+mod python_env;
+
+/// `$NNC_PYTHON`, else the ONNX check venv, else the full interop venv.
 fn python() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(p) = std::env::var_os("NNC_PYTHON") {
-        candidates.push(PathBuf::from(p));
-    }
-    let onnx_venv = std::env::var_os("NNC_ONNX_VENV")
-        .map(PathBuf::from)
-        .or_else(|| home.as_ref().map(|h| h.join(".cache/nnc/onnx-venv")));
-    let venv = std::env::var_os("NNC_VENV")
-        .map(PathBuf::from)
-        .or_else(|| home.as_ref().map(|h| h.join(".cache/nnc/venv")));
-    candidates.extend(onnx_venv.map(|v| v.join("bin/python")));
-    candidates.extend(venv.map(|v| v.join("bin/python")));
-    candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import numpy, onnx, onnxruntime"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
+    let candidates = python_env::explicit()
+        .into_iter()
+        .chain(python_env::venv("NNC_ONNX_VENV", ".cache/nnc/onnx-venv"))
+        .chain(python_env::venv("NNC_VENV", ".cache/nnc/venv"));
+    python_env::first_importing(candidates, "numpy, onnx, onnxruntime")
 }
 
 #[test]

@@ -11,22 +11,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/python.rs"]
+mod python_env;
+
+/// `$NNC_PYTHON` if set (and only it), else the interop venv.
 fn python() -> Option<PathBuf> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("NNC_PYTHON") {
-        Some(p) => vec![PathBuf::from(p)],
-        None => {
-            let venv = std::env::var_os("NNC_VENV").map(PathBuf::from).or_else(|| {
-                std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/nnc/venv"))
-            });
-            venv.map(|v| vec![v.join("bin/python")]).unwrap_or_default()
-        }
-    };
-    candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import torch, torchvision, onnx, onnxruntime"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
+    let candidates =
+        python_env::explicit().or_else(|| python_env::venv("NNC_VENV", ".cache/nnc/venv"));
+    python_env::first_importing(candidates, "torch, torchvision, onnx, onnxruntime")
 }
 
 #[test]
