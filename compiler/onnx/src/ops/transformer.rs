@@ -336,51 +336,39 @@ pub(super) fn gather(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error>
     let Some(axis) = norm_axis(a, s.len()) else {
         return Err(n.unsupported(format!("axis {a}")));
     };
-    if let Some(c) = ctx
+    let c = ctx
         .constant(n, 1)
-        .filter(|c| !c.dims.is_empty() && !c.is_float())
+        .filter(|c| !c.is_float())
         .cloned()
-    {
-        let mut indices = Vec::with_capacity(c.len());
-        for i in c.as_i64() {
-            let j = if i < 0 { i + s[axis] as i64 } else { i };
-            if j < 0 || j >= s[axis] as i64 {
-                return Err(n.unsupported(format!("index {i} outside an axis of {}", s[axis])));
-            }
-            indices.push(j as usize);
+        .ok_or_else(|| n.unsupported("indices that are not an integer constant"))?;
+    let size = s[axis] as i64;
+    let mut indices = Vec::with_capacity(c.len());
+    for i in c.as_i64() {
+        let j = if i < 0 { i + size } else { i };
+        if !(0..size).contains(&j) {
+            return Err(n.unsupported(format!("index {i} outside an axis of {size}")));
         }
+        indices.push(j as usize);
+    }
+    let (op, text) = if c.dims.is_empty() {
+        let index = indices[0];
+        (
+            Op::Select { axis, index },
+            format!("select({x}, axis = {axis}, index = {index})"),
+        )
+    } else {
+        let list = crate::nested::list(&c.dims, &indices, &|i| i.to_string());
+        let text = format!("take({x}, {list}, axis = {axis})");
         let op = Op::Take {
             axis,
-            indices: indices.clone(),
+            indices,
             index_shape: c.dims.clone(),
         };
-        let shape = infer(n, &op, &[&s])?;
-        let id = ctx.bind(out, &hint(n), shape);
-        let list = crate::nested::list(&c.dims, &indices, &|i| i.to_string());
-        ctx.push(n, format!("let {id} = take({x}, {list}, axis = {axis});"));
-        return Ok(());
-    }
-    let idx = ctx
-        .constant(n, 1)
-        .filter(|c| c.dims.is_empty() && !c.is_float())
-        .map(|c| c.as_i64()[0])
-        .ok_or_else(|| {
-            n.unsupported("indices that are not a scalar constant (nnc's select takes one index)")
-        })?;
-    let index = if idx < 0 { idx + s[axis] as i64 } else { idx };
-    if index < 0 || index >= s[axis] as i64 {
-        return Err(n.unsupported(format!("index {idx} outside an axis of {}", s[axis])));
-    }
-    let op = Op::Select {
-        axis,
-        index: index as usize,
+        (op, text)
     };
     let shape = infer(n, &op, &[&s])?;
     let id = ctx.bind(out, &hint(n), shape);
-    ctx.push(
-        n,
-        format!("let {id} = select({x}, axis = {axis}, index = {index});"),
-    );
+    ctx.push(n, format!("let {id} = {text};"));
     Ok(())
 }
 
