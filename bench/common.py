@@ -66,6 +66,13 @@ def analyze(nnc, src, network, threads):
     return json.loads(out)
 
 
+def probe(nnc):
+    """`nnc calibrate --probe --json`: the one-core FMA peak now over the one
+    the cached model was fitted at (`speed`), and the speed the cached model
+    already divides its predictions by (`cached_speed`). Writes nothing."""
+    return json.loads(run([nnc, "calibrate", "--probe", "--json"]))
+
+
 def machine():
     """CPU model, load average, nnc version line."""
     cpu = "?"

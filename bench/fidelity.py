@@ -7,6 +7,12 @@ predicted vs `--bench` median) and per kernel (`--profile --json`:
 Run `nnc calibrate` first (the predictions come from its cache). Takes a few
 minutes; run it on a quiet machine. Usage:
     bench/fidelity.py [--nnc PATH] [--threads 1,2] [--out docs/fidelity.md] [FILE.nn ...]
+
+Before each measurement it also reads the machine's speed (`nnc calibrate
+--probe`: the one-core FMA peak now over the calibration's, under a second)
+and reports, beside the plain error, the error the prediction would have had
+after `nnc calibrate --refresh` at that moment: a virtual machine's speed
+drifts, and this separates the model's error from the machine's drift.
 """
 
 import argparse
@@ -14,7 +20,7 @@ import datetime
 import tempfile
 from pathlib import Path
 
-from common import ROOT, analyze, bench_median, build, machine, median, networks_of, nnc_path, profile, run
+from common import ROOT, analyze, bench_median, build, machine, median, networks_of, nnc_path, probe, profile, run
 
 DEFAULT = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x1_0",
            "efficientnet_b0", "small_cnn", "unet_tiny", "mlp", "teacher_student", "g1_1_1",
@@ -50,8 +56,13 @@ def main():
         # hits one round of each, not every round of one
         meas = {(net, t): [] for net, t, _, _ in cases}
         profs = {(net, t): [] for net, t, _, _ in cases}
+        # the speed the predictions were made at, and the speed before each
+        # measurement (the refreshed prediction divides by their ratio)
+        speed0 = probe(nnc)["cached_speed"]
+        speeds = {(net, t): [] for net, t, _, _ in cases}
         for _ in range(a.rounds):
             for net, t, exe, _ in cases:
+                speeds[net, t].append(probe(nnc)["speed"])
                 meas[net, t].append(bench_median(exe, t, a.iters))
                 profs[net, t].append(profile(exe, t, a.iters))
         for net, t, exe, an in cases:
@@ -59,7 +70,9 @@ def main():
             classes = {k["name"]: k["class"] for k in (an.get("executed") or {}).get("kernels", [])}
             m = median(meas[net, t])
             spread = (max(meas[net, t]) - min(meas[net, t])) / m if m > 0 else 0.0
-            rows.append((net, t, pred, m, spread))
+            # speed relative to the predictions': > 1 when the machine got faster
+            rel = median(speeds[net, t]) / speed0
+            rows.append((net, t, pred, m, spread, rel))
             ps = profs[net, t]
             ks = ps[0]["kernels"]
             per = [median([p["kernels"][i]["measured_ms"] for p in ps]) for i in range(len(ks))]
@@ -67,9 +80,10 @@ def main():
             for k, km in zip(ks, per):
                 if km >= 0.01 * total and km > 0:
                     kernels.append((net, t, k["name"], classes.get(k["name"], "?"),
-                                    k["predicted_ms"], km))
+                                    k["predicted_ms"], km, rel))
             print(f"{net:<22} {t}t predicted {pred:8.3f} ms measured {m:8.3f} ms "
-                  f"({100 * (pred / m - 1):+.1f}%, rounds spread {100 * spread:.0f}%)", flush=True)
+                  f"({100 * (pred / m - 1):+.1f}%, refreshed {100 * (pred / rel / m - 1):+.1f}%, "
+                  f"speed {rel:.3f}, rounds spread {100 * spread:.0f}%)", flush=True)
     _, load1 = machine()
     write(a.out, cpu, version, load0, load1, threads, rows, kernels, a.rounds, a.iters)
 
@@ -94,35 +108,43 @@ def write(path, cpu, version, load0, load1, threads, rows, kernels, rounds, iter
                  "calibration's sweep under the same load): other processes dominate both the "
                  "calibration and the measurements (see the rounds' spread); rerun on a quiet "
                  "machine before reading the errors as the model's.\n")
+    L.append("- refreshed: the prediction divided by the machine's speed at the measurement "
+             "relative to the calibration's (`nnc calibrate --probe` before each measurement, the "
+             "median over the rounds; what `nnc calibrate --refresh` would have applied). The plain "
+             "error is the model's and the machine's drift together; the refreshed one is closer to "
+             "the model's own\n")
     L.append("## Whole network\n")
-    L.append("| network | threads | predicted ms | measured ms | rounds spread | error |")
-    L.append("|---|---:|---:|---:|---:|---:|")
-    for net, t, p, m, sp in rows:
-        L.append(f"| {net} | {t} | {p:.3f} | {m:.3f} | {100 * sp:.0f}% | {100 * (p / m - 1):+.1f}% |")
+    L.append("| network | threads | predicted ms | measured ms | rounds spread | error | speed | refreshed error |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for net, t, p, m, sp, rel in rows:
+        L.append(f"| {net} | {t} | {p:.3f} | {m:.3f} | {100 * sp:.0f}% | {100 * (p / m - 1):+.1f}% "
+                 f"| {rel:.3f} | {100 * (p / rel / m - 1):+.1f}% |")
     for t in threads:
-        errs = [abs(p / m - 1) for _, tt, p, m, _ in rows if tt == t]
-        spreads = [sp for _, tt, _, _, sp in rows if tt == t]
-        within = sum(e <= 0.10 for e in errs)
+        errs = [abs(p / m - 1) for _, tt, p, m, _, _ in rows if tt == t]
+        refr = [abs(p / rel / m - 1) for _, tt, p, m, _, rel in rows if tt == t]
+        spreads = [sp for _, tt, _, _, sp, _ in rows if tt == t]
         L.append("")
         L.append(f"{t} thread{'s' if t > 1 else ''}: median |error| {100 * median(errs):.1f}%, "
-                 f"{within} of {len(errs)} networks within ±10%; median rounds spread "
-                 f"{100 * median(spreads):.0f}%.")
+                 f"{sum(e <= 0.10 for e in errs)} of {len(errs)} networks within ±10%; refreshed: "
+                 f"median |error| {100 * median(refr):.1f}%, {sum(e <= 0.10 for e in refr)} of "
+                 f"{len(refr)} within ±10%; median rounds spread {100 * median(spreads):.0f}%.")
     L.append("\n## Per kernel\n")
     L.append("Kernels taking at least 1% of their network's measured time (`--profile --json`, "
              "its `predicted_ms` baked in at build time); error = |predicted / measured − 1|.\n")
-    L.append("| threads | kernels | median error | p90 error | within 20% |")
-    L.append("|---:|---:|---:|---:|---:|")
+    L.append("| threads | kernels | median error | p90 error | within 20% | refreshed median error |")
+    L.append("|---:|---:|---:|---:|---:|---:|")
     for t in threads:
-        e = [abs(p / m - 1) for _, tt, _, _, p, m in kernels if tt == t]
+        e = [abs(p / m - 1) for _, tt, _, _, p, m, _ in kernels if tt == t]
+        r = [abs(p / rel / m - 1) for _, tt, _, _, p, m, rel in kernels if tt == t]
         if e:
             s = sorted(e)
             L.append(f"| {t} | {len(e)} | {100 * median(e):.1f}% | {100 * s[int(0.9 * (len(s) - 1))]:.1f}% "
-                     f"| {100 * sum(x <= 0.2 for x in e) / len(e):.0f}% |")
+                     f"| {100 * sum(x <= 0.2 for x in e) / len(e):.0f}% | {100 * median(r):.1f}% |")
     L.append("\nBy kernel class (both thread counts):\n")
     L.append("| class | kernels | median error | median predicted / measured |")
     L.append("|---|---:|---:|---:|")
     by = {}
-    for _, _, _, c, p, m in kernels:
+    for _, _, _, c, p, m, _ in kernels:
         by.setdefault(c, []).append((p, m))
     for c in sorted(by):
         v = by[c]
@@ -136,7 +158,7 @@ def write(path, cpu, version, load0, load1, threads, rows, kernels, rounds, iter
         if (net, t) not in seen:
             seen.append((net, t))
     for net, t in seen:
-        e = [abs(p / m - 1) for n, tt, _, _, p, m in kernels if n == net and tt == t]
+        e = [abs(p / m - 1) for n, tt, _, _, p, m, _ in kernels if n == net and tt == t]
         L.append(f"| {net} | {t} | {len(e)} | {100 * median(e):.1f}% |")
     Path(path).write_text("\n".join(L) + "\n")
     print(f"wrote {path}")

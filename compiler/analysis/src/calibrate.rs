@@ -75,6 +75,48 @@ pub struct Calibration {
     /// for the quick peak-and-bandwidth measurement alone.
     #[serde(default)]
     pub model: Option<crate::model::HostModel>,
+    /// The last `nnc calibrate --refresh`: the machine's speed re-measured
+    /// since the model was fitted (its [`crate::model::HostModel::speed`]).
+    #[serde(default)]
+    pub refreshed: Option<Refresh>,
+}
+
+/// A re-measurement of the one-core FMA peak after the model was fitted
+/// (`nnc calibrate --refresh`): a virtual machine's speed drifts as its
+/// neighbours come and go, and the model's times scale with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Refresh {
+    /// When it was measured, seconds since the Unix epoch.
+    pub timestamp: u64,
+    /// One-core fp32 GFLOP/s then ([`probe_gflops_1t`]).
+    pub peak_gflops_1t: f64,
+    /// That over the peak the model was fitted at.
+    pub speed: f64,
+}
+
+/// The one-core fp32 FMA rate now, GFLOP/s: the calibration's compute loop,
+/// best of three runs of about 50 ms. Cheap enough to run before every
+/// measurement that a prediction is compared with.
+pub fn probe_gflops_1t() -> f64 {
+    let kernel = peak_kernel();
+    best(3, || flops_rate(kernel, 1, peak_iters(kernel))).0
+}
+
+/// Iterations of `kernel` for about 50 ms at ~100 GFLOP/s per core.
+fn peak_iters(kernel: Kernel) -> u64 {
+    if kernel.isa == "avx512f" {
+        12_500_000
+    } else {
+        25_000_000
+    }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Why a cached calibration does not fit the running nnc on this machine
@@ -110,12 +152,7 @@ pub fn calibrate() -> Calibration {
         .unwrap_or(1)
         .max(1);
     let kernel = peak_kernel();
-    // ~50 ms per run at ~100 GFLOP/s per core (AVX2).
-    let iters = if kernel.isa == "avx512f" {
-        12_500_000u64
-    } else {
-        25_000_000u64
-    };
+    let iters = peak_iters(kernel);
     let peak_1t = best(2, || flops_rate(kernel, 1, iters)).0;
     let (peak, peak_wall) = best(3, || flops_rate(kernel, threads, iters));
     let avx512 = (kernel.isa == "avx512f").then_some(peak);
@@ -139,13 +176,11 @@ pub fn calibrate() -> Calibration {
         .to_string(),
         bandwidth_gbs_1t: bw_1t,
         seconds: t0.elapsed().as_secs_f64(),
-        timestamp: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
+        timestamp: unix_now(),
         nnc_version: String::new(),
         nnc_built: 0,
         model: None,
+        refreshed: None,
     }
 }
 
@@ -610,6 +645,7 @@ mod tests {
             nnc_version: "1.0+aa".into(),
             nnc_built: 0,
             model: Some(crate::model::HostModel::default()),
+            refreshed: None,
         };
         assert!(staleness(&here, "1.0+aa").is_empty());
         let why = staleness(&here, "1.0+bb");
@@ -653,6 +689,7 @@ mod tests {
             nnc_version: "0.1.0+abc".into(),
             nnc_built: 0,
             model: Some(crate::model::HostModel::default()),
+            refreshed: None,
         };
         let write: WriteFile = &|p, b| std::fs::write(p, b).map_err(|e| e.to_string());
         save(&p, &c, write).unwrap();

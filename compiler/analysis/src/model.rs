@@ -155,6 +155,17 @@ pub struct HostModel {
     /// ([`fit_epilogue`]); 0 without a fit.
     #[serde(default)]
     pub epilogue: f64,
+    /// The machine's speed now relative to when the model was fitted: the
+    /// one-core FMA peak re-measured by `nnc calibrate --refresh` over
+    /// [`HostModel::peak_gflops_1t`]. Every predicted time is divided by it.
+    /// 1 after a calibration; a value that is not finite and positive
+    /// counts as 1.
+    #[serde(default = "unit_speed")]
+    pub speed: f64,
+}
+
+fn unit_speed() -> f64 {
+    1.0
 }
 
 /// The threads that get work, `T'`, and the busiest one's share of the
@@ -248,6 +259,16 @@ impl HostModel {
         let f = self.fit(&k.class);
         let e = non_negative(self.epilogue);
         non_negative(f.eval(features(self, k, threads)) + e * epilogue_x(self, k, threads))
+            / self.speed_factor()
+    }
+
+    /// [`HostModel::speed`] where it is usable, else 1.
+    pub fn speed_factor(&self) -> f64 {
+        if self.speed.is_finite() && self.speed > 0.0 {
+            self.speed
+        } else {
+            1.0
+        }
     }
 
     /// The time between two kernels on `threads` threads, ms: the measured
@@ -257,7 +278,7 @@ impl HostModel {
             self.gap_ms_all
         } else {
             self.gap_ms_1t
-        })
+        }) / self.speed_factor()
     }
 
     /// Predicted time of a whole plan on `threads` threads, ms: its kernels
@@ -491,6 +512,7 @@ mod tests {
             gap_ms_1t: 0.0,
             gap_ms_all: 0.0,
             epilogue: 0.0,
+            speed: 1.0,
         }
     }
 
@@ -539,6 +561,29 @@ mod tests {
         let (_, xc, _) = features(&m, &cold, 1);
         assert!((xc - (1u64 << 20) as f64 / 20e6).abs() < 1e-12, "{xc}");
         assert!(xh < xc, "{xh} {xc}");
+    }
+
+    #[test]
+    fn speed_divides_every_predicted_time() {
+        let mut m = model();
+        m.gap_ms_1t = 0.002;
+        let k = kernel(100_000_000, 1 << 20, 4);
+        let (p, gap) = (m.predict(&k, 1), m.gap_ms(1));
+        assert!(p > 0.0 && gap > 0.0);
+        m.speed = 1.25;
+        assert!((m.predict(&k, 1) - p / 1.25).abs() < 1e-12);
+        assert!((m.gap_ms(1) - gap / 1.25).abs() < 1e-12);
+        assert!((m.plan_ms(std::slice::from_ref(&k), 1) - (p + gap) / 1.25).abs() < 1e-12);
+        // unusable figures (a default model, a corrupt cache) count as 1
+        for bad in [0.0, -2.0, f64::NAN, f64::INFINITY] {
+            m.speed = bad;
+            assert_eq!(m.predict(&k, 1), p);
+        }
+        // a cache written before the field existed reads as 1
+        let mut v = serde_json::to_value(model()).unwrap();
+        v.as_object_mut().unwrap().remove("speed");
+        let old: HostModel = serde_json::from_value(v).unwrap();
+        assert_eq!(old.speed, 1.0);
     }
 
     #[test]

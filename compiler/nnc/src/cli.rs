@@ -221,6 +221,15 @@ pub enum Command {
         /// Replace the cache even when a newer nnc binary wrote it.
         #[arg(long)]
         force: bool,
+        /// Re-measure only the one-core FMA peak (under a second) and rescale the cached
+        /// kernel model by how much faster or slower the machine is now than when the model
+        /// was fitted (a virtual machine's speed drifts with its neighbours).
+        #[arg(long, conflicts_with_all = ["quick", "probe"])]
+        refresh: bool,
+        /// Like --refresh, but only print the speed now against the cached model's; write
+        /// nothing.
+        #[arg(long, conflicts_with_all = ["quick", "refresh"])]
+        probe: bool,
     },
 }
 

@@ -109,3 +109,64 @@ fn an_older_binary_keeps_a_newer_binarys_cache() {
     let o = run(false);
     assert!(!String::from_utf8_lossy(&o.stderr).contains("not replacing"));
 }
+
+/// `--refresh` rescales a cached kernel model by the speed measured now and
+/// `--probe` only prints it; both refuse to run without a model to rescale
+/// (no cache, or a `--quick` one) and then leave the cache as it was.
+#[test]
+fn refresh_rescales_a_cached_model_and_probe_writes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let cache = home.path().join("nnc").join("host.json");
+    let nnc = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_nnc"))
+            .args(args)
+            .env("XDG_CACHE_HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    for flag in ["--refresh", "--probe"] {
+        let o = nnc(&["calibrate", flag]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("run `nnc calibrate`"));
+        assert!(!cache.exists());
+    }
+    // a quick calibration has no model: refused, the cache unchanged
+    let quick = calibrate(home.path());
+    let o = nnc(&["calibrate", "--refresh"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--quick"));
+    assert_eq!(
+        std::fs::read_to_string(&cache).unwrap().trim(),
+        quick.trim()
+    );
+    // give it a model fitted at 1 GFLOP/s: any CPU is faster than that now
+    let mut v: serde_json::Value = serde_json::from_str(&quick).unwrap();
+    v["model"] =
+        serde_json::json!({"cores": 1, "peak_gflops_1t": 1.0, "bandwidth": [], "classes": {}});
+    let with_model = serde_json::to_string(&v).unwrap();
+    std::fs::write(&cache, &with_model).unwrap();
+    let o = nnc(&["calibrate", "--probe", "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(p["speed"].as_f64().unwrap() > 1.0, "{p}");
+    assert_eq!(p["cached_speed"].as_f64(), Some(1.0));
+    assert_eq!(std::fs::read_to_string(&cache).unwrap(), with_model);
+    let o = nnc(&["calibrate", "--refresh", "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+    assert_eq!(c["model"]["speed"], r["speed"]);
+    assert_eq!(c["refreshed"]["speed"], r["speed"]);
+    assert_eq!(c["peak_gflops"], v["peak_gflops"], "the rest is kept");
+}

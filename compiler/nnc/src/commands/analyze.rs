@@ -83,7 +83,15 @@ fn rank(
                 Ok(ex) => rows.push((
                     "host".into(),
                     ex.total_ms(),
-                    format!("calibrated model of the executed plan, {threads} threads"),
+                    if (m.speed_factor() - 1.0).abs() > 1e-9 {
+                        format!(
+                            "calibrated model of the executed plan, {threads} threads, \
+                             refreshed speed {:.3}x",
+                            m.speed_factor()
+                        )
+                    } else {
+                        format!("calibrated model of the executed plan, {threads} threads")
+                    },
                 )),
                 Err(e) => eprintln!("warning: host not ranked: {e}"),
             }

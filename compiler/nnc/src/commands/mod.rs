@@ -156,7 +156,19 @@ fn dispatch(cli: Cli) -> u8 {
         Command::Explain { code } => explain::run(&code),
         Command::Import(a) => import::run(&a, color),
         Command::Export(a) => export::run(&a, color),
-        Command::Calibrate { json, quick, force } => calibrate::run(json, quick, force),
+        Command::Calibrate {
+            json,
+            quick,
+            force,
+            refresh,
+            probe,
+        } => {
+            if refresh || probe {
+                calibrate::refresh(json, refresh, force)
+            } else {
+                calibrate::run(json, quick, force)
+            }
+        }
     }
 }
 

@@ -97,6 +97,7 @@ pub fn run(json: bool, quick: bool, force: bool) -> u8 {
         gap_ms_1t: 0.0,
         gap_ms_all: 0.0,
         epilogue: 0.0,
+        speed: 1.0,
     };
     let thread_counts: Vec<usize> = if c.threads > 1 {
         vec![1, c.threads]
@@ -185,6 +186,105 @@ pub fn run(json: bool, quick: bool, force: bool) -> u8 {
     c.model = Some(model);
     c.seconds = t0.elapsed().as_secs_f64();
     finish(c, json, force)
+}
+
+/// `nnc calibrate --refresh` (`write`) and `--probe`: the one-core FMA peak
+/// now against the one the cached model was fitted at; `--refresh` stores
+/// the ratio as the model's speed, so that later predictions follow the
+/// machine.
+pub fn refresh(json: bool, write: bool, force: bool) -> u8 {
+    let cached = nnc_analysis::calibrate::cache_path()
+        .and_then(|p| nnc_analysis::calibrate::load(&p).map(|c| (p, c)));
+    let Some((path, mut c)) = cached else {
+        crate::output::usage_error(
+            "no calibration to refresh: run `nnc calibrate` first (it fits the kernel model that \
+             --refresh rescales)",
+        );
+        return exit::USAGE;
+    };
+    let Some(fitted_at) = c
+        .model
+        .as_ref()
+        .map(|m| m.peak_gflops_1t)
+        .filter(|p| p.is_finite() && *p > 0.0)
+    else {
+        crate::output::usage_error(format!(
+            "the calibration `{}` has no kernel model (it was made with --quick): run `nnc calibrate`",
+            path.display()
+        ));
+        return exit::USAGE;
+    };
+    let why = nnc_analysis::calibrate::staleness(&c, &nnc_version());
+    if !why.is_empty() {
+        crate::output::usage_error(format!(
+            "the calibration `{}` is stale ({}): run `nnc calibrate`, a refresh only rescales a model that fits",
+            path.display(),
+            why.join("; ")
+        ));
+        return exit::USAGE;
+    }
+    let now = nnc_analysis::calibrate::probe_gflops_1t();
+    let speed = now / fitted_at;
+    let r = nnc_analysis::calibrate::Refresh {
+        timestamp: nnc_analysis::calibrate::unix_now(),
+        peak_gflops_1t: now,
+        speed,
+    };
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({
+                "peak_gflops_1t": now,
+                "fitted_peak_gflops_1t": fitted_at,
+                "speed": speed,
+                "cached_speed": c.model.as_ref().map_or(1.0, |m| m.speed_factor()),
+                "calibrated": c.timestamp,
+                "written": write,
+            })
+        );
+    } else {
+        outln!(
+            "speed:      {speed:.3}x the calibration's (one-core FMA peak {now:.1} GFLOP/s now, {fitted_at:.1} when the model was fitted)"
+        );
+    }
+    if !write {
+        return exit::OK;
+    }
+    if let Some(m) = c.model.as_mut() {
+        m.speed = speed;
+    }
+    c.refreshed = Some(r);
+    let ours = nnc_analysis::calibrate::Writer {
+        version: c.version,
+        nnc_version: nnc_version(),
+        nnc_built: nnc_analysis::calibrate::binary_built(),
+    };
+    if !force {
+        if let Some(why) = nnc_analysis::calibrate::writer_of(&path)
+            .and_then(|old| nnc_analysis::calibrate::overwrite_refusal(&old, &ours))
+        {
+            eprintln!(
+                "warning: not refreshing the calibration cache `{}`: {why}; run the newer nnc, or pass --force",
+                path.display()
+            );
+            return exit::OK;
+        }
+    }
+    match nnc_analysis::calibrate::save(&path, &c, &write_cache) {
+        Ok(()) => {
+            if !json {
+                outln!(
+                    "cached in:  {} (predictions now divided by {speed:.3})",
+                    path.display()
+                );
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: could not write the calibration cache: {e}");
+            exit::INPUT_ERRORS
+        }
+    }
 }
 
 /// Caches and prints a calibration. A cache a newer nnc binary wrote is
