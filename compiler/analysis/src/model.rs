@@ -51,7 +51,9 @@ pub struct KernelDesc {
     pub op: String,
     /// Kernel class (see the module documentation).
     pub class: String,
-    /// Floating-point operations (a multiply-add counts 2).
+    /// Floating-point operations (a multiply-add counts 2); for a Winograd
+    /// convolution, the direct conv's scaled by the code generator's cycle
+    /// estimate of Winograd over direct (the work that runs).
     pub flops: u64,
     /// Multiply-adds of the executed kernel (0 for data movement).
     pub mult_adds: u64,

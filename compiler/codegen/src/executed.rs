@@ -92,6 +92,23 @@ pub fn epilogue_flops(k: &KernelPlan, out_elems: u64) -> u64 {
     }
 }
 
+/// The work of a Winograd F(m×m, 3×3) convolution in direct-convolution
+/// FLOPs: its `2 · mult_adds` scaled by the code generator's own cycle
+/// estimates, Winograd's (the α² GEMMs, the transforms, the scatters) over
+/// the direct conv's. The cost model's compute feature then follows what
+/// runs — F(4×4) does about a quarter of the direct multiplications, F(2×2)
+/// about half, plus transforms that grow with the channel chunks — instead
+/// of pricing every Winograd layer as the direct conv it replaces.
+pub fn winograd_flops(spec: &crate::kernels::conv_fast::ConvSpec, m: usize, mult_adds: u64) -> u64 {
+    use crate::kernels::winograd::{direct_cycles, winograd_cycles};
+    match (winograd_cycles(spec, m), direct_cycles(spec)) {
+        (Some(w), Some(d)) if w > 0.0 && d > 0.0 => {
+            (2.0 * mult_adds as f64 * (w / d)).round() as u64
+        }
+        _ => 2 * mult_adds,
+    }
+}
+
 /// Describes the steps of a plan of `prep`.
 pub fn describe(prep: &Prepared, plan: &Plan) -> Vec<KernelDesc> {
     let g = &prep.graph;
@@ -126,10 +143,13 @@ pub fn describe(prep: &Prepared, plan: &Plan) -> Vec<KernelDesc> {
                 KernelPlan::MatMul(m) => m.macs(),
                 _ => 0,
             };
-            let flops = if mult_adds > 0 {
-                2 * mult_adds
-            } else {
-                s.kernel.cost(out_elems)
+            let flops = match &s.kernel {
+                KernelPlan::Fast(f) => match &f.kind {
+                    FastKind::Winograd(spec, p) => winograd_flops(spec, p.m, mult_adds),
+                    _ => 2 * mult_adds,
+                },
+                _ if mult_adds > 0 => 2 * mult_adds,
+                _ => s.kernel.cost(out_elems),
             };
             KernelDesc {
                 name: s.name.clone(),
@@ -193,7 +213,14 @@ mod tests {
         assert_eq!(c1.class, want);
         assert!(c1.origins.contains(&"bn".to_string()), "{:?}", c1.origins);
         assert_eq!(c1.mult_adds, 32 * 28 * 28 * 16 * 9);
-        assert_eq!(c1.flops, 2 * c1.mult_adds);
+        match crate::kernels::winograd::choose(&spec) {
+            // Winograd's work in direct-conv FLOPs: less than the direct conv's
+            Some(m) => {
+                assert_eq!(c1.flops, winograd_flops(&spec, m, c1.mult_adds));
+                assert!(c1.flops < 2 * c1.mult_adds, "{}", c1.flops);
+            }
+            None => assert_eq!(c1.flops, 2 * c1.mult_adds),
+        }
         // input + folded weights and bias + output, f32
         assert_eq!(
             c1.bytes,
