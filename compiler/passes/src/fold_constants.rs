@@ -73,6 +73,11 @@ pub fn run(g: &mut Graph, w: &mut WeightStore) -> Result<PassStats, PassError> {
             }
             g.remove_node(i);
             stats.merge(id, i, &name);
+            // an input folded earlier in this pass hands over what it
+            // absorbed, so the provenance does not depend on id order
+            if let Some(sub) = stats.merged.remove(&i) {
+                stats.merged.entry(id).or_default().extend(sub);
+            }
         }
     }
     Ok(stats)
@@ -429,7 +434,8 @@ mod tests {
         let before = nnc_interp::run(&g, &w, &ins).unwrap();
         assert_eq!(count(&g, |o| matches!(o, Op::Take { .. })), 1);
         let table = w.get("table").unwrap().data().to_vec();
-        let stats = run(&mut g, &mut w).unwrap();
+        let rep = crate::pipeline::run_passes(&mut g, &mut w, &[("fold_constants", run)]).unwrap();
+        let stats = &rep.stats[0];
         nnc_ir::verify::verify(&g).unwrap();
         assert!(check_store(&g, &w).is_empty());
         // take, permute, `* 0.5` and `+ 1.0` (two affines), reshape, roll,
@@ -456,6 +462,12 @@ mod tests {
                 _ => None,
             })
             .expect("the folded bias");
+        // the constant stands for the permute, the take and the table
+        let bias_id = g
+            .node_ids()
+            .find(|&n| matches!(&g.node(n).op, Op::Constant { shape, .. } if shape == &[2, 4, 4]))
+            .unwrap();
+        assert_eq!(rep.origins[&bias_id], ["permute_0", "take_0", "table"]);
         for h in 0..2 {
             for i in 0..4 {
                 for j in 0..4 {
