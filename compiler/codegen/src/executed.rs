@@ -1,6 +1,6 @@
 //! The executed plan as the cost model sees it: one
 //! [`nnc_analysis::model::KernelDesc`] per kernel of the plan that `nnc
-//! build` would emit (after batchnorm folding and fusion), with the class of
+//! build` would emit (after constant and batchnorm folding and fusion), with the class of
 //! the code that runs it, its FLOPs, the bytes it touches and its task split.
 //! The plan is built by the same code as for a build ([`crate::prepare`],
 //! [`crate::plan_graph`]) on zero weights, so the description follows the

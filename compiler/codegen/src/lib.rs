@@ -108,7 +108,8 @@ impl WeightSource for WeightStore {
 /// The graph after the backend's passes, ready to plan.
 #[derive(Clone, Debug)]
 pub struct Prepared {
-    /// The rewritten graph (batchnorm folded, epilogues fused, dead code gone).
+    /// The rewritten graph (constants folded, batchnorm folded, epilogues
+    /// fused, dead code gone).
     pub graph: Graph,
     /// The weights matching `graph`.
     pub weights: WeightStore,
@@ -118,9 +119,9 @@ pub struct Prepared {
     pub origins: HashMap<NodeId, Vec<String>>,
 }
 
-/// Runs the graph passes (dead code, batchnorm folding, fusion; the IR
-/// verifier after each) and the memory planner (with in-place element-wise
-/// ops).
+/// Runs the graph passes (dead code, constant folding, batchnorm folding,
+/// fusion; the IR verifier after each) and the memory planner (with
+/// in-place element-wise ops).
 pub fn prepare(graph: &Graph, weights: &WeightStore) -> Result<Prepared, CodegenError> {
     let mut g = graph.clone();
     let mut w = weights.clone();

@@ -269,6 +269,20 @@ impl Graph {
         self.g.add_edge(src.ix(), node.ix(), slot as u32);
     }
 
+    /// Removes every input edge of `id` (the node keeps its id, users and
+    /// outputs): for a pass that turns a node into a source, e.g. a computed
+    /// constant.
+    pub fn detach_inputs(&mut self, id: NodeId) {
+        let edges: Vec<_> = self
+            .g
+            .edges_directed(id.ix(), Direction::Incoming)
+            .map(|e| e.id())
+            .collect();
+        for e in edges {
+            self.g.remove_edge(e);
+        }
+    }
+
     /// Removes a node and its edges. Its users must have been rewired first.
     pub fn remove_node(&mut self, id: NodeId) -> Option<Node> {
         self.inputs.retain(|&i| i != id);

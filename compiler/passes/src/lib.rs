@@ -10,6 +10,7 @@
 pub mod dead_code;
 pub mod error;
 pub mod fold_batchnorm;
+pub mod fold_constants;
 pub mod fuse;
 pub mod memory_plan;
 pub mod pipeline;

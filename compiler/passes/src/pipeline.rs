@@ -1,7 +1,7 @@
 //! The default pass pipeline, with the IR verifier and a weight-store check
 //! after every pass, and the provenance of every surviving node.
 
-use crate::{dead_code, fold_batchnorm, fuse, PassError, PassStats};
+use crate::{dead_code, fold_batchnorm, fold_constants, fuse, PassError, PassStats};
 use nnc_ir::{Graph, NodeId};
 use nnc_tensor::weights::check_store;
 use nnc_tensor::WeightStore;
@@ -13,9 +13,11 @@ pub type Pass = (
     fn(&mut Graph, &mut WeightStore) -> Result<PassStats, PassError>,
 );
 
-/// The default pipeline: dead code, batchnorm folding, fusion.
+/// The default pipeline: dead code, constant folding, batchnorm folding,
+/// fusion.
 pub const DEFAULT: &[Pass] = &[
     ("dead_code", dead_code::run),
+    ("fold_constants", fold_constants::run),
     ("fold_batchnorm", fold_batchnorm::run),
     ("fuse", fuse::run),
 ];

@@ -40,8 +40,33 @@ fn pipeline_and_plans_on_examples() {
                 .node_ids()
                 .filter(|&n| matches!(g.node(n).op, Op::BatchNorm { .. }))
                 .count();
+            let takes = g
+                .node_ids()
+                .filter(|&n| matches!(g.node(n).op, Op::Take { .. }))
+                .count();
             let res = (|| -> Result<String, String> {
                 let rep = pipeline::run_default(&mut g, &mut w)?;
+                // every `take` of a weight or constant (Swin's relative
+                // position bias) is folded at build time
+                let is_const = |n| matches!(g.node(n).op, Op::Param { .. } | Op::Constant { .. });
+                let takes_after = g
+                    .node_ids()
+                    .filter(|&n| matches!(g.node(n).op, Op::Take { .. }))
+                    .collect::<Vec<_>>();
+                if let Some(&t) = takes_after
+                    .iter()
+                    .find(|&&t| g.inputs(t).into_iter().all(is_const))
+                {
+                    return Err(format!(
+                        "`{}` takes from a constant and was not folded",
+                        g.node(t).name
+                    ));
+                }
+                let folded = rep
+                    .stats
+                    .iter()
+                    .find(|s| s.pass == "fold_constants")
+                    .map_or(0, |s| s.rewrites);
                 let p = check_store(&g, &w);
                 if !p.is_empty() {
                     return Err(p.join("; "));
@@ -59,8 +84,9 @@ fn pipeline_and_plans_on_examples() {
                     return Err(format!("provenance covers {origins} of {before} nodes"));
                 }
                 let mut s = format!(
-                    "{before} -> {} nodes, batchnorms {bns} -> {bns_after}, {fused} fused",
-                    g.len()
+                    "{before} -> {} nodes, batchnorms {bns} -> {bns_after}, {fused} fused, {folded} folded, takes {takes} -> {}",
+                    g.len(),
+                    takes_after.len()
                 );
                 for in_place in [false, true] {
                     let plan = memory_plan::plan(&g, PlanOptions { in_place })?;

@@ -1,9 +1,8 @@
 //! G4: element-wise operations are non-negligible.
 
+use crate::rules::fusion_saving;
 use crate::{Finding, Lint, LintContext, LintLevel, LintMeta};
-use nnc_analysis::cost::numel;
 use nnc_diag::{Diagnostic, Span};
-use nnc_ir::{Graph, NodeId, Op};
 use nnc_syntax::ast;
 
 pub struct ElementwiseHeavy;
@@ -37,37 +36,6 @@ Fix: fewer element-wise ops (e.g. ShuffleNet V2 keeps the identity branch
 free of them), or make sure they can be fused (a conv followed directly by
 batchnorm, then an activation or a residual add).",
 };
-
-/// MAC that fusing this element-wise node into its producer would save.
-fn fusion_saving(g: &Graph, cx_cost: u64, id: NodeId) -> u64 {
-    let n = g.node(id);
-    let ins = g.inputs(id);
-    let producer_fusable = |p: NodeId| {
-        matches!(
-            g.node(p).op,
-            Op::Conv2d(_) | Op::Linear { .. } | Op::BatchNorm { .. } | Op::Act(_) | Op::Binary(_)
-        ) && g.users(p).len() == 1
-    };
-    match &n.op {
-        Op::BatchNorm { .. } | Op::Act(_) if ins.first().is_some_and(|&p| producer_fusable(p)) => {
-            cx_cost
-        }
-        Op::Binary(_) => {
-            // the other operand must still be read
-            match ins.iter().position(|&p| producer_fusable(p)) {
-                Some(i) => {
-                    let other = ins
-                        .get(1 - i.min(1))
-                        .map(|&o| numel(&g.node(o).shape))
-                        .unwrap_or(0);
-                    cx_cost.saturating_sub(other)
-                }
-                None => 0,
-            }
-        }
-        _ => 0,
-    }
-}
 
 fn network_span(file: &ast::File, name: &str) -> Option<Span> {
     file.items.iter().find_map(|i| match i {
