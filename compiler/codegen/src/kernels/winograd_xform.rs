@@ -1,6 +1,7 @@
-//! The Winograd transform matrices F(m×m, 3×3) (Lavin & Gray, "Fast Algorithms
-//! for Convolutional Neural Networks", 2016) for `m = 2` (4×4 input tiles) and
-//! `m = 4` (6×6 input tiles), the build-time weight transform `U = G·g·Gᵀ`, and
+//! The Winograd transform matrices F(m×m, 3×3) (the minimal filtering algorithms
+//! of Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016) for
+//! `m = 2` (4×4 input tiles, points {0, 1, −1, ∞}) and `m = 4` (6×6 input tiles,
+//! points {0, ½, −½, 2, −2, ∞}, chosen for accuracy), the build-time weight transform `U = G·g·Gᵀ`, and
 //! the emission of a constant-coefficient linear combination of vectors (the
 //! input and output transforms run as such sums, zero coefficients skipped and
 //! ±1 as plain adds).
@@ -39,39 +40,44 @@ const AT2: [f64; 8] = [
     0.0, 1.0, -1.0, -1.0,
 ];
 
+// F(4×4, 3×3) on the interpolation points {0, ½, −½, 2, −2, ∞} rather than
+// Lavin & Gray's {0, 1, −1, 2, −2, ∞}: the same sparsity (22 non-zeros in Bᵀ,
+// 18 in Aᵀ), so the same transform cost, and better conditioned — simulated
+// on random data in f32 against f64, the largest error of a layer is 2.3–2.6×
+// smaller and the RMS error 1.6× (32 to 512 input channels; docs/kernels.md).
 const BT4: [f64; 36] = [
-    4.0, 0.0, -5.0, 0.0, 1.0, 0.0, //
-    0.0, -4.0, -4.0, 1.0, 1.0, 0.0, //
-    0.0, 4.0, -4.0, -1.0, 1.0, 0.0, //
-    0.0, -2.0, -1.0, 2.0, 1.0, 0.0, //
-    0.0, 2.0, -1.0, -2.0, 1.0, 0.0, //
-    0.0, 4.0, 0.0, -5.0, 0.0, 1.0,
+    1.0, 0.0, -4.25, 0.0, 1.0, 0.0, //
+    0.0, -2.0, -4.0, 0.5, 1.0, 0.0, //
+    0.0, 2.0, -4.0, -0.5, 1.0, 0.0, //
+    0.0, -0.5, -0.25, 2.0, 1.0, 0.0, //
+    0.0, 0.5, -0.25, -2.0, 1.0, 0.0, //
+    0.0, 1.0, 0.0, -4.25, 0.0, 1.0,
 ];
 const G4: [f64; 18] = [
-    1.0 / 4.0,
+    1.0,
     0.0,
     0.0,
-    -1.0 / 6.0,
-    -1.0 / 6.0,
-    -1.0 / 6.0,
-    -1.0 / 6.0,
-    1.0 / 6.0,
-    -1.0 / 6.0,
-    1.0 / 24.0,
-    1.0 / 12.0,
-    1.0 / 6.0,
-    1.0 / 24.0,
-    -1.0 / 12.0,
-    1.0 / 6.0,
+    -8.0 / 15.0,
+    -4.0 / 15.0,
+    -2.0 / 15.0,
+    -8.0 / 15.0,
+    4.0 / 15.0,
+    -2.0 / 15.0,
+    1.0 / 30.0,
+    1.0 / 15.0,
+    2.0 / 15.0,
+    1.0 / 30.0,
+    -1.0 / 15.0,
+    2.0 / 15.0,
     0.0,
     0.0,
     1.0,
 ];
 const AT4: [f64; 24] = [
     1.0, 1.0, 1.0, 1.0, 1.0, 0.0, //
-    0.0, 1.0, -1.0, 2.0, -2.0, 0.0, //
-    0.0, 1.0, 1.0, 4.0, 4.0, 0.0, //
-    0.0, 1.0, -1.0, 8.0, -8.0, 1.0,
+    0.0, 0.5, -0.5, 2.0, -2.0, 0.0, //
+    0.0, 0.25, 0.25, 4.0, 4.0, 0.0, //
+    0.0, 0.125, -0.125, 8.0, -8.0, 1.0,
 ];
 
 impl Xform {
