@@ -52,6 +52,7 @@ DEFAULT_MODELS = [
     "resnet50",
     "mobilenet_v3_small",
     "efficientnet_b0",
+    "shufflenet_v2_x0_5",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

@@ -168,3 +168,8 @@ fn shufflenet_v2_example_matches_torchvision() {
 fn efficientnet_b0_example_matches_torchvision() {
     check_example("efficientnet_b0.nn", "efficientnet_b0", Some(5_288_548));
 }
+
+#[test]
+fn shufflenet_v2_x0_5_example_matches_torchvision() {
+    check_example("shufflenet_v2_x0_5.nn", "shufflenet_v2_x0_5", Some(1_366_792));
+}

@@ -1,0 +1,47 @@
+//! The torchvision CNN examples' parameter and mult-add totals (`nnc analyze
+//! --format json`) equal torchvision's: `sum(p.numel())` and the mult-adds
+//! of its convolutions and linears counted by forward hooks
+//! (`scripts/torchvision_counts.py NAME`, opt-in, needs PyTorch; the numbers
+//! here are its output). Each example's header comment says which
+//! torchvision constructor it mirrors and at which input size.
+
+use std::path::Path;
+use std::process::Command;
+
+fn totals(example: &str) -> (u64, u64) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(example);
+    let o = Command::new(env!("CARGO_BIN_EXE_nnc"))
+        .args(["analyze", "--format", "json"])
+        .arg(&path)
+        .output()
+        .expect("run nnc");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let t = &v["totals"];
+    (
+        t["params"].as_u64().expect("params"),
+        t["mult_adds"].as_u64().expect("mult_adds"),
+    )
+}
+
+/// (example, params, mult-adds), from `scripts/torchvision_counts.py`.
+const COUNTS: &[(&str, u64, u64)] = &[
+    ("shufflenet_v2_x0_5.nn", 1_366_792, 40_476_448),
+];
+
+#[test]
+fn torchvision_cnn_counts_equal_torchvision() {
+    let mut bad = Vec::new();
+    for &(file, params, mult_adds) in COUNTS {
+        let got = totals(file);
+        if got != (params, mult_adds) {
+            bad.push(format!(
+                "{file}: nnc {got:?}, torchvision {:?}",
+                (params, mult_adds)
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
