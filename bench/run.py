@@ -53,6 +53,7 @@ DEFAULT_MODELS = [
     "mobilenet_v3_small",
     "efficientnet_b0",
     "shufflenet_v2_x0_5",
+    "mobilenet_v3_large",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

@@ -27,6 +27,7 @@ TORCHVISION_EXTRA = (
     "mobilenet_v3_small",
     "efficientnet_b0",
     "shufflenet_v2_x0_5",
+    "mobilenet_v3_large",
 )
 # keyword arguments of torchvision's constructors, where the defaults are not
 # the example's network

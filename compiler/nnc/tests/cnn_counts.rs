@@ -29,6 +29,7 @@ fn totals(example: &str) -> (u64, u64) {
 /// (example, params, mult-adds), from `scripts/torchvision_counts.py`.
 const COUNTS: &[(&str, u64, u64)] = &[
     ("shufflenet_v2_x0_5.nn", 1_366_792, 40_476_448),
+    ("mobilenet_v3_large.nn", 5_483_032, 216_589_760),
 ];
 
 #[test]
