@@ -54,6 +54,7 @@ DEFAULT_MODELS = [
     "efficientnet_b0",
     "shufflenet_v2_x0_5",
     "mobilenet_v3_large",
+    "resnext50_32x4d",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

@@ -28,6 +28,7 @@ TORCHVISION_EXTRA = (
     "efficientnet_b0",
     "shufflenet_v2_x0_5",
     "mobilenet_v3_large",
+    "resnext50_32x4d",
 )
 # keyword arguments of torchvision's constructors, where the defaults are not
 # the example's network

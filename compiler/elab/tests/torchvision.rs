@@ -178,3 +178,8 @@ fn shufflenet_v2_x0_5_example_matches_torchvision() {
 fn mobilenet_v3_large_example_matches_torchvision() {
     check_example("mobilenet_v3_large.nn", "mobilenet_v3_large", Some(5_483_032));
 }
+
+#[test]
+fn resnext50_32x4d_example_matches_torchvision() {
+    check_example("resnext50_32x4d.nn", "resnext50_32x4d", Some(25_028_904));
+}

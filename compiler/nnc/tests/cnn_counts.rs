@@ -30,6 +30,7 @@ fn totals(example: &str) -> (u64, u64) {
 const COUNTS: &[(&str, u64, u64)] = &[
     ("shufflenet_v2_x0_5.nn", 1_366_792, 40_476_448),
     ("mobilenet_v3_large.nn", 5_483_032, 216_589_760),
+    ("resnext50_32x4d.nn", 25_028_904, 4_230_479_872),
 ];
 
 #[test]
