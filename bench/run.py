@@ -55,6 +55,7 @@ DEFAULT_MODELS = [
     "shufflenet_v2_x0_5",
     "mobilenet_v3_large",
     "resnext50_32x4d",
+    "wide_resnet50_2",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

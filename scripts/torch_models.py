@@ -29,6 +29,7 @@ TORCHVISION_EXTRA = (
     "shufflenet_v2_x0_5",
     "mobilenet_v3_large",
     "resnext50_32x4d",
+    "wide_resnet50_2",
 )
 # keyword arguments of torchvision's constructors, where the defaults are not
 # the example's network

@@ -183,3 +183,8 @@ fn mobilenet_v3_large_example_matches_torchvision() {
 fn resnext50_32x4d_example_matches_torchvision() {
     check_example("resnext50_32x4d.nn", "resnext50_32x4d", Some(25_028_904));
 }
+
+#[test]
+fn wide_resnet50_2_example_matches_torchvision() {
+    check_example("wide_resnet50_2.nn", "wide_resnet50_2", Some(68_883_240));
+}
