@@ -56,6 +56,7 @@ DEFAULT_MODELS = [
     "mobilenet_v3_large",
     "resnext50_32x4d",
     "wide_resnet50_2",
+    "mnasnet1_0",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

@@ -30,6 +30,7 @@ TORCHVISION_EXTRA = (
     "mobilenet_v3_large",
     "resnext50_32x4d",
     "wide_resnet50_2",
+    "mnasnet1_0",
 )
 # keyword arguments of torchvision's constructors, where the defaults are not
 # the example's network

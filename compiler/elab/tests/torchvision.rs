@@ -188,3 +188,8 @@ fn resnext50_32x4d_example_matches_torchvision() {
 fn wide_resnet50_2_example_matches_torchvision() {
     check_example("wide_resnet50_2.nn", "wide_resnet50_2", Some(68_883_240));
 }
+
+#[test]
+fn mnasnet1_0_example_matches_torchvision() {
+    check_example("mnasnet1_0.nn", "mnasnet1_0", Some(4_383_312));
+}
