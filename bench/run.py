@@ -57,6 +57,7 @@ DEFAULT_MODELS = [
     "resnext50_32x4d",
     "wide_resnet50_2",
     "mnasnet1_0",
+    "regnet_x_400mf",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

@@ -31,6 +31,7 @@ TORCHVISION_EXTRA = (
     "resnext50_32x4d",
     "wide_resnet50_2",
     "mnasnet1_0",
+    "regnet_x_400mf",
 )
 # keyword arguments of torchvision's constructors, where the defaults are not
 # the example's network

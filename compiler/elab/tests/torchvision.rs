@@ -193,3 +193,8 @@ fn wide_resnet50_2_example_matches_torchvision() {
 fn mnasnet1_0_example_matches_torchvision() {
     check_example("mnasnet1_0.nn", "mnasnet1_0", Some(4_383_312));
 }
+
+#[test]
+fn regnet_x_400mf_example_matches_torchvision() {
+    check_example("regnet_x_400mf.nn", "regnet_x_400mf", Some(5_495_976));
+}
