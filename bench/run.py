@@ -58,6 +58,7 @@ DEFAULT_MODELS = [
     "wide_resnet50_2",
     "mnasnet1_0",
     "regnet_x_400mf",
+    "regnet_y_400mf",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

@@ -32,6 +32,7 @@ TORCHVISION_EXTRA = (
     "wide_resnet50_2",
     "mnasnet1_0",
     "regnet_x_400mf",
+    "regnet_y_400mf",
 )
 # keyword arguments of torchvision's constructors, where the defaults are not
 # the example's network

@@ -198,3 +198,8 @@ fn mnasnet1_0_example_matches_torchvision() {
 fn regnet_x_400mf_example_matches_torchvision() {
     check_example("regnet_x_400mf.nn", "regnet_x_400mf", Some(5_495_976));
 }
+
+#[test]
+fn regnet_y_400mf_example_matches_torchvision() {
+    check_example("regnet_y_400mf.nn", "regnet_y_400mf", Some(4_344_144));
+}
