@@ -59,6 +59,7 @@ DEFAULT_MODELS = [
     "mnasnet1_0",
     "regnet_x_400mf",
     "regnet_y_400mf",
+    "alexnet",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

@@ -33,6 +33,7 @@ TORCHVISION_EXTRA = (
     "mnasnet1_0",
     "regnet_x_400mf",
     "regnet_y_400mf",
+    "alexnet",
 )
 # keyword arguments of torchvision's constructors, where the defaults are not
 # the example's network

@@ -203,3 +203,8 @@ fn regnet_x_400mf_example_matches_torchvision() {
 fn regnet_y_400mf_example_matches_torchvision() {
     check_example("regnet_y_400mf.nn", "regnet_y_400mf", Some(4_344_144));
 }
+
+#[test]
+fn alexnet_example_matches_torchvision() {
+    check_example("alexnet.nn", "alexnet", Some(61_100_840));
+}
