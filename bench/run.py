@@ -60,6 +60,7 @@ DEFAULT_MODELS = [
     "regnet_x_400mf",
     "regnet_y_400mf",
     "alexnet",
+    "squeezenet1_0",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

@@ -34,6 +34,7 @@ TORCHVISION_EXTRA = (
     "regnet_x_400mf",
     "regnet_y_400mf",
     "alexnet",
+    "squeezenet1_0",
 )
 # keyword arguments of torchvision's constructors, where the defaults are not
 # the example's network

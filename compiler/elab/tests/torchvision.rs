@@ -208,3 +208,8 @@ fn regnet_y_400mf_example_matches_torchvision() {
 fn alexnet_example_matches_torchvision() {
     check_example("alexnet.nn", "alexnet", Some(61_100_840));
 }
+
+#[test]
+fn squeezenet1_0_example_matches_torchvision() {
+    check_example("squeezenet1_0.nn", "squeezenet1_0", Some(1_248_424));
+}
