@@ -61,6 +61,7 @@ DEFAULT_MODELS = [
     "regnet_y_400mf",
     "alexnet",
     "squeezenet1_0",
+    "squeezenet1_1",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

@@ -35,6 +35,7 @@ TORCHVISION_EXTRA = (
     "regnet_y_400mf",
     "alexnet",
     "squeezenet1_0",
+    "squeezenet1_1",
 )
 # keyword arguments of torchvision's constructors, where the defaults are not
 # the example's network

@@ -213,3 +213,8 @@ fn alexnet_example_matches_torchvision() {
 fn squeezenet1_0_example_matches_torchvision() {
     check_example("squeezenet1_0.nn", "squeezenet1_0", Some(1_248_424));
 }
+
+#[test]
+fn squeezenet1_1_example_matches_torchvision() {
+    check_example("squeezenet1_1.nn", "squeezenet1_1", Some(1_235_496));
+}
