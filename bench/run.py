@@ -62,6 +62,7 @@ DEFAULT_MODELS = [
     "alexnet",
     "squeezenet1_0",
     "squeezenet1_1",
+    "densenet121",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

@@ -36,6 +36,7 @@ TORCHVISION_EXTRA = (
     "alexnet",
     "squeezenet1_0",
     "squeezenet1_1",
+    "densenet121",
 )
 # keyword arguments of torchvision's constructors, where the defaults are not
 # the example's network

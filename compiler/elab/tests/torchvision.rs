@@ -218,3 +218,8 @@ fn squeezenet1_0_example_matches_torchvision() {
 fn squeezenet1_1_example_matches_torchvision() {
     check_example("squeezenet1_1.nn", "squeezenet1_1", Some(1_235_496));
 }
+
+#[test]
+fn densenet121_example_matches_torchvision() {
+    check_example("densenet121.nn", "densenet121", Some(7_978_856));
+}
