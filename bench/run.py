@@ -63,6 +63,7 @@ DEFAULT_MODELS = [
     "squeezenet1_0",
     "squeezenet1_1",
     "densenet121",
+    "googlenet",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

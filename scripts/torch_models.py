@@ -37,10 +37,17 @@ TORCHVISION_EXTRA = (
     "squeezenet1_0",
     "squeezenet1_1",
     "densenet121",
+    "googlenet",
 )
 # keyword arguments of torchvision's constructors, where the defaults are not
 # the example's network
-TORCHVISION_KWARGS: dict[str, dict] = {}
+TORCHVISION_KWARGS: dict[str, dict] = {
+    # the auxiliary classifiers run only in training mode: left out (their
+    # weights are not the example's); init_weights=True is what the default
+    # None means, said to silence its warning; transform_input stays False
+    # (the default with weights=None, as in the examples)
+    "googlenet": {"aux_logits": False, "init_weights": True},
+}
 # input shapes other than 1x3x224x224
 TORCHVISION_INPUTS: dict[str, dict[str, tuple[int, ...]]] = {}
 # torchvision transformers / hybrids (their constant-initialized parameters

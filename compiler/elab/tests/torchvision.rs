@@ -223,3 +223,8 @@ fn squeezenet1_1_example_matches_torchvision() {
 fn densenet121_example_matches_torchvision() {
     check_example("densenet121.nn", "densenet121", Some(7_978_856));
 }
+
+#[test]
+fn googlenet_example_matches_torchvision() {
+    check_example("googlenet.nn", "googlenet", Some(6_624_904));
+}
