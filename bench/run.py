@@ -64,6 +64,7 @@ DEFAULT_MODELS = [
     "squeezenet1_1",
     "densenet121",
     "googlenet",
+    "inception_v3",
     "vit_b_16",
     "convnext_tiny",
     "swin_t",

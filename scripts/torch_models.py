@@ -38,6 +38,7 @@ TORCHVISION_EXTRA = (
     "squeezenet1_1",
     "densenet121",
     "googlenet",
+    "inception_v3",
 )
 # keyword arguments of torchvision's constructors, where the defaults are not
 # the example's network
@@ -47,9 +48,12 @@ TORCHVISION_KWARGS: dict[str, dict] = {
     # None means, said to silence its warning; transform_input stays False
     # (the default with weights=None, as in the examples)
     "googlenet": {"aux_logits": False, "init_weights": True},
+    "inception_v3": {"aux_logits": False, "init_weights": True},
 }
 # input shapes other than 1x3x224x224
-TORCHVISION_INPUTS: dict[str, dict[str, tuple[int, ...]]] = {}
+TORCHVISION_INPUTS: dict[str, dict[str, tuple[int, ...]]] = {
+    "inception_v3": {"image": (1, 3, 299, 299)},
+}
 # torchvision transformers / hybrids (their constant-initialized parameters
 # are randomized, see `randomize_constant_params`)
 TORCHVISION_TRANSFORMERS = ("vit_b_16", "convnext_tiny", "swin_t")

@@ -228,3 +228,8 @@ fn densenet121_example_matches_torchvision() {
 fn googlenet_example_matches_torchvision() {
     check_example("googlenet.nn", "googlenet", Some(6_624_904));
 }
+
+#[test]
+fn inception_v3_example_matches_torchvision() {
+    check_example("inception_v3.nn", "inception_v3", Some(23_834_568));
+}
