@@ -3,8 +3,10 @@
 Each entry of `MODELS` pairs an example `.nn` file with an independent
 PyTorch definition whose `state_dict()` keys (minus `num_batches_tracked`)
 are the example's weight names. The torchvision entries are torchvision's own
-models (`weights=None`: nothing is downloaded); the others are written here
-from the descriptions in the example files' header comments.
+models (`weights=None`: nothing is downloaded; with the keywords of
+`TORCHVISION_KWARGS` where the defaults are not the example's network); the
+others are written here from the descriptions in the example files' header
+comments.
 
 `make_model(name, seed)` builds a model in eval mode with seeded random
 weights and realistic batchnorm statistics (see `randomize_batchnorm`).
@@ -21,7 +23,37 @@ import torch.nn.functional as F
 
 TORCHVISION = ("resnet18", "resnet50", "mobilenet_v2", "shufflenet_v2_x1_0")
 # other torchvision models with an example (checked with --all)
-TORCHVISION_EXTRA = ("mobilenet_v3_small", "efficientnet_b0")
+TORCHVISION_EXTRA = (
+    "mobilenet_v3_small",
+    "efficientnet_b0",
+    "shufflenet_v2_x0_5",
+    "mobilenet_v3_large",
+    "resnext50_32x4d",
+    "wide_resnet50_2",
+    "mnasnet1_0",
+    "regnet_x_400mf",
+    "regnet_y_400mf",
+    "alexnet",
+    "squeezenet1_0",
+    "squeezenet1_1",
+    "densenet121",
+    "googlenet",
+    "inception_v3",
+)
+# keyword arguments of torchvision's constructors, where the defaults are not
+# the example's network
+TORCHVISION_KWARGS: dict[str, dict] = {
+    # the auxiliary classifiers run only in training mode: left out (their
+    # weights are not the example's); init_weights=True is what the default
+    # None means, said to silence its warning; transform_input stays False
+    # (the default with weights=None, as in the examples)
+    "googlenet": {"aux_logits": False, "init_weights": True},
+    "inception_v3": {"aux_logits": False, "init_weights": True},
+}
+# input shapes other than 1x3x224x224
+TORCHVISION_INPUTS: dict[str, dict[str, tuple[int, ...]]] = {
+    "inception_v3": {"image": (1, 3, 299, 299)},
+}
 # torchvision transformers / hybrids (their constant-initialized parameters
 # are randomized, see `randomize_constant_params`)
 TORCHVISION_TRANSFORMERS = ("vit_b_16", "convnext_tiny", "swin_t")
@@ -256,7 +288,7 @@ def _tv(name: str) -> Callable[[], nn.Module]:
     def build():
         import torchvision
 
-        return getattr(torchvision.models, name)(weights=None)
+        return getattr(torchvision.models, name)(weights=None, **TORCHVISION_KWARGS.get(name, {}))
 
     return build
 
@@ -265,7 +297,9 @@ IMAGE = {"image": (1, 3, 224, 224)}
 
 MODELS: dict[str, ModelInfo] = {}
 for _n in TORCHVISION + TORCHVISION_EXTRA:
-    MODELS[_n] = ModelInfo(_n, f"{_n}.nn", _tv(_n), IMAGE, ["logits"], torchvision=True)
+    MODELS[_n] = ModelInfo(
+        _n, f"{_n}.nn", _tv(_n), TORCHVISION_INPUTS.get(_n, IMAGE), ["logits"], torchvision=True
+    )
 for _n in TORCHVISION_TRANSFORMERS:
     MODELS[_n] = ModelInfo(
         _n, f"{_n}.nn", _tv(_n), IMAGE, ["logits"], torchvision=True, tags=["transformer"]

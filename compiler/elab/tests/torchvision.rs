@@ -168,3 +168,68 @@ fn shufflenet_v2_example_matches_torchvision() {
 fn efficientnet_b0_example_matches_torchvision() {
     check_example("efficientnet_b0.nn", "efficientnet_b0", Some(5_288_548));
 }
+
+#[test]
+fn shufflenet_v2_x0_5_example_matches_torchvision() {
+    check_example("shufflenet_v2_x0_5.nn", "shufflenet_v2_x0_5", Some(1_366_792));
+}
+
+#[test]
+fn mobilenet_v3_large_example_matches_torchvision() {
+    check_example("mobilenet_v3_large.nn", "mobilenet_v3_large", Some(5_483_032));
+}
+
+#[test]
+fn resnext50_32x4d_example_matches_torchvision() {
+    check_example("resnext50_32x4d.nn", "resnext50_32x4d", Some(25_028_904));
+}
+
+#[test]
+fn wide_resnet50_2_example_matches_torchvision() {
+    check_example("wide_resnet50_2.nn", "wide_resnet50_2", Some(68_883_240));
+}
+
+#[test]
+fn mnasnet1_0_example_matches_torchvision() {
+    check_example("mnasnet1_0.nn", "mnasnet1_0", Some(4_383_312));
+}
+
+#[test]
+fn regnet_x_400mf_example_matches_torchvision() {
+    check_example("regnet_x_400mf.nn", "regnet_x_400mf", Some(5_495_976));
+}
+
+#[test]
+fn regnet_y_400mf_example_matches_torchvision() {
+    check_example("regnet_y_400mf.nn", "regnet_y_400mf", Some(4_344_144));
+}
+
+#[test]
+fn alexnet_example_matches_torchvision() {
+    check_example("alexnet.nn", "alexnet", Some(61_100_840));
+}
+
+#[test]
+fn squeezenet1_0_example_matches_torchvision() {
+    check_example("squeezenet1_0.nn", "squeezenet1_0", Some(1_248_424));
+}
+
+#[test]
+fn squeezenet1_1_example_matches_torchvision() {
+    check_example("squeezenet1_1.nn", "squeezenet1_1", Some(1_235_496));
+}
+
+#[test]
+fn densenet121_example_matches_torchvision() {
+    check_example("densenet121.nn", "densenet121", Some(7_978_856));
+}
+
+#[test]
+fn googlenet_example_matches_torchvision() {
+    check_example("googlenet.nn", "googlenet", Some(6_624_904));
+}
+
+#[test]
+fn inception_v3_example_matches_torchvision() {
+    check_example("inception_v3.nn", "inception_v3", Some(23_834_568));
+}
