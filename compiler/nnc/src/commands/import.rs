@@ -2,24 +2,11 @@
 //! ONNX model to readable `.nn` source and its weights. The source is
 //! compiled before anything is written; outputs are written atomically.
 
+use crate::cli::ImportArgs;
 use crate::exit;
 use crate::frontend;
 use crate::outfile;
 use crate::output;
-use clap::Args;
-use std::path::PathBuf;
-
-#[derive(Args, Debug)]
-pub struct ImportArgs {
-    /// The ONNX model.
-    pub file: PathBuf,
-    /// Where to write the .nn source (default: standard output).
-    #[arg(short = 'o', long = "output")]
-    pub output: Option<PathBuf>,
-    /// Also write the initializers as safetensors, keyed by the source's weight names.
-    #[arg(long, value_name = "W.safetensors")]
-    pub weights_out: Option<PathBuf>,
-}
 
 pub fn run(a: &ImportArgs, color: bool) -> u8 {
     // outputs never replace the model, each other, a directory or a device
