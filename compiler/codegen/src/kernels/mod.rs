@@ -52,6 +52,7 @@ pub mod conv_fast;
 pub mod conv_wide;
 pub mod dwconv;
 pub mod elementwise;
+pub mod error;
 pub mod fast;
 pub mod gemm;
 pub mod isa;
