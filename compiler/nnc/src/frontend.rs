@@ -42,7 +42,8 @@ pub fn import_options() -> &'static nnc_onnx::Options {
 /// Import errors that are usage errors (exit 2): an unreadable file, an
 /// `--input-shape` that does not fit the model.
 pub fn is_usage_import_error(e: &nnc_onnx::Error) -> bool {
-    matches!(e.code, "E0400" | "E0509")
+    e.code == nnc_diag::codes::build::READ_FAILED
+        || e.code == nnc_diag::codes::onnx::INPUT_SHAPE_FLAG
 }
 
 /// True for files imported from ONNX (`.onnx`, any case).

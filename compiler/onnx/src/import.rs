@@ -426,7 +426,7 @@ fn input_shape(
     if let Some(g) = given {
         if g.len() != shape.dim.len() {
             return Err(Error::new(
-                "E0509",
+                code::INPUT_SHAPE_FLAG,
                 format!(
                     "--input-shape gives input `{name}` {} dimensions; the model declares {}",
                     g.len(),
@@ -501,21 +501,21 @@ fn given_shapes<'o>(
             Some(n) if names.contains(n) => n.clone(),
             Some(n) => {
                 return Err(Error::new(
-                    "E0509",
+                    code::INPUT_SHAPE_FLAG,
                     format!("--input-shape names `{n}`, which is not an input of the model (its inputs: {})", list()),
                 ))
             }
             None if names.len() == 1 => names[0].clone(),
             None => {
                 return Err(Error::new(
-                    "E0509",
+                    code::INPUT_SHAPE_FLAG,
                     format!("--input-shape without a name fits only a model with one input; this one has {} ({}): write NAME=D0,D1,...", names.len(), list()),
                 ))
             }
         };
         if out.insert(name.clone(), s.dims.as_slice()).is_some() {
             return Err(Error::new(
-                "E0509",
+                code::INPUT_SHAPE_FLAG,
                 format!("--input-shape gives input `{name}` twice"),
             ));
         }
@@ -641,7 +641,7 @@ pub fn import_model_with(
     // outputs
     if graph.output.is_empty() {
         return Err(Error::new(
-            "E0505",
+            code::MALFORMED_GRAPH,
             "the graph declares no outputs; an nnc network needs at least one",
         ));
     }
