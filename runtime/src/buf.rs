@@ -87,24 +87,9 @@ impl Drop for AlignedBuf {
 /// The generator of the random inputs: SplitMix64 (Steele, Lea, Flood 2014).
 /// Each value is `(next() >> 40) * 2^-23 - 1`, i.e. the top 24 bits mapped
 /// uniformly onto [-1, 1) (exact in f32). One stream seeded with `--seed`
-/// fills the inputs in meta order, each in C order.
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Next value uniform in [-1, 1).
-    pub fn next_f32(&mut self) -> f32 {
-        ((self.next_u64() >> 40) as f32) * (1.0 / 8_388_608.0) - 1.0
-    }
-}
+/// fills the inputs in meta order, each in C order. The same generator as
+/// nnc's (`nnc_npy::rng`).
+pub use nnc_npy::rng::SplitMix64;
 
 #[cfg(test)]
 mod tests {
