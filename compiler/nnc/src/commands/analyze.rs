@@ -193,7 +193,8 @@ pub fn run(o: Opts) -> u8 {
         let mut outs = outfile::Outputs::new();
         outs.input(file);
         let written = outs.plan(plot).and_then(|()| {
-            let svg = nnc_report::roofline::roofline_svg(&analysis, g)?;
+            let svg =
+                nnc_report::roofline::roofline_svg(&analysis, g).map_err(|e| e.to_string())?;
             outfile::write(plot, svg.as_bytes(), outfile::Mode::Data)
         });
         if let Err(e) = written {
