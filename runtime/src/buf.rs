@@ -2,10 +2,34 @@
 //! output tensors), allocated once.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::fmt;
 use std::ptr::NonNull;
 
 /// Alignment of every buffer handed to the generated code.
 pub const ALIGN: usize = 64;
+
+/// Why a buffer cannot be allocated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllocError {
+    /// This many bytes do not make a valid layout.
+    TooLarge(usize),
+    /// This many floats do not fit in `usize` bytes.
+    TooManyFloats(usize),
+    /// The allocator refused this many bytes.
+    OutOfMemory(usize),
+}
+
+impl fmt::Display for AllocError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AllocError::TooLarge(b) => write!(f, "cannot allocate {b} bytes: too large"),
+            AllocError::TooManyFloats(n) => write!(f, "cannot allocate {n} floats: too large"),
+            AllocError::OutOfMemory(b) => write!(f, "out of memory allocating {b} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for AllocError {}
 
 /// A zero-initialised heap buffer aligned to [`ALIGN`] bytes.
 pub struct AlignedBuf {
@@ -22,25 +46,24 @@ impl AlignedBuf {
     /// Allocates `bytes` zeroed bytes (at least one cache line, so the
     /// pointer is always valid and distinct). Fails on overflow or when the
     /// allocator refuses.
-    pub fn zeroed(bytes: usize) -> Result<AlignedBuf, String> {
+    pub fn zeroed(bytes: usize) -> Result<AlignedBuf, AllocError> {
         let size = bytes
             .checked_add(ALIGN - 1)
             .map(|b| (b / ALIGN).max(1) * ALIGN)
-            .ok_or_else(|| format!("cannot allocate {bytes} bytes: too large"))?;
-        let layout = Layout::from_size_align(size, ALIGN)
-            .map_err(|_| format!("cannot allocate {bytes} bytes: too large"))?;
+            .ok_or(AllocError::TooLarge(bytes))?;
+        let layout =
+            Layout::from_size_align(size, ALIGN).map_err(|_| AllocError::TooLarge(bytes))?;
         // SAFETY: layout has a non-zero size.
         let p = unsafe { alloc_zeroed(layout) };
-        let ptr =
-            NonNull::new(p).ok_or_else(|| format!("out of memory allocating {bytes} bytes"))?;
+        let ptr = NonNull::new(p).ok_or(AllocError::OutOfMemory(bytes))?;
         Ok(AlignedBuf { ptr, bytes, layout })
     }
 
     /// Allocates room for `elems` f32 values.
-    pub fn zeroed_f32(elems: usize) -> Result<AlignedBuf, String> {
+    pub fn zeroed_f32(elems: usize) -> Result<AlignedBuf, AllocError> {
         let bytes = elems
             .checked_mul(4)
-            .ok_or_else(|| format!("cannot allocate {elems} floats: too large"))?;
+            .ok_or(AllocError::TooManyFloats(elems))?;
         AlignedBuf::zeroed(bytes)
     }
 
