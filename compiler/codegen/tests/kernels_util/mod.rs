@@ -11,6 +11,8 @@ pub mod conv_fast;
 pub mod conv_wide;
 #[path = "../../src/kernels/dwconv.rs"]
 pub mod dwconv;
+#[path = "../../src/kernels/error.rs"]
+pub mod error;
 #[path = "../../src/kernels/gemm.rs"]
 pub mod gemm;
 #[path = "../../src/kernels/isa.rs"]
