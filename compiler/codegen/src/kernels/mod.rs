@@ -48,6 +48,7 @@ use inkwell::{FloatPredicate, IntPredicate};
 
 pub mod affine;
 pub mod conv;
+pub mod conv_common;
 pub mod conv_fast;
 pub mod conv_wide;
 pub mod dwconv;

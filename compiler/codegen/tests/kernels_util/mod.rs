@@ -5,6 +5,8 @@
 //! kernel modules (and inkwell), not on the rest of the crate.
 #![allow(dead_code)]
 
+#[path = "../../src/kernels/conv_common.rs"]
+pub mod conv_common;
 #[path = "../../src/kernels/conv_fast.rs"]
 pub mod conv_fast;
 #[path = "../../src/kernels/conv_wide.rs"]
