@@ -32,18 +32,9 @@ impl std::fmt::Display for ShapeError {
     }
 }
 
-/// Formats a shape as `[1, 3, 224, 224]`.
-pub fn fmt_shape(s: &[usize]) -> String {
-    let mut out = String::from("[");
-    for (i, d) in s.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(&d.to_string());
-    }
-    out.push(']');
-    out
-}
+/// Formats a shape as `[1, 3, 224, 224]`: the one shape formatter, shared
+/// with the `.npy` messages and the runtime.
+pub use nnc_npy::fmt_shape;
 
 /// The number of elements of a tensor of this shape, or None on overflow.
 pub fn numel(s: &[usize]) -> Option<usize> {
