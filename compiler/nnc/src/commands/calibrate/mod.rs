@@ -19,7 +19,7 @@ use std::time::Instant;
 /// Writes the calibration cache by the output-file rules (docs/outputs.md):
 /// atomic replacement, the mode kept, a device written to and never replaced.
 pub fn write_cache(p: &Path, bytes: &[u8]) -> Result<(), String> {
-    outfile::write(p, bytes, outfile::Mode::Data)
+    outfile::write(p, bytes, outfile::Mode::Data).map_err(String::from)
 }
 
 /// This nnc's version and a fingerprint of its kernels (code generator and
