@@ -32,6 +32,8 @@ impl std::fmt::Display for ShapeError {
     }
 }
 
+impl std::error::Error for ShapeError {}
+
 /// Formats a shape as `[1, 3, 224, 224]`: the one shape formatter, shared
 /// with the `.npy` messages and the runtime.
 pub use nnc_npy::fmt_shape;

@@ -22,10 +22,21 @@ impl Compiled {
 }
 
 /// Why the front end could not even start.
+#[derive(Debug)]
 pub enum LoadError {
     /// The file could not be read, or a flag does not fit it (exit 2).
     Unreadable(String),
 }
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Unreadable(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
 
 /// How `.onnx` files are imported (`--input-shape`), set once from the
 /// command line before any file is compiled.
