@@ -160,9 +160,11 @@ pub fn run(o: Opts) -> u8 {
     let result = match o.emit {
         EmitArg::Exe => {
             let linked = tmp.path().join("a.out");
-            runtime_lib::link(&art.objects, &linked).and_then(|()| {
-                outfile::copy(&linked, &out, outfile::Mode::Executable).map_err(String::from)
-            })
+            runtime_lib::link(&art.objects, &linked)
+                .map_err(String::from)
+                .and_then(|()| {
+                    outfile::copy(&linked, &out, outfile::Mode::Executable).map_err(String::from)
+                })
         }
         // one object: the kernels with the weights embedded by `.incbin`
         EmitArg::Obj => match art.objects.as_slice() {
