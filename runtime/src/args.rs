@@ -3,6 +3,7 @@
 
 use crate::pool;
 use std::ffi::{OsStr, OsString};
+use std::fmt;
 
 /// Default number of timed runs of `--bench`.
 pub const DEFAULT_BENCH_ITERS: usize = 50;
@@ -39,17 +40,78 @@ pub struct Args {
     pub version: bool,
 }
 
-fn parse_count(flag: &str, v: &str, max: usize) -> Result<usize, String> {
+/// A command line that cannot be parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgError {
+    /// A flag without its value (`what` names the value).
+    MissingValue { flag: String, what: &'static str },
+    /// A count out of `1..=max` (or not a number).
+    Count {
+        flag: String,
+        value: String,
+        max: usize,
+    },
+    /// A `--seed` that is not a `u64`.
+    Seed(String),
+    /// A value that is not UTF-8 (shown lossily).
+    NotUtf8 { flag: String, value: String },
+    /// A flag given twice.
+    Twice(&'static str),
+    /// An unknown flag, or an argument that is not UTF-8.
+    Unexpected(String),
+    /// A bare argument (a file given without `--input`).
+    Stray(String),
+    /// `--profile-min` without `--profile`.
+    ProfileMinAlone,
+    /// `--json` without `--profile`.
+    JsonAlone,
+}
+
+impl fmt::Display for ArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgError::MissingValue { flag, what } => write!(f, "`{flag}` needs a value: {what}"),
+            ArgError::Count { flag, value, max } => write!(
+                f,
+                "invalid value `{value}` for `{flag}`: expected an integer from 1 to {max}"
+            ),
+            ArgError::Seed(v) => write!(
+                f,
+                "invalid value `{v}` for `--seed`: expected an integer from 0 to {}",
+                u64::MAX
+            ),
+            ArgError::NotUtf8 { flag, value } => write!(f, "invalid value `{value}` for `{flag}`"),
+            ArgError::Twice(flag) => write!(f, "`{flag}` given twice"),
+            ArgError::Unexpected(s) => write!(f, "unexpected argument `{s}`"),
+            ArgError::Stray(s) => write!(
+                f,
+                "unexpected argument `{s}` (inputs are given with `--input NAME=FILE.npy`)"
+            ),
+            ArgError::ProfileMinAlone => {
+                f.write_str("`--profile-min` is a statistic of `--profile`: give both")
+            }
+            ArgError::JsonAlone => {
+                f.write_str("`--json` is an output format of `--profile`: give both")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ArgError {}
+
+fn parse_count(flag: &str, v: &str, max: usize) -> Result<usize, ArgError> {
     match v.parse::<usize>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "invalid value `{v}` for `{flag}`: expected an integer from 1 to {max}"
-        )),
+        _ => Err(ArgError::Count {
+            flag: flag.to_string(),
+            value: v.to_string(),
+            max,
+        }),
     }
 }
 
 /// Parses the arguments after the program name (syntax only).
-pub fn parse_args(argv: &[OsString]) -> Result<Args, String> {
+pub fn parse_args(argv: &[OsString]) -> Result<Args, ArgError> {
     let mut a = Args::default();
     let mut i = 0;
     // Takes the value of a flag: `--flag=V` or `--flag V`.
@@ -58,25 +120,30 @@ pub fn parse_args(argv: &[OsString]) -> Result<Args, String> {
         i: &mut usize,
         flag: &str,
         inline: Option<&OsStr>,
-        what: &str,
-    ) -> Result<OsString, String> {
+        what: &'static str,
+    ) -> Result<OsString, ArgError> {
         if let Some(v) = inline {
             return Ok(v.to_os_string());
         }
         *i += 1;
         match argv.get(*i) {
             Some(v) => Ok(v.clone()),
-            None => Err(format!("`{flag}` needs a value: {what}")),
+            None => Err(ArgError::MissingValue {
+                flag: flag.to_string(),
+                what,
+            }),
         }
     }
-    fn utf8(flag: &str, v: OsString) -> Result<String, String> {
-        v.into_string()
-            .map_err(|v| format!("invalid value `{}` for `{flag}`", v.to_string_lossy()))
+    fn utf8(flag: &str, v: OsString) -> Result<String, ArgError> {
+        v.into_string().map_err(|v| ArgError::NotUtf8 {
+            flag: flag.to_string(),
+            value: v.to_string_lossy().into_owned(),
+        })
     }
     while i < argv.len() {
         let raw = &argv[i];
         let Some(s) = raw.to_str() else {
-            return Err(format!("unexpected argument `{}`", raw.to_string_lossy()));
+            return Err(ArgError::Unexpected(raw.to_string_lossy().into_owned()));
         };
         let (flag, inline): (&str, Option<&OsStr>) = match s.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f, Some(OsStr::new(v))),
@@ -87,13 +154,13 @@ pub fn parse_args(argv: &[OsString]) -> Result<Args, String> {
             "-V" | "--version" if inline.is_none() => a.version = true,
             "--profile" if inline.is_none() => {
                 if a.profile {
-                    return Err("`--profile` given twice".into());
+                    return Err(ArgError::Twice("--profile"));
                 }
                 a.profile = true
             }
             "--json" if inline.is_none() => {
                 if a.json {
-                    return Err("`--json` given twice".into());
+                    return Err(ArgError::Twice("--json"));
                 }
                 a.json = true
             }
@@ -106,32 +173,27 @@ pub fn parse_args(argv: &[OsString]) -> Result<Args, String> {
                 .push(value(argv, &mut i, flag, inline, "NAME=FILE.npy")?),
             "-o" => {
                 if a.short_output.is_some() {
-                    return Err("`-o` given twice".into());
+                    return Err(ArgError::Twice("-o"));
                 }
                 a.short_output = Some(value(argv, &mut i, flag, None, "FILE.npy")?);
             }
             "--threads" => {
                 if a.threads.is_some() {
-                    return Err("`--threads` given twice".into());
+                    return Err(ArgError::Twice("--threads"));
                 }
                 let v = utf8(flag, value(argv, &mut i, flag, inline, "N")?)?;
                 a.threads = Some(parse_count(flag, &v, pool::MAX_THREADS)?);
             }
             "--seed" => {
                 if a.seed.is_some() {
-                    return Err("`--seed` given twice".into());
+                    return Err(ArgError::Twice("--seed"));
                 }
                 let v = utf8(flag, value(argv, &mut i, flag, inline, "S")?)?;
-                a.seed = Some(v.parse::<u64>().map_err(|_| {
-                    format!(
-                        "invalid value `{v}` for `--seed`: expected an integer from 0 to {}",
-                        u64::MAX
-                    )
-                })?);
+                a.seed = Some(v.parse::<u64>().map_err(|_| ArgError::Seed(v.clone()))?);
             }
             "--bench" => {
                 if a.bench.is_some() {
-                    return Err("`--bench` given twice".into());
+                    return Err(ArgError::Twice("--bench"));
                 }
                 let n = match inline {
                     Some(v) => parse_count(flag, &v.to_string_lossy(), MAX_BENCH_ITERS)?,
@@ -147,21 +209,19 @@ pub fn parse_args(argv: &[OsString]) -> Result<Args, String> {
             }
             _ => {
                 return Err(if s.starts_with('-') {
-                    format!("unexpected argument `{s}`")
+                    ArgError::Unexpected(s.to_string())
                 } else {
-                    format!(
-                        "unexpected argument `{s}` (inputs are given with `--input NAME=FILE.npy`)"
-                    )
+                    ArgError::Stray(s.to_string())
                 })
             }
         }
         i += 1;
     }
     if a.profile_min && !a.profile {
-        return Err("`--profile-min` is a statistic of `--profile`: give both".into());
+        return Err(ArgError::ProfileMinAlone);
     }
     if a.json && !a.profile {
-        return Err("`--json` is an output format of `--profile`: give both".into());
+        return Err(ArgError::JsonAlone);
     }
     Ok(a)
 }

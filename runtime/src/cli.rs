@@ -30,7 +30,7 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_INTERNAL: i32 = 101;
 
 pub use crate::args::{
-    parse_args, Args, DEFAULT_BENCH_ITERS, DEFAULT_PROFILE_RUNS, MAX_BENCH_ITERS,
+    parse_args, ArgError, Args, DEFAULT_BENCH_ITERS, DEFAULT_PROFILE_RUNS, MAX_BENCH_ITERS,
 };
 pub use crate::report::{stats, summary, warmup_runs, Stats, SUMMARY_VALUES};
 
@@ -289,14 +289,14 @@ fn setup(
             return Err(EXIT_INTERNAL);
         }
     };
-    let usage = |err: &mut dyn Write, e: String| {
+    let usage = |err: &mut dyn Write, e: &dyn std::fmt::Display| {
         let _ = writeln!(
             err,
             "error: {e}\n\nFor more information, try `{prog} --help`."
         );
         EXIT_USAGE
     };
-    let args = parse_args(argv.get(1..).unwrap_or(&[])).map_err(|e| usage(err, e))?;
+    let args = parse_args(argv.get(1..).unwrap_or(&[])).map_err(|e| usage(err, &e))?;
     if args.help {
         let _ = write!(out, "{}", help(&prog, &meta));
         return Ok(Setup::Done);
@@ -305,7 +305,7 @@ fn setup(
         let _ = writeln!(out, "{} (nnc runtime {VERSION}, meta v1)", meta.network);
         return Ok(Setup::Done);
     }
-    let plan = plan(&meta, &args).map_err(|e| usage(err, e))?;
+    let plan = plan(&meta, &args).map_err(|e| usage(err, &e))?;
     Ok(Setup::Run(Box::new((meta, args, plan))))
 }
 
