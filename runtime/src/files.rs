@@ -6,7 +6,122 @@ use crate::args::Args;
 use crate::meta::{shape_str, Meta, TensorMeta};
 use crate::npy;
 use std::ffi::OsStr;
+use std::fmt;
 use std::path::{Path, PathBuf};
+
+/// Why the `--input`/`--output`/`-o` files do not fit the model (`kind` is
+/// "input" or "output"; `list` the network's tensors of that kind, as
+/// shown).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileError {
+    /// `--{kind} NAME=` with nothing after `=`.
+    MissingFileName { kind: &'static str, name: String },
+    /// `--{kind} NAME=FILE` with an unknown NAME.
+    UnknownName {
+        kind: &'static str,
+        name: String,
+        raw: String,
+        list: String,
+    },
+    /// The network has no tensors of this kind.
+    NoTensors(&'static str),
+    /// A bare FILE but the network has `n` tensors of this kind.
+    Ambiguous {
+        kind: &'static str,
+        n: usize,
+        list: String,
+    },
+    /// An input given twice.
+    InputTwice(String),
+    /// Some inputs given, these (shown with shapes) not.
+    MissingInputs { names: Vec<String>, list: String },
+    /// `-o` with a network of `n` outputs.
+    ShortOutput { n: usize, list: String },
+    /// An output given twice.
+    OutputTwice(String),
+    /// An output with an empty file name.
+    EmptyOutputName(String),
+    /// An output to a directory, socket or block device (`why`).
+    Unwritable {
+        output: String,
+        path: PathBuf,
+        why: &'static str,
+    },
+    /// Two outputs to the same regular file.
+    SameOutput {
+        first: String,
+        second: String,
+        path: PathBuf,
+    },
+    /// An output to the file of an input.
+    OverwritesInput {
+        path: PathBuf,
+        input: String,
+        output: String,
+    },
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::MissingFileName { kind, name } => {
+                write!(f, "`--{kind} {name}=`: missing file name")
+            }
+            FileError::UnknownName {
+                kind,
+                name,
+                raw,
+                list,
+            } => write!(
+                f,
+                "unknown {kind} `{name}` in `--{kind} {raw}`; the network's {kind}s are: {list}"
+            ),
+            FileError::NoTensors(kind) => write!(f, "the network has no {kind}s"),
+            FileError::Ambiguous { kind, n, list } => write!(
+                f,
+                "the network has {n} {kind}s ({list}); name one with `--{kind} NAME=FILE.npy`"
+            ),
+            FileError::InputTwice(name) => write!(f, "input `{name}` given twice"),
+            FileError::MissingInputs { names, list } => write!(
+                f,
+                "missing input{} {}; the network's inputs are: {list} (give each with `--input NAME=FILE.npy`, or none for random inputs)",
+                if names.len() > 1 { "s" } else { "" },
+                names.join(", ")
+            ),
+            FileError::ShortOutput { n, list } => write!(
+                f,
+                "`-o` needs a network with one output; this one has {n} ({list}): use `--output NAME=FILE.npy`"
+            ),
+            FileError::OutputTwice(name) => write!(f, "output `{name}` given twice"),
+            FileError::EmptyOutputName(name) => write!(f, "output `{name}`: empty file name"),
+            FileError::Unwritable { output, path, why } => write!(
+                f,
+                "output `{output}`: `{}` {why} (outputs go to regular files, character devices or FIFOs)",
+                path.display()
+            ),
+            FileError::SameOutput {
+                first,
+                second,
+                path,
+            } => write!(
+                f,
+                "outputs `{first}` and `{second}` are both written to `{}`",
+                path.display()
+            ),
+            FileError::OverwritesInput {
+                path,
+                input,
+                output,
+            } => write!(
+                f,
+                "refusing to overwrite input file `{}` (input `{input}`) with output `{output}`",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FileError {}
 
 fn list(ts: &[TensorMeta]) -> String {
     ts.iter()
@@ -18,36 +133,40 @@ fn list(ts: &[TensorMeta]) -> String {
 /// Resolves a `--input`/`--output` value (`NAME=FILE` or `FILE`) to a
 /// tensor index and a path.
 fn resolve(
-    kind: &str,
+    kind: &'static str,
     raw: &OsStr,
     ts: &[TensorMeta],
     must_exist: bool,
-) -> Result<(usize, PathBuf), String> {
-    let flag = format!("--{kind}");
+) -> Result<(usize, PathBuf), FileError> {
     if let Some((name, file)) = raw.to_str().and_then(|s| s.split_once('=')) {
         if let Some(i) = ts.iter().position(|t| t.name == name) {
             if file.is_empty() {
-                return Err(format!("`{flag} {name}=`: missing file name"));
+                return Err(FileError::MissingFileName {
+                    kind,
+                    name: name.to_string(),
+                });
             }
             return Ok((i, PathBuf::from(file)));
         }
         let whole_is_file = must_exist && Path::new(raw).is_file();
         let name_like = !name.is_empty() && !name.contains('/') && !name.contains('\\');
         if name_like && !whole_is_file {
-            return Err(format!(
-                "unknown {kind} `{name}` in `{flag} {}`; the network's {kind}s are: {}",
-                raw.to_string_lossy(),
-                list(ts)
-            ));
+            return Err(FileError::UnknownName {
+                kind,
+                name: name.to_string(),
+                raw: raw.to_string_lossy().into_owned(),
+                list: list(ts),
+            });
         }
     }
     match ts.len() {
         1 => Ok((0, PathBuf::from(raw))),
-        0 => Err(format!("the network has no {kind}s")),
-        n => Err(format!(
-            "the network has {n} {kind}s ({}); name one with `{flag} NAME=FILE.npy`",
-            list(ts)
-        )),
+        0 => Err(FileError::NoTensors(kind)),
+        n => Err(FileError::Ambiguous {
+            kind,
+            n,
+            list: list(ts),
+        }),
     }
 }
 
@@ -113,12 +232,12 @@ pub(crate) struct Plan {
     pub(crate) output_files: Vec<Option<PathBuf>>,
 }
 
-pub(crate) fn plan(meta: &Meta, a: &Args) -> Result<Plan, String> {
+pub(crate) fn plan(meta: &Meta, a: &Args) -> Result<Plan, FileError> {
     let mut input_files: Vec<Option<PathBuf>> = vec![None; meta.inputs.len()];
     for raw in &a.inputs {
         let (i, p) = resolve("input", raw, &meta.inputs, true)?;
         if input_files[i].is_some() {
-            return Err(format!("input `{}` given twice", meta.inputs[i].name));
+            return Err(FileError::InputTwice(meta.inputs[i].name.clone()));
         }
         input_files[i] = Some(p);
     }
@@ -135,12 +254,10 @@ pub(crate) fn plan(meta: &Meta, a: &Args) -> Result<Plan, String> {
                 .iter()
                 .map(|t| format!("`{}` {}", t.name, shape_str(&t.shape)))
                 .collect();
-            return Err(format!(
-                "missing input{} {}; the network's inputs are: {} (give each with `--input NAME=FILE.npy`, or none for random inputs)",
-                if missing.len() > 1 { "s" } else { "" },
-                names.join(", "),
-                list(&meta.inputs)
-            ));
+            return Err(FileError::MissingInputs {
+                names,
+                list: list(&meta.inputs),
+            });
         }
     }
     let mut output_files: Vec<Option<PathBuf>> = vec![None; meta.outputs.len()];
@@ -150,52 +267,46 @@ pub(crate) fn plan(meta: &Meta, a: &Args) -> Result<Plan, String> {
     }
     if let Some(o) = &a.short_output {
         if meta.outputs.len() != 1 {
-            return Err(format!(
-                "`-o` needs a network with one output; this one has {} ({}): use `--output NAME=FILE.npy`",
-                meta.outputs.len(),
-                list(&meta.outputs)
-            ));
+            return Err(FileError::ShortOutput {
+                n: meta.outputs.len(),
+                list: list(&meta.outputs),
+            });
         }
         outs.push((0, PathBuf::from(o)));
     }
     for (i, p) in outs {
         if output_files[i].is_some() {
-            return Err(format!("output `{}` given twice", meta.outputs[i].name));
+            return Err(FileError::OutputTwice(meta.outputs[i].name.clone()));
         }
         if p.as_os_str().is_empty() {
-            return Err(format!(
-                "output `{}`: empty file name",
-                meta.outputs[i].name
-            ));
+            return Err(FileError::EmptyOutputName(meta.outputs[i].name.clone()));
         }
         if let Some(why) = unwritable_kind(&p) {
-            return Err(format!(
-                "output `{}`: `{}` {why} (outputs go to regular files, character devices or FIFOs)",
-                meta.outputs[i].name,
-                p.display()
-            ));
+            return Err(FileError::Unwritable {
+                output: meta.outputs[i].name.clone(),
+                path: p,
+                why,
+            });
         }
         for (j, q) in output_files.iter().enumerate() {
             if let Some(q) = q {
                 if same_file(&p, q) && !is_stream(&p) {
-                    return Err(format!(
-                        "outputs `{}` and `{}` are both written to `{}`",
-                        meta.outputs[j].name,
-                        meta.outputs[i].name,
-                        p.display()
-                    ));
+                    return Err(FileError::SameOutput {
+                        first: meta.outputs[j].name.clone(),
+                        second: meta.outputs[i].name.clone(),
+                        path: p,
+                    });
                 }
             }
         }
         for (j, q) in input_files.iter().enumerate() {
             if let Some(q) = q {
                 if same_file(&p, q) {
-                    return Err(format!(
-                        "refusing to overwrite input file `{}` (input `{}`) with output `{}`",
-                        p.display(),
-                        meta.inputs[j].name,
-                        meta.outputs[i].name
-                    ));
+                    return Err(FileError::OverwritesInput {
+                        path: p,
+                        input: meta.inputs[j].name.clone(),
+                        output: meta.outputs[i].name.clone(),
+                    });
                 }
             }
         }
