@@ -395,19 +395,55 @@ fn start_threads(args: &Args, err: &mut dyn Write) -> usize {
 /// Writes the first run's outputs: regular files through temporary files
 /// committed together (a failure leaves every old file alone), devices and
 /// FIFOs (`/dev/stdout`) directly, last.
-fn write_outputs(meta: &Meta, plan: &Plan, runner: &Runner) -> Result<(), String> {
+/// An output that cannot be written: the output's name, the file and why.
+#[derive(Debug)]
+pub struct OutputWriteError {
+    pub output: String,
+    pub path: PathBuf,
+    pub error: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl OutputWriteError {
+    fn new(
+        meta: &Meta,
+        i: usize,
+        path: &std::path::Path,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> OutputWriteError {
+        OutputWriteError {
+            output: meta.outputs[i].name.clone(),
+            path: path.to_path_buf(),
+            error: error.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for OutputWriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot write output `{}` to `{}`: {}",
+            self.output,
+            self.path.display(),
+            self.error
+        )
+    }
+}
+
+impl std::error::Error for OutputWriteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.error.as_ref())
+    }
+}
+
+fn write_outputs(meta: &Meta, plan: &Plan, runner: &Runner) -> Result<(), OutputWriteError> {
     let mut temps: Vec<(PathBuf, PathBuf, usize)> = Vec::new();
     let mut direct: Vec<(PathBuf, Vec<u8>, usize)> = Vec::new();
     let result = stage_outputs(meta, plan, runner, &mut temps, &mut direct)
         .and_then(|()| {
             for (tmp, path, i) in &temps {
-                npy::commit_temp(tmp, path).map_err(|e| {
-                    format!(
-                        "cannot write output `{}` to `{}`: {e}",
-                        meta.outputs[*i].name,
-                        path.display()
-                    )
-                })?;
+                npy::commit_temp(tmp, path)
+                    .map_err(|e| OutputWriteError::new(meta, *i, path, e))?;
             }
             Ok(())
         })
@@ -417,13 +453,7 @@ fn write_outputs(meta: &Meta, plan: &Plan, runner: &Runner) -> Result<(), String
                     .write(true)
                     .open(path)
                     .and_then(|mut f| f.write_all(bytes).and_then(|_| f.flush()))
-                    .map_err(|e| {
-                        format!(
-                            "cannot write output `{}` to `{}`: {e}",
-                            meta.outputs[*i].name,
-                            path.display()
-                        )
-                    })?;
+                    .map_err(|e| OutputWriteError::new(meta, *i, path, e))?;
             }
             Ok(())
         });
@@ -442,7 +472,7 @@ fn stage_outputs(
     runner: &Runner,
     temps: &mut Vec<(PathBuf, PathBuf, usize)>,
     direct: &mut Vec<(PathBuf, Vec<u8>, usize)>,
-) -> Result<(), String> {
+) -> Result<(), OutputWriteError> {
     for (i, (t, file)) in meta.outputs.iter().zip(&plan.output_files).enumerate() {
         let Some(path) = file else { continue };
         let bytes = npy::encode(&t.shape, runner.output(i));
@@ -455,13 +485,8 @@ fn stage_outputs(
         }
         // a symlink's target is replaced, the link stays
         let target = npy::resolve_links(path).unwrap_or_else(|_| path.clone());
-        let tmp = npy::write_temp(&target, &bytes).map_err(|e| {
-            format!(
-                "cannot write output `{}` to `{}`: {e}",
-                t.name,
-                path.display()
-            )
-        })?;
+        let tmp = npy::write_temp(&target, &bytes)
+            .map_err(|e| OutputWriteError::new(meta, i, path, e))?;
         temps.push((tmp, target, i));
     }
     Ok(())
