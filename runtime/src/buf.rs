@@ -2,10 +2,34 @@
 //! output tensors), allocated once.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::fmt;
 use std::ptr::NonNull;
 
 /// Alignment of every buffer handed to the generated code.
 pub const ALIGN: usize = 64;
+
+/// Why a buffer cannot be allocated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllocError {
+    /// This many bytes do not make a valid layout.
+    TooLarge(usize),
+    /// This many floats do not fit in `usize` bytes.
+    TooManyFloats(usize),
+    /// The allocator refused this many bytes.
+    OutOfMemory(usize),
+}
+
+impl fmt::Display for AllocError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AllocError::TooLarge(b) => write!(f, "cannot allocate {b} bytes: too large"),
+            AllocError::TooManyFloats(n) => write!(f, "cannot allocate {n} floats: too large"),
+            AllocError::OutOfMemory(b) => write!(f, "out of memory allocating {b} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for AllocError {}
 
 /// A zero-initialised heap buffer aligned to [`ALIGN`] bytes.
 pub struct AlignedBuf {
@@ -22,25 +46,24 @@ impl AlignedBuf {
     /// Allocates `bytes` zeroed bytes (at least one cache line, so the
     /// pointer is always valid and distinct). Fails on overflow or when the
     /// allocator refuses.
-    pub fn zeroed(bytes: usize) -> Result<AlignedBuf, String> {
+    pub fn zeroed(bytes: usize) -> Result<AlignedBuf, AllocError> {
         let size = bytes
             .checked_add(ALIGN - 1)
             .map(|b| (b / ALIGN).max(1) * ALIGN)
-            .ok_or_else(|| format!("cannot allocate {bytes} bytes: too large"))?;
-        let layout = Layout::from_size_align(size, ALIGN)
-            .map_err(|_| format!("cannot allocate {bytes} bytes: too large"))?;
+            .ok_or(AllocError::TooLarge(bytes))?;
+        let layout =
+            Layout::from_size_align(size, ALIGN).map_err(|_| AllocError::TooLarge(bytes))?;
         // SAFETY: layout has a non-zero size.
         let p = unsafe { alloc_zeroed(layout) };
-        let ptr =
-            NonNull::new(p).ok_or_else(|| format!("out of memory allocating {bytes} bytes"))?;
+        let ptr = NonNull::new(p).ok_or(AllocError::OutOfMemory(bytes))?;
         Ok(AlignedBuf { ptr, bytes, layout })
     }
 
     /// Allocates room for `elems` f32 values.
-    pub fn zeroed_f32(elems: usize) -> Result<AlignedBuf, String> {
+    pub fn zeroed_f32(elems: usize) -> Result<AlignedBuf, AllocError> {
         let bytes = elems
             .checked_mul(4)
-            .ok_or_else(|| format!("cannot allocate {elems} floats: too large"))?;
+            .ok_or(AllocError::TooManyFloats(elems))?;
         AlignedBuf::zeroed(bytes)
     }
 
@@ -87,24 +110,9 @@ impl Drop for AlignedBuf {
 /// The generator of the random inputs: SplitMix64 (Steele, Lea, Flood 2014).
 /// Each value is `(next() >> 40) * 2^-23 - 1`, i.e. the top 24 bits mapped
 /// uniformly onto [-1, 1) (exact in f32). One stream seeded with `--seed`
-/// fills the inputs in meta order, each in C order.
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Next value uniform in [-1, 1).
-    pub fn next_f32(&mut self) -> f32 {
-        ((self.next_u64() >> 40) as f32) * (1.0 / 8_388_608.0) - 1.0
-    }
-}
+/// fills the inputs in meta order, each in C order. The same generator as
+/// nnc's (`nnc_npy::rng`).
+pub use nnc_npy::rng::SplitMix64;
 
 #[cfg(test)]
 mod tests {

@@ -10,11 +10,13 @@
 //! that it can be tested in-process.
 
 use crate::buf::{AlignedBuf, SplitMix64};
-use crate::meta::{shape_str, Meta, TensorMeta};
+use crate::files::{plan, Plan};
+use crate::meta::{shape_str, Meta};
+use crate::report::{profile_json, profile_report};
 use crate::{npy, pool, profile};
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Exit status: success.
@@ -27,14 +29,10 @@ pub const EXIT_USAGE: i32 = 2;
 /// Exit status: internal error (a malformed model; a bug in nnc).
 pub const EXIT_INTERNAL: i32 = 101;
 
-/// Default number of timed runs of `--bench`.
-pub const DEFAULT_BENCH_ITERS: usize = 50;
-/// Largest `--bench` count accepted.
-pub const MAX_BENCH_ITERS: usize = 10_000_000;
-/// Number of profiled runs of `--profile` (without `--bench ITERS`).
-pub const DEFAULT_PROFILE_RUNS: usize = 20;
-/// Values shown per output in the summary.
-pub const SUMMARY_VALUES: usize = 8;
+pub use crate::args::{
+    parse_args, ArgError, Args, DEFAULT_BENCH_ITERS, DEFAULT_PROFILE_RUNS, MAX_BENCH_ITERS,
+};
+pub use crate::report::{stats, summary, warmup_runs, Stats, SUMMARY_VALUES};
 
 /// `nnc_model_forward` of the ABI.
 pub type ForwardFn =
@@ -48,360 +46,6 @@ pub const VERSION: &str = match option_env!("NNC_RUNTIME_VERSION") {
         None => "unknown",
     },
 };
-
-/// The parsed command line, before names are resolved against the model.
-#[derive(Debug, Default, PartialEq)]
-pub struct Args {
-    /// `--input` values, as given.
-    pub inputs: Vec<OsString>,
-    /// `--output` values, as given.
-    pub outputs: Vec<OsString>,
-    /// `-o` value.
-    pub short_output: Option<OsString>,
-    /// `--threads`.
-    pub threads: Option<usize>,
-    /// `--bench` (with its count or the default).
-    pub bench: Option<usize>,
-    /// `--profile`.
-    pub profile: bool,
-    /// `--json` (with `--profile`: the profile as one JSON object, nothing else).
-    pub json: bool,
-    /// `--profile-min`: per kernel, the shortest run instead of the mean
-    /// (robust to other processes; used by `nnc calibrate`).
-    pub profile_min: bool,
-    /// `--seed`.
-    pub seed: Option<u64>,
-    /// `-h` / `--help`.
-    pub help: bool,
-    /// `-V` / `--version`.
-    pub version: bool,
-}
-
-fn parse_count(flag: &str, v: &str, max: usize) -> Result<usize, String> {
-    match v.parse::<usize>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "invalid value `{v}` for `{flag}`: expected an integer from 1 to {max}"
-        )),
-    }
-}
-
-/// Parses the arguments after the program name (syntax only).
-pub fn parse_args(argv: &[OsString]) -> Result<Args, String> {
-    let mut a = Args::default();
-    let mut i = 0;
-    // Takes the value of a flag: `--flag=V` or `--flag V`.
-    fn value(
-        argv: &[OsString],
-        i: &mut usize,
-        flag: &str,
-        inline: Option<&OsStr>,
-        what: &str,
-    ) -> Result<OsString, String> {
-        if let Some(v) = inline {
-            return Ok(v.to_os_string());
-        }
-        *i += 1;
-        match argv.get(*i) {
-            Some(v) => Ok(v.clone()),
-            None => Err(format!("`{flag}` needs a value: {what}")),
-        }
-    }
-    fn utf8(flag: &str, v: OsString) -> Result<String, String> {
-        v.into_string()
-            .map_err(|v| format!("invalid value `{}` for `{flag}`", v.to_string_lossy()))
-    }
-    while i < argv.len() {
-        let raw = &argv[i];
-        let Some(s) = raw.to_str() else {
-            return Err(format!("unexpected argument `{}`", raw.to_string_lossy()));
-        };
-        let (flag, inline): (&str, Option<&OsStr>) = match s.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(OsStr::new(v))),
-            _ => (s, None),
-        };
-        match flag {
-            "-h" | "--help" if inline.is_none() => a.help = true,
-            "-V" | "--version" if inline.is_none() => a.version = true,
-            "--profile" if inline.is_none() => {
-                if a.profile {
-                    return Err("`--profile` given twice".into());
-                }
-                a.profile = true
-            }
-            "--json" if inline.is_none() => {
-                if a.json {
-                    return Err("`--json` given twice".into());
-                }
-                a.json = true
-            }
-            "--profile-min" if inline.is_none() => a.profile_min = true,
-            "--input" => a
-                .inputs
-                .push(value(argv, &mut i, flag, inline, "NAME=FILE.npy")?),
-            "--output" => a
-                .outputs
-                .push(value(argv, &mut i, flag, inline, "NAME=FILE.npy")?),
-            "-o" => {
-                if a.short_output.is_some() {
-                    return Err("`-o` given twice".into());
-                }
-                a.short_output = Some(value(argv, &mut i, flag, None, "FILE.npy")?);
-            }
-            "--threads" => {
-                if a.threads.is_some() {
-                    return Err("`--threads` given twice".into());
-                }
-                let v = utf8(flag, value(argv, &mut i, flag, inline, "N")?)?;
-                a.threads = Some(parse_count(flag, &v, pool::MAX_THREADS)?);
-            }
-            "--seed" => {
-                if a.seed.is_some() {
-                    return Err("`--seed` given twice".into());
-                }
-                let v = utf8(flag, value(argv, &mut i, flag, inline, "S")?)?;
-                a.seed = Some(v.parse::<u64>().map_err(|_| {
-                    format!(
-                        "invalid value `{v}` for `--seed`: expected an integer from 0 to {}",
-                        u64::MAX
-                    )
-                })?);
-            }
-            "--bench" => {
-                if a.bench.is_some() {
-                    return Err("`--bench` given twice".into());
-                }
-                let n = match inline {
-                    Some(v) => parse_count(flag, &v.to_string_lossy(), MAX_BENCH_ITERS)?,
-                    None => match argv.get(i + 1).and_then(|v| v.to_str()) {
-                        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
-                            i += 1;
-                            parse_count(flag, v, MAX_BENCH_ITERS)?
-                        }
-                        _ => DEFAULT_BENCH_ITERS,
-                    },
-                };
-                a.bench = Some(n);
-            }
-            _ => {
-                return Err(if s.starts_with('-') {
-                    format!("unexpected argument `{s}`")
-                } else {
-                    format!(
-                        "unexpected argument `{s}` (inputs are given with `--input NAME=FILE.npy`)"
-                    )
-                })
-            }
-        }
-        i += 1;
-    }
-    if a.profile_min && !a.profile {
-        return Err("`--profile-min` is a statistic of `--profile`: give both".into());
-    }
-    if a.json && !a.profile {
-        return Err("`--json` is an output format of `--profile`: give both".into());
-    }
-    Ok(a)
-}
-
-fn list(ts: &[TensorMeta]) -> String {
-    ts.iter()
-        .map(|t| format!("`{}` {}", t.name, shape_str(&t.shape)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Resolves a `--input`/`--output` value (`NAME=FILE` or `FILE`) to a
-/// tensor index and a path.
-fn resolve(
-    kind: &str,
-    raw: &OsStr,
-    ts: &[TensorMeta],
-    must_exist: bool,
-) -> Result<(usize, PathBuf), String> {
-    let flag = format!("--{kind}");
-    if let Some((name, file)) = raw.to_str().and_then(|s| s.split_once('=')) {
-        if let Some(i) = ts.iter().position(|t| t.name == name) {
-            if file.is_empty() {
-                return Err(format!("`{flag} {name}=`: missing file name"));
-            }
-            return Ok((i, PathBuf::from(file)));
-        }
-        let whole_is_file = must_exist && Path::new(raw).is_file();
-        let name_like = !name.is_empty() && !name.contains('/') && !name.contains('\\');
-        if name_like && !whole_is_file {
-            return Err(format!(
-                "unknown {kind} `{name}` in `{flag} {}`; the network's {kind}s are: {}",
-                raw.to_string_lossy(),
-                list(ts)
-            ));
-        }
-    }
-    match ts.len() {
-        1 => Ok((0, PathBuf::from(raw))),
-        0 => Err(format!("the network has no {kind}s")),
-        n => Err(format!(
-            "the network has {n} {kind}s ({}); name one with `{flag} NAME=FILE.npy`",
-            list(ts)
-        )),
-    }
-}
-
-/// What a path names: device and inode of an existing file, or the
-/// canonical directory and name of a file still to be created. So `o.npy`
-/// and `./o.npy` (or a symlink to it) are the same file.
-#[derive(PartialEq, Eq)]
-enum FileId {
-    Inode(u64, u64),
-    New(PathBuf),
-}
-
-fn file_id(p: &Path) -> Option<FileId> {
-    use std::os::unix::fs::MetadataExt;
-    if let Ok(m) = std::fs::metadata(p) {
-        return Some(FileId::Inode(m.dev(), m.ino()));
-    }
-    let target = npy::resolve_links(p).ok()?;
-    let name = target.file_name()?;
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    Some(FileId::New(dir.canonicalize().ok()?.join(name)))
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    if a == b {
-        return true;
-    }
-    match (file_id(a), file_id(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => false,
-    }
-}
-
-/// Why `p` cannot take an output: a directory, socket or block device
-/// (character devices and FIFOs are written to, regular files replaced).
-fn unwritable_kind(p: &Path) -> Option<&'static str> {
-    use std::os::unix::fs::FileTypeExt;
-    let t = std::fs::metadata(p).ok()?.file_type();
-    if t.is_dir() {
-        Some("is a directory")
-    } else if t.is_socket() {
-        Some("is a socket")
-    } else if t.is_block_device() {
-        Some("is a block device")
-    } else {
-        None
-    }
-}
-
-fn is_stream(p: &Path) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    std::fs::metadata(p).is_ok_and(|m| m.file_type().is_char_device() || m.file_type().is_fifo())
-}
-
-/// Everything needed to run: resolved inputs and outputs.
-struct Plan {
-    /// Input file per input (None: random).
-    input_files: Vec<Option<PathBuf>>,
-    /// Output file per output (None: not written).
-    output_files: Vec<Option<PathBuf>>,
-}
-
-fn plan(meta: &Meta, a: &Args) -> Result<Plan, String> {
-    let mut input_files: Vec<Option<PathBuf>> = vec![None; meta.inputs.len()];
-    for raw in &a.inputs {
-        let (i, p) = resolve("input", raw, &meta.inputs, true)?;
-        if input_files[i].is_some() {
-            return Err(format!("input `{}` given twice", meta.inputs[i].name));
-        }
-        input_files[i] = Some(p);
-    }
-    if !a.inputs.is_empty() {
-        let missing: Vec<&TensorMeta> = meta
-            .inputs
-            .iter()
-            .zip(&input_files)
-            .filter(|(_, f)| f.is_none())
-            .map(|(t, _)| t)
-            .collect();
-        if !missing.is_empty() {
-            let names: Vec<String> = missing
-                .iter()
-                .map(|t| format!("`{}` {}", t.name, shape_str(&t.shape)))
-                .collect();
-            return Err(format!(
-                "missing input{} {}; the network's inputs are: {} (give each with `--input NAME=FILE.npy`, or none for random inputs)",
-                if missing.len() > 1 { "s" } else { "" },
-                names.join(", "),
-                list(&meta.inputs)
-            ));
-        }
-    }
-    let mut output_files: Vec<Option<PathBuf>> = vec![None; meta.outputs.len()];
-    let mut outs: Vec<(usize, PathBuf)> = Vec::new();
-    for raw in &a.outputs {
-        outs.push(resolve("output", raw, &meta.outputs, false)?);
-    }
-    if let Some(o) = &a.short_output {
-        if meta.outputs.len() != 1 {
-            return Err(format!(
-                "`-o` needs a network with one output; this one has {} ({}): use `--output NAME=FILE.npy`",
-                meta.outputs.len(),
-                list(&meta.outputs)
-            ));
-        }
-        outs.push((0, PathBuf::from(o)));
-    }
-    for (i, p) in outs {
-        if output_files[i].is_some() {
-            return Err(format!("output `{}` given twice", meta.outputs[i].name));
-        }
-        if p.as_os_str().is_empty() {
-            return Err(format!(
-                "output `{}`: empty file name",
-                meta.outputs[i].name
-            ));
-        }
-        if let Some(why) = unwritable_kind(&p) {
-            return Err(format!(
-                "output `{}`: `{}` {why} (outputs go to regular files, character devices or FIFOs)",
-                meta.outputs[i].name,
-                p.display()
-            ));
-        }
-        for (j, q) in output_files.iter().enumerate() {
-            if let Some(q) = q {
-                if same_file(&p, q) && !is_stream(&p) {
-                    return Err(format!(
-                        "outputs `{}` and `{}` are both written to `{}`",
-                        meta.outputs[j].name,
-                        meta.outputs[i].name,
-                        p.display()
-                    ));
-                }
-            }
-        }
-        for (j, q) in input_files.iter().enumerate() {
-            if let Some(q) = q {
-                if same_file(&p, q) {
-                    return Err(format!(
-                        "refusing to overwrite input file `{}` (input `{}`) with output `{}`",
-                        p.display(),
-                        meta.inputs[j].name,
-                        meta.outputs[i].name
-                    ));
-                }
-            }
-        }
-        output_files[i] = Some(p);
-    }
-    Ok(Plan {
-        input_files,
-        output_files,
-    })
-}
 
 fn default_threads() -> usize {
     std::thread::available_parallelism()
@@ -516,310 +160,6 @@ impl<'a> Runner<'a> {
         }
         v
     }
-}
-
-/// Statistics of a list of latencies (ms).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Stats {
-    /// Fastest.
-    pub min: f64,
-    /// Median (mean of the two middle values for an even count).
-    pub median: f64,
-    /// 90th percentile (nearest rank).
-    pub p90: f64,
-    /// Mean.
-    pub mean: f64,
-    /// Slowest.
-    pub max: f64,
-}
-
-/// Computes [`Stats`]; `None` for an empty list.
-pub fn stats(times: &[f64]) -> Option<Stats> {
-    if times.is_empty() {
-        return None;
-    }
-    let mut v = times.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
-    // Nearest rank: ceil(0.9 n), 1-based.
-    let rank = (9 * n).div_ceil(10).max(1);
-    Some(Stats {
-        min: v[0],
-        median,
-        p90: v[rank - 1],
-        mean: v.iter().sum::<f64>() / n as f64,
-        max: v[n - 1],
-    })
-}
-
-/// Number of warm-up runs before `iters` timed ones.
-pub fn warmup_runs(iters: usize) -> usize {
-    (iters / 10).clamp(2, 10)
-}
-
-fn fmt_values(v: &[f32]) -> String {
-    v.iter()
-        .map(|x| format!("{x}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The summary printed for one output when no `--output` is given.
-pub fn summary(t: &TensorMeta, data: &[f32]) -> String {
-    let mut s = format!("{}: shape {}\n", t.name, shape_str(&t.shape));
-    let k = data.len().min(SUMMARY_VALUES);
-    if data.len() > k {
-        s.push_str(&format!(
-            "  first {k} of {}: {}\n",
-            data.len(),
-            fmt_values(&data[..k])
-        ));
-    } else {
-        s.push_str(&format!("  values: {}\n", fmt_values(data)));
-    }
-    let finite: Vec<f32> = data.iter().copied().filter(|x| !x.is_nan()).collect();
-    if let (Some(mn), Some(mx)) = (
-        finite.iter().copied().reduce(f32::min),
-        finite.iter().copied().reduce(f32::max),
-    ) {
-        let mean = finite.iter().map(|&x| x as f64).sum::<f64>() / finite.len() as f64;
-        s.push_str(&format!("  min {mn}  max {mx}  mean {mean:.6}"));
-        let nans = data.len() - finite.len();
-        if nans > 0 {
-            s.push_str(&format!("  ({nans} NaN)"));
-        }
-        s.push('\n');
-    } else {
-        s.push_str("  all NaN\n");
-    }
-    let is_vector = t.shape.len() == 1 || (t.shape.len() == 2 && t.shape[0] == 1);
-    if is_vector && data.len() > 1 {
-        let mut best: Option<(usize, f32)> = None;
-        for (i, &x) in data.iter().enumerate() {
-            if x.is_nan() {
-                continue;
-            }
-            if best.is_none_or(|(_, b)| x > b) {
-                best = Some((i, x));
-            }
-        }
-        if let Some((i, x)) = best {
-            s.push_str(&format!("  argmax: {i} (value {x})\n"));
-        }
-    }
-    s
-}
-
-fn profile_report(meta: &Meta, runs: usize, threads: usize, wall: &[f64], min: bool) -> String {
-    let (times, bad) = profile::snapshot();
-    let mut s = String::new();
-    s.push_str(&format!(
-        "profile of {}: {} nodes, {threads} thread{}, {} of {runs} runs\n",
-        meta.network,
-        meta.nodes.len(),
-        if threads == 1 { "" } else { "s" },
-        if min { "shortest" } else { "average" }
-    ));
-    let opw = meta
-        .nodes
-        .iter()
-        .map(|n| n.op.chars().count())
-        .max()
-        .unwrap_or(2)
-        .clamp(2, 24);
-    let namew = meta
-        .nodes
-        .iter()
-        .map(|n| n.name.chars().count())
-        .max()
-        .unwrap_or(4)
-        .clamp(14, 40);
-    let idxw = meta.nodes.len().saturating_sub(1).to_string().len().max(1);
-    let runs_f = runs.max(1) as f64;
-    let measured: Vec<f64> = (0..meta.nodes.len())
-        .map(|i| {
-            times.get(i).map_or(0.0, |t| {
-                if min {
-                    t.min_ns as f64 / 1e6
-                } else {
-                    t.total_ns as f64 / 1e6 / runs_f
-                }
-            })
-        })
-        .collect();
-    let total_measured: f64 = measured.iter().sum();
-    let predicted: Vec<f64> = meta
-        .nodes
-        .iter()
-        .map(|n| n.predicted_for(threads))
-        .collect();
-    let total_predicted: f64 = predicted.iter().sum();
-    let peak = meta
-        .peak_gflops_per_thread
-        .map(|p| p * threads.max(1) as f64);
-    let gflops = |i: usize| {
-        let f = meta.nodes[i].flops;
-        if f > 0 && measured[i] > 0.0 {
-            format!("{:.1}", f as f64 / (measured[i] * 1e6))
-        } else {
-            "-".to_string()
-        }
-    };
-    let of_peak = |i: usize| match peak {
-        Some(p) if meta.nodes[i].flops > 0 && measured[i] > 0.0 => {
-            format!(
-                "{:.0}%",
-                100.0 * meta.nodes[i].flops as f64 / (measured[i] * 1e6) / p
-            )
-        }
-        _ => "-".to_string(),
-    };
-    let ratio = |m: f64, p: f64| {
-        if p > 0.0 {
-            format!("{:.2}", m / p)
-        } else {
-            "-".to_string()
-        }
-    };
-    let share = |m: f64| {
-        if total_measured > 0.0 {
-            format!("{:.1}%", 100.0 * m / total_measured)
-        } else {
-            "-".to_string()
-        }
-    };
-    if let Some(from) = &meta.predictions {
-        s.push_str(&format!("predicted times from {from}\n"));
-    }
-    s.push_str(&format!(
-        "{:>idxw$}  {:<opw$}  {:<namew$}  {:>11}  {:>12}  {:>6}  {:>6}  {:>8}  {:>6}\n",
-        "#", "op", "name", "measured ms", "predicted ms", "ratio", "share", "GFLOP/s", "% peak"
-    ));
-    let mut odd_calls = 0usize;
-    for (i, n) in meta.nodes.iter().enumerate() {
-        let calls = times.get(i).map_or(0, |t| t.calls);
-        let mark = if calls != runs as u64 {
-            odd_calls += 1;
-            format!("  ({calls} calls)")
-        } else {
-            String::new()
-        };
-        s.push_str(&format!(
-            "{:>idxw$}  {:<opw$}  {:<namew$}  {:>11.4}  {:>12.4}  {:>6}  {:>6}  {:>8}  {:>6}{mark}\n",
-            i,
-            n.op,
-            n.name,
-            measured[i],
-            predicted[i],
-            ratio(measured[i], predicted[i]),
-            share(measured[i]),
-            gflops(i),
-            of_peak(i)
-        ));
-    }
-    let lead = idxw + 2 + opw + 2;
-    s.push_str(&format!(
-        "{:lead$}{:<namew$}  {:>11.4}  {:>12.4}  {:>6}  {:>6}\n",
-        "",
-        "total",
-        total_measured,
-        total_predicted,
-        ratio(total_measured, total_predicted),
-        share(total_measured)
-    ));
-    if let Some(st) = stats(wall) {
-        s.push_str(&format!(
-            "{:lead$}{:<namew$}  {:>11.4}  (median {:.4}; outside kernels {:.4})\n",
-            "",
-            "forward (wall)",
-            st.mean,
-            st.median,
-            (st.mean - total_measured).max(0.0)
-        ));
-    }
-    if odd_calls > 0 {
-        s.push_str(&format!(
-            "note: {odd_calls} node(s) were not timed exactly once per run (calls shown)\n"
-        ));
-    }
-    if bad > 0 {
-        s.push_str(&format!(
-            "note: {bad} malformed nnc_node_begin/end call(s) (unknown node index or end without begin)\n"
-        ));
-    }
-    s
-}
-
-/// A string as a JSON string literal.
-fn json_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
-/// A number as JSON (non-finite numbers, which JSON lacks, as 0).
-fn json_num(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x}")
-    } else {
-        "0".to_string()
-    }
-}
-
-/// `--profile --json`: `{"network", "threads", "kernels": [{"name", "op",
-/// "measured_ms", "predicted_ms"}], "total_measured_ms",
-/// "total_predicted_ms"}` on one line.
-fn profile_json(meta: &Meta, runs: usize, threads: usize, wall: &[f64], min: bool) -> String {
-    let (times, _) = profile::snapshot();
-    let runs_f = runs.max(1) as f64;
-    let mut tm = 0.0;
-    let mut tp = 0.0;
-    let kernels: Vec<String> = meta
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let m = times.get(i).map_or(0.0, |t| {
-                if min {
-                    t.min_ns as f64 / 1e6
-                } else {
-                    t.total_ns as f64 / 1e6 / runs_f
-                }
-            });
-            let p = n.predicted_for(threads);
-            tm += m;
-            tp += p;
-            format!(
-                "{{\"name\":{},\"op\":{},\"measured_ms\":{},\"predicted_ms\":{}}}",
-                json_str(&n.name),
-                json_str(&n.op),
-                json_num(m),
-                json_num(p)
-            )
-        })
-        .collect();
-    format!(
-        "{{\"network\":{},\"threads\":{threads},\"kernels\":[{}],\"total_measured_ms\":{},\"total_predicted_ms\":{},\"wall_mean_ms\":{}}}\n",
-        json_str(&meta.network),
-        kernels.join(","),
-        json_num(tm),
-        json_num(tp),
-        json_num(stats(wall).map_or(0.0, |s| s.mean))
-    )
 }
 
 /// The whole program: `meta` is the model's meta text (or why it could not
@@ -949,14 +289,14 @@ fn setup(
             return Err(EXIT_INTERNAL);
         }
     };
-    let usage = |err: &mut dyn Write, e: String| {
+    let usage = |err: &mut dyn Write, e: &dyn std::fmt::Display| {
         let _ = writeln!(
             err,
             "error: {e}\n\nFor more information, try `{prog} --help`."
         );
         EXIT_USAGE
     };
-    let args = parse_args(argv.get(1..).unwrap_or(&[])).map_err(|e| usage(err, e))?;
+    let args = parse_args(argv.get(1..).unwrap_or(&[])).map_err(|e| usage(err, &e))?;
     if args.help {
         let _ = write!(out, "{}", help(&prog, &meta));
         return Ok(Setup::Done);
@@ -965,7 +305,7 @@ fn setup(
         let _ = writeln!(out, "{} (nnc runtime {VERSION}, meta v1)", meta.network);
         return Ok(Setup::Done);
     }
-    let plan = plan(&meta, &args).map_err(|e| usage(err, e))?;
+    let plan = plan(&meta, &args).map_err(|e| usage(err, &e))?;
     Ok(Setup::Run(Box::new((meta, args, plan))))
 }
 
@@ -1055,19 +395,55 @@ fn start_threads(args: &Args, err: &mut dyn Write) -> usize {
 /// Writes the first run's outputs: regular files through temporary files
 /// committed together (a failure leaves every old file alone), devices and
 /// FIFOs (`/dev/stdout`) directly, last.
-fn write_outputs(meta: &Meta, plan: &Plan, runner: &Runner) -> Result<(), String> {
+/// An output that cannot be written: the output's name, the file and why.
+#[derive(Debug)]
+pub struct OutputWriteError {
+    pub output: String,
+    pub path: PathBuf,
+    pub error: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl OutputWriteError {
+    fn new(
+        meta: &Meta,
+        i: usize,
+        path: &std::path::Path,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> OutputWriteError {
+        OutputWriteError {
+            output: meta.outputs[i].name.clone(),
+            path: path.to_path_buf(),
+            error: error.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for OutputWriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot write output `{}` to `{}`: {}",
+            self.output,
+            self.path.display(),
+            self.error
+        )
+    }
+}
+
+impl std::error::Error for OutputWriteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.error.as_ref())
+    }
+}
+
+fn write_outputs(meta: &Meta, plan: &Plan, runner: &Runner) -> Result<(), OutputWriteError> {
     let mut temps: Vec<(PathBuf, PathBuf, usize)> = Vec::new();
     let mut direct: Vec<(PathBuf, Vec<u8>, usize)> = Vec::new();
     let result = stage_outputs(meta, plan, runner, &mut temps, &mut direct)
         .and_then(|()| {
             for (tmp, path, i) in &temps {
-                npy::commit_temp(tmp, path).map_err(|e| {
-                    format!(
-                        "cannot write output `{}` to `{}`: {e}",
-                        meta.outputs[*i].name,
-                        path.display()
-                    )
-                })?;
+                npy::commit_temp(tmp, path)
+                    .map_err(|e| OutputWriteError::new(meta, *i, path, e))?;
             }
             Ok(())
         })
@@ -1077,13 +453,7 @@ fn write_outputs(meta: &Meta, plan: &Plan, runner: &Runner) -> Result<(), String
                     .write(true)
                     .open(path)
                     .and_then(|mut f| f.write_all(bytes).and_then(|_| f.flush()))
-                    .map_err(|e| {
-                        format!(
-                            "cannot write output `{}` to `{}`: {e}",
-                            meta.outputs[*i].name,
-                            path.display()
-                        )
-                    })?;
+                    .map_err(|e| OutputWriteError::new(meta, *i, path, e))?;
             }
             Ok(())
         });
@@ -1102,7 +472,7 @@ fn stage_outputs(
     runner: &Runner,
     temps: &mut Vec<(PathBuf, PathBuf, usize)>,
     direct: &mut Vec<(PathBuf, Vec<u8>, usize)>,
-) -> Result<(), String> {
+) -> Result<(), OutputWriteError> {
     for (i, (t, file)) in meta.outputs.iter().zip(&plan.output_files).enumerate() {
         let Some(path) = file else { continue };
         let bytes = npy::encode(&t.shape, runner.output(i));
@@ -1115,13 +485,8 @@ fn stage_outputs(
         }
         // a symlink's target is replaced, the link stays
         let target = npy::resolve_links(path).unwrap_or_else(|_| path.clone());
-        let tmp = npy::write_temp(&target, &bytes).map_err(|e| {
-            format!(
-                "cannot write output `{}` to `{}`: {e}",
-                t.name,
-                path.display()
-            )
-        })?;
+        let tmp = npy::write_temp(&target, &bytes)
+            .map_err(|e| OutputWriteError::new(meta, i, path, e))?;
         temps.push((tmp, target, i));
     }
     Ok(())
@@ -1161,97 +526,5 @@ fn measure(meta: &Meta, args: &Args, threads: usize, runner: &mut Runner, out: &
             profile_report(meta, runs, threads, &wall, args.profile_min)
         };
         let _ = write!(out, "{report}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn os(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn parses_flags() {
-        let a = parse_args(&os(&[
-            "--input",
-            "x=a.npy",
-            "--input=b.npy",
-            "-o",
-            "y.npy",
-            "--threads=3",
-            "--bench",
-            "--profile",
-            "--seed",
-            "7",
-        ]))
-        .expect("ok");
-        assert_eq!(a.inputs, os(&["x=a.npy", "b.npy"]));
-        assert_eq!(a.short_output, Some(OsString::from("y.npy")));
-        assert_eq!(a.threads, Some(3));
-        assert_eq!(a.bench, Some(DEFAULT_BENCH_ITERS));
-        assert!(a.profile);
-        assert_eq!(a.seed, Some(7));
-        assert_eq!(
-            parse_args(&os(&["--bench", "12"])).expect("ok").bench,
-            Some(12)
-        );
-        assert_eq!(parse_args(&os(&["--bench=5"])).expect("ok").bench, Some(5));
-    }
-
-    #[test]
-    fn rejects_bad_flags() {
-        for bad in [
-            &["--threads"][..],
-            &["--threads", "0"],
-            &["--threads", "x"],
-            &["--threads", "1", "--threads", "2"],
-            &["--bench", "0"],
-            &["--bench=abc"],
-            &["--seed", "-1"],
-            &["--frobnicate"],
-            &["stray.npy"],
-            &["-o"],
-            &["--profile=1"],
-        ] {
-            assert!(parse_args(&os(bad)).is_err(), "accepted {bad:?}");
-        }
-    }
-
-    #[test]
-    fn stats_nearest_rank() {
-        let v: Vec<f64> = (1..=10).map(|x| x as f64).collect();
-        let s = stats(&v).expect("stats");
-        assert_eq!(s.min, 1.0);
-        assert_eq!(s.median, 5.5);
-        assert_eq!(s.p90, 9.0);
-        assert_eq!(s.max, 10.0);
-        let s = stats(&[3.0]).expect("stats");
-        assert_eq!((s.min, s.median, s.p90), (3.0, 3.0, 3.0));
-        assert!(stats(&[]).is_none());
-    }
-
-    #[test]
-    fn json_needs_profile_and_escapes() {
-        assert!(parse_args(&os(&["--json"])).is_err());
-        let a = parse_args(&os(&["--profile", "--json"])).expect("ok");
-        assert!(a.json && a.profile);
-        assert!(parse_args(&os(&["--profile", "--json", "--json"])).is_err());
-        assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
-        assert_eq!(json_num(f64::NAN), "0");
-        assert_eq!(json_num(1.5), "1.5");
-    }
-
-    #[test]
-    fn summary_argmax() {
-        let t = TensorMeta {
-            name: "y".into(),
-            shape: vec![1, 4],
-            elems: 4,
-        };
-        let s = summary(&t, &[0.5, f32::NAN, 2.5, -1.0]);
-        assert!(s.contains("argmax: 2 (value 2.5)"), "{s}");
-        assert!(s.contains("values: 0.5, NaN, 2.5, -1"), "{s}");
     }
 }

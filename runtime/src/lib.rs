@@ -12,11 +12,14 @@
 //! ABI functions defined here: [`pool::nnc_parallel_for`],
 //! [`profile::nnc_node_begin`], [`profile::nnc_node_end`].
 
+pub mod args;
 pub mod buf;
 pub mod cli;
+pub mod files;
 pub mod meta;
 pub mod pool;
 pub mod profile;
+pub mod report;
 
 /// `.npy` reading and writing: the `nnc-npy` crate, shared with `nnc run`.
 pub use nnc_npy as npy;

@@ -3,6 +3,12 @@
 //! projection. The `L×L` scores are written and read in full by the
 //! unfused op, so they appear in its MAC and in the peak activation memory.
 
+/// FLOPs per output element of softmax: the max (1 compare), `x - max`
+/// (1), `exp` (1), the running sum (1) and the division (1). Here, beside
+/// the attention's softmax, so that `cost` (which prices attention by its
+/// parts) depends on this module and not the other way round.
+pub const SOFTMAX_FLOPS_PER_ELEM: u64 = 5;
+
 /// One part of an attention op (counts in elements or operations).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttentionPart {
@@ -78,7 +84,7 @@ impl AttentionDims {
             AttentionPart {
                 name: "softmax",
                 mult_adds: 0,
-                flops: m(crate::cost::SOFTMAX_FLOPS_PER_ELEM, s),
+                flops: m(SOFTMAX_FLOPS_PER_ELEM, s),
                 mac: m(2, s),
             },
             AttentionPart {

@@ -561,7 +561,10 @@ pub fn binary_built() -> u64 {
 /// How the cache file is written: the driver passes its output-file writer
 /// (atomic replacement, modes kept, devices written through), so that the
 /// cache follows the same rules as every other file nnc writes.
-pub type WriteFile<'a> = &'a dyn Fn(&Path, &[u8]) -> Result<(), String>;
+pub type WriteFile<'a> = &'a dyn Fn(&Path, &[u8]) -> Result<(), WriteError>;
+
+/// The driver's write error, whatever its type.
+pub type WriteError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why the calibration cache could not be written.
 #[derive(Debug)]
@@ -573,8 +576,8 @@ pub enum SaveError {
     },
     /// The calibration could not be serialized.
     Json(serde_json::Error),
-    /// The driver's writer ([`WriteFile`]) failed, with its message.
-    Write(String),
+    /// The driver's writer ([`WriteFile`]) failed.
+    Write(WriteError),
 }
 
 impl std::fmt::Display for SaveError {
@@ -582,7 +585,7 @@ impl std::fmt::Display for SaveError {
         match self {
             SaveError::Dir { dir, error } => write!(f, "{}: {error}", dir.display()),
             SaveError::Json(e) => e.fmt(f),
-            SaveError::Write(m) => f.write_str(m),
+            SaveError::Write(e) => e.fmt(f),
         }
     }
 }
@@ -592,7 +595,7 @@ impl std::error::Error for SaveError {
         match self {
             SaveError::Dir { error, .. } => Some(error),
             SaveError::Json(e) => Some(e),
-            SaveError::Write(_) => None,
+            SaveError::Write(e) => Some(e.as_ref()),
         }
     }
 }
@@ -691,7 +694,7 @@ mod tests {
             model: Some(crate::model::HostModel::default()),
             refreshed: None,
         };
-        let write: WriteFile = &|p, b| std::fs::write(p, b).map_err(|e| e.to_string());
+        let write: WriteFile = &|p, b| Ok(std::fs::write(p, b)?);
         save(&p, &c, write).unwrap();
         assert_eq!(load(&p), Some(c.clone()));
         std::fs::write(&p, "{not json").unwrap();

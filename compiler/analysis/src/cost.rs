@@ -97,9 +97,7 @@ pub fn activation_flops(a: Activation) -> u64 {
     }
 }
 
-/// FLOPs per output element of softmax: the max (1 compare), `x - max`
-/// (1), `exp` (1), the running sum (1) and the division (1).
-pub const SOFTMAX_FLOPS_PER_ELEM: u64 = 5;
+pub use crate::attention::SOFTMAX_FLOPS_PER_ELEM;
 
 /// FLOPs per element of layernorm: the mean (1 add), centring (1),
 /// the variance (square and add, 2), the scaling by `1/σ` (1) and the

@@ -96,6 +96,14 @@ pub enum PlanError {
     Node { name: String, error: Box<PlanError> },
 }
 
+/// The element count of a tensor of shape `s`, or
+/// [`PlanError::SizeOverflow`] (for the planners of `plan` and `lower`).
+pub(crate) fn numel(s: &[usize]) -> Result<u64, PlanError> {
+    s.iter()
+        .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
+        .ok_or(PlanError::SizeOverflow)
+}
+
 impl PlanError {
     /// An [`PlanError::Unsupported`] case with its message.
     pub fn unsupported(m: impl Into<String>) -> PlanError {

@@ -12,6 +12,7 @@
 //! `[N, L, E]` (heads side by side, by strides), and the output projection.
 //! Its three intermediates live in scratch space past the arena.
 
+use crate::error::numel;
 use crate::kernels::affine::{AffinePlan, ConstPlan};
 use crate::kernels::elementwise::Chunked;
 use crate::kernels::fast::FastPlan;
@@ -25,12 +26,6 @@ use crate::plan::{Buf, KernelPlan};
 use crate::PlanError;
 use crate::WeightSource;
 use nnc_ir::{Graph, NodeId, NormAxes, Op};
-
-fn numel(s: &[usize]) -> Result<u64, PlanError> {
-    s.iter()
-        .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
-        .ok_or(PlanError::SizeOverflow)
-}
 
 /// Appends `data` to the blob at a 16-float boundary; returns its offset.
 pub(crate) fn push_weights(blob: &mut Vec<f32>, data: &[f32]) -> u64 {

@@ -2,6 +2,7 @@
 //! kernel node in execution order, each with its kernel plan, its buffers and
 //! its packed weights in one blob.
 
+use crate::error::numel;
 use crate::kernels::affine::{AffinePlan, ConstPlan};
 use crate::kernels::conv::{ConvPlan, ConvShape, Strides};
 use crate::kernels::conv_fast::ConvSpec;
@@ -123,12 +124,6 @@ pub struct Plan {
     pub blob: Vec<f32>,
     pub input_shapes: Vec<(String, Vec<usize>)>,
     pub output_shapes: Vec<(String, Vec<usize>)>,
-}
-
-fn numel(s: &[usize]) -> Result<u64, PlanError> {
-    s.iter()
-        .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
-        .ok_or(PlanError::SizeOverflow)
 }
 
 fn dims4(s: &[usize], what: &str) -> Result<[u64; 4], PlanError> {

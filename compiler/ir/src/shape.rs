@@ -2,6 +2,7 @@
 //! Checked arithmetic throughout: an absurd size is an error, never a panic.
 
 use crate::op::{BinaryKind, NormAxes, Op, Pair, Pool};
+use std::fmt;
 
 /// Why an op cannot take the given input shapes. The elaborator turns this
 /// into a coded diagnostic at the call site.
@@ -31,18 +32,11 @@ impl std::fmt::Display for ShapeError {
     }
 }
 
-/// Formats a shape as `[1, 3, 224, 224]`.
-pub fn fmt_shape(s: &[usize]) -> String {
-    let mut out = String::from("[");
-    for (i, d) in s.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(&d.to_string());
-    }
-    out.push(']');
-    out
-}
+impl std::error::Error for ShapeError {}
+
+/// Formats a shape as `[1, 3, 224, 224]`: the one shape formatter, shared
+/// with the `.npy` messages and the runtime.
+pub use nnc_npy::fmt_shape;
 
 /// The number of elements of a tensor of this shape, or None on overflow.
 pub fn numel(s: &[usize]) -> Option<usize> {
@@ -89,17 +83,41 @@ fn positive_pair(op: &Op, what: &str, p: Pair) -> Result<(), ShapeError> {
     Ok(())
 }
 
+/// Why an output size along one axis does not exist; its `Display` is the
+/// value the messages quote ("`conv2d` output height would be {this}").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutSizeError {
+    /// The stride is 0.
+    StrideZero,
+    /// An intermediate value does not fit.
+    OutOfRange,
+    /// The size would be this value: not positive, or beyond `usize`.
+    Value(i128),
+}
+
+impl fmt::Display for OutSizeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutSizeError::StrideZero => f.write_str("undefined (stride 0)"),
+            OutSizeError::OutOfRange => f.write_str("out of range"),
+            OutSizeError::Value(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+impl std::error::Error for OutSizeError {}
+
 /// PyTorch's convolution output size along one axis:
 /// `floor((size + 2*pad - dilation*(kernel-1) - 1) / stride) + 1`.
-/// Returns the size, or the (non-positive or overflowing) value as an error
-/// string for the message. Inputs must have `stride >= 1`.
+/// Returns the size, or why there is none (the non-positive or overflowing
+/// value, for the message). Inputs must have `stride >= 1`.
 pub fn conv_out_size(
     size: usize,
     kernel: usize,
     stride: usize,
     pad: usize,
     dilation: usize,
-) -> Result<usize, String> {
+) -> Result<usize, OutSizeError> {
     // All intermediate values in i128: usize fits, products of two usizes fit.
     let (size, kernel, stride, pad, dilation) = (
         size as i128,
@@ -109,18 +127,18 @@ pub fn conv_out_size(
         dilation as i128,
     );
     if stride <= 0 {
-        return Err("undefined (stride 0)".into());
+        return Err(OutSizeError::StrideZero);
     }
     // dilation * (kernel - 1) can exceed i128 for two huge usizes: checked.
     let span = dilation
         .checked_mul(kernel - 1)
-        .ok_or_else(|| "out of range".to_string())?;
+        .ok_or(OutSizeError::OutOfRange)?;
     let num = size + 2 * pad - span - 1;
     let out = num.div_euclid(stride) + 1;
     if out <= 0 {
-        return Err(out.to_string());
+        return Err(OutSizeError::Value(out));
     }
-    usize::try_from(out).map_err(|_| out.to_string())
+    usize::try_from(out).map_err(|_| OutSizeError::Value(out))
 }
 
 /// PyTorch's pooling output size along one axis (`pooling_output_shape`):
@@ -132,10 +150,10 @@ pub fn pool_out_size(
     stride: usize,
     pad: usize,
     ceil: bool,
-) -> Result<usize, String> {
+) -> Result<usize, OutSizeError> {
     let (size, kernel, stride, pad) = (size as i128, kernel as i128, stride as i128, pad as i128);
     if stride <= 0 {
-        return Err("undefined (stride 0)".into());
+        return Err(OutSizeError::StrideZero);
     }
     let num = size + 2 * pad - (kernel - 1) - 1 + if ceil { stride - 1 } else { 0 };
     let mut out = num.div_euclid(stride) + 1;
@@ -143,9 +161,9 @@ pub fn pool_out_size(
         out -= 1;
     }
     if out <= 0 {
-        return Err(out.to_string());
+        return Err(OutSizeError::Value(out));
     }
-    usize::try_from(out).map_err(|_| out.to_string())
+    usize::try_from(out).map_err(|_| OutSizeError::Value(out))
 }
 
 fn pool_shape(op: &Op, p: &Pool, x: &[usize]) -> Result<Vec<usize>, ShapeError> {
@@ -1020,7 +1038,7 @@ mod tests {
                 Ok(v) => prop_assert_eq!(v as i128, want),
                 Err(v) => {
                     prop_assert!(want <= 0);
-                    prop_assert_eq!(v, want.to_string());
+                    prop_assert_eq!(v, OutSizeError::Value(want));
                 }
             }
         }

@@ -23,6 +23,26 @@ impl LintLevel {
     }
 }
 
+/// A `-A`/`-W`/`-D` name that is no lint, group or `warnings`, with the
+/// closest known name if one is close.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownLint {
+    pub name: String,
+    pub did_you_mean: Option<String>,
+}
+
+impl std::fmt::Display for UnknownLint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown lint or lint group `{}`", self.name)?;
+        if let Some(s) = &self.did_you_mean {
+            write!(f, " (did you mean `{s}`?)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UnknownLint {}
+
 /// Levels set on the command line, in order (later flags win, as in rustc).
 #[derive(Clone, Debug, Default)]
 pub struct LevelConfig {
@@ -39,7 +59,7 @@ impl LevelConfig {
         allow: &[String],
         warn: &[String],
         deny: &[String],
-    ) -> Result<LevelConfig, String> {
+    ) -> Result<LevelConfig, UnknownLint> {
         let mut overrides = Vec::new();
         for (names, level) in [
             (allow, LintLevel::Allow),
@@ -49,10 +69,11 @@ impl LevelConfig {
             for n in names {
                 if !is_known(n) {
                     let all: Vec<&str> = known_names().collect();
-                    let hint = nnc_diag::suggest::did_you_mean(n, all.iter().copied())
-                        .map(|s| format!(" (did you mean `{s}`?)"))
-                        .unwrap_or_default();
-                    return Err(format!("unknown lint or lint group `{n}`{hint}"));
+                    return Err(UnknownLint {
+                        name: n.clone(),
+                        did_you_mean: nnc_diag::suggest::did_you_mean(n, all.iter().copied())
+                            .map(|s| s.to_string()),
+                    });
                 }
                 overrides.push((n.clone(), level));
             }

@@ -15,7 +15,7 @@ use nnc_diag::{Diagnostic, Level as DiagLevel, Span};
 use nnc_ir::{Graph, NodeId};
 use nnc_syntax::ast;
 
-pub use levels::{LevelConfig, LintLevel};
+pub use levels::{LevelConfig, LintLevel, UnknownLint};
 
 /// The static description of a lint.
 #[derive(Debug)]

@@ -206,9 +206,9 @@ pub enum Command {
     /// Explain a diagnostic code (E0101) or a lint (unbalanced_channels).
     Explain { code: String },
     /// Import an ONNX model as readable .nn source (and its weights as safetensors).
-    Import(crate::commands::ImportArgs),
+    Import(ImportArgs),
     /// Export a network to ONNX or to a PyTorch module.
-    Export(crate::commands::ExportArgs),
+    Export(ExportArgs),
     /// Measure this machine's peak FLOP/s and memory bandwidth (cached for `--platform host`).
     Calibrate {
         /// Print JSON.
@@ -261,4 +261,46 @@ pub enum SortArg {
     Mac,
     Flops,
     Params,
+}
+
+// The arguments of `nnc import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The ONNX model.
+    pub file: PathBuf,
+    /// Where to write the .nn source (default: standard output).
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Also write the initializers as safetensors, keyed by the source's weight names.
+    #[arg(long, value_name = "W.safetensors")]
+    pub weights_out: Option<PathBuf>,
+}
+
+// The arguments of `nnc export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Onnx,
+    Torch,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The network (.nn, or .onnx).
+    pub file: PathBuf,
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// The output file.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    #[arg(long)]
+    pub network: Option<String>,
+    /// Weights (safetensors) for the ONNX initializers; default: nnc's deterministic initialization.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Seed of the deterministic initialization when no --weights is given.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// ONNX opset version.
+    #[arg(long, default_value_t = nnc_onnx::export_onnx::DEFAULT_OPSET)]
+    pub opset: i64,
 }

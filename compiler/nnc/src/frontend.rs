@@ -22,10 +22,21 @@ impl Compiled {
 }
 
 /// Why the front end could not even start.
+#[derive(Debug)]
 pub enum LoadError {
     /// The file could not be read, or a flag does not fit it (exit 2).
     Unreadable(String),
 }
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Unreadable(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
 
 /// How `.onnx` files are imported (`--input-shape`), set once from the
 /// command line before any file is compiled.
@@ -42,7 +53,8 @@ pub fn import_options() -> &'static nnc_onnx::Options {
 /// Import errors that are usage errors (exit 2): an unreadable file, an
 /// `--input-shape` that does not fit the model.
 pub fn is_usage_import_error(e: &nnc_onnx::Error) -> bool {
-    matches!(e.code, "E0400" | "E0509")
+    e.code == nnc_diag::codes::build::READ_FAILED
+        || e.code == nnc_diag::codes::onnx::INPUT_SHAPE_FLAG
 }
 
 /// True for files imported from ONNX (`.onnx`, any case).

@@ -14,10 +14,116 @@
 
 // following symlinks to the path a write replaces: shared with the runtime
 use nnc_npy::resolve_links;
+use std::fmt;
 use std::fs::{File, Metadata, OpenOptions, Permissions};
 use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+/// Why an output cannot be written (or an input read); the messages name
+/// the path.
+#[derive(Debug)]
+pub enum OutfileError {
+    /// The output file name is empty.
+    EmptyName,
+    /// The output's directory does not exist.
+    NoDirectory(PathBuf),
+    /// The output is the input of the same name.
+    OverwritesInput(PathBuf),
+    /// The output is the input `input` under another name.
+    OverwritesInputAs { input: PathBuf, output: PathBuf },
+    /// Two outputs are the same regular file.
+    SameOutput(PathBuf, PathBuf),
+    /// The output is a directory, a socket or a block device (`what`).
+    Kind { path: PathBuf, what: &'static str },
+    /// Writing the output failed.
+    Write {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// Reading a build artifact to copy failed.
+    ReadArtifact {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// An input (`what`: "weights", ...) does not exist.
+    Missing { what: String, path: PathBuf },
+    /// An input (`what`) cannot be read: `None` for a directory.
+    Unreadable {
+        what: String,
+        path: PathBuf,
+        error: Option<std::io::Error>,
+    },
+}
+
+impl fmt::Display for OutfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutfileError::EmptyName => f.write_str("empty output file name"),
+            OutfileError::NoDirectory(p) => write!(
+                f,
+                "cannot write `{}`: its directory does not exist",
+                p.display()
+            ),
+            OutfileError::OverwritesInput(p) => write!(
+                f,
+                "refusing to overwrite the input `{}` with an output",
+                p.display()
+            ),
+            OutfileError::OverwritesInputAs { input, output } => write!(
+                f,
+                "refusing to overwrite the input `{}` with the output `{}` (the same file)",
+                input.display(),
+                output.display()
+            ),
+            OutfileError::SameOutput(a, b) => write!(
+                f,
+                "two outputs are written to the same file: `{}` and `{}`",
+                a.display(),
+                b.display()
+            ),
+            OutfileError::Kind { path, what } => write!(
+                f,
+                "refusing to write the output `{}`: it is {what} (outputs go to regular files, character devices such as /dev/null, or FIFOs)",
+                path.display()
+            ),
+            OutfileError::Write { path, error } => {
+                write!(f, "cannot write `{}`: {error}", path.display())
+            }
+            OutfileError::ReadArtifact { path, error } => {
+                write!(f, "cannot read {}: {error}", path.display())
+            }
+            OutfileError::Missing { what, path } => {
+                write!(f, "cannot read {what} `{}`: no such file", path.display())
+            }
+            OutfileError::Unreadable { what, path, error } => match error {
+                None => write!(f, "cannot read {what} `{}`: is a directory", path.display()),
+                Some(e) => write!(f, "cannot read {what} `{}`: {e}", path.display()),
+            },
+        }
+    }
+}
+
+impl std::error::Error for OutfileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OutfileError::Write { error, .. } | OutfileError::ReadArtifact { error, .. } => {
+                Some(error)
+            }
+            OutfileError::Unreadable { error, .. } => error
+                .as_ref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+            _ => None,
+        }
+    }
+}
+
+/// The messages of the commands whose other failures are still messages.
+impl From<OutfileError> for String {
+    fn from(e: OutfileError) -> String {
+        e.to_string()
+    }
+}
 
 /// What a path names, for comparing outputs with inputs and each other.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,39 +170,26 @@ impl Outputs {
     /// Checks that `p` may be written: its kind, and that it is neither an
     /// input nor an output planned before. Returns the message to print
     /// (exit 2) otherwise.
-    pub fn plan(&mut self, p: &Path) -> Result<(), String> {
+    pub fn plan(&mut self, p: &Path) -> Result<(), OutfileError> {
         if p.as_os_str().is_empty() {
-            return Err("empty output file name".into());
+            return Err(OutfileError::EmptyName);
         }
         check_kind(p)?;
-        let id = identity(p).ok_or_else(|| {
-            format!(
-                "cannot write `{}`: its directory does not exist",
-                p.display()
-            )
-        })?;
+        let id = identity(p).ok_or_else(|| OutfileError::NoDirectory(p.to_path_buf()))?;
         if let Some((q, _)) = self.inputs.iter().find(|(_, i)| *i == id) {
             return Err(if q == p {
-                format!(
-                    "refusing to overwrite the input `{}` with an output",
-                    p.display()
-                )
+                OutfileError::OverwritesInput(p.to_path_buf())
             } else {
-                format!(
-                    "refusing to overwrite the input `{}` with the output `{}` (the same file)",
-                    q.display(),
-                    p.display()
-                )
+                OutfileError::OverwritesInputAs {
+                    input: q.clone(),
+                    output: p.to_path_buf(),
+                }
             });
         }
         if let Some((q, _)) = self.outputs.iter().find(|(_, i)| *i == id) {
             // a device or FIFO may take several outputs (`/dev/null`)
             if !is_stream(p) {
-                return Err(format!(
-                    "two outputs are written to the same file: `{}` and `{}`",
-                    q.display(),
-                    p.display()
-                ));
+                return Err(OutfileError::SameOutput(q.clone(), p.to_path_buf()));
             }
         }
         self.outputs.push((p.to_path_buf(), id));
@@ -112,7 +205,7 @@ fn is_stream(p: &Path) -> bool {
 }
 
 /// Refuses directories, sockets and block devices.
-fn check_kind(p: &Path) -> Result<(), String> {
+fn check_kind(p: &Path) -> Result<(), OutfileError> {
     let Ok(m) = std::fs::metadata(p) else {
         return Ok(());
     };
@@ -126,10 +219,10 @@ fn check_kind(p: &Path) -> Result<(), String> {
     } else {
         return Ok(());
     };
-    Err(format!(
-        "refusing to write the output `{}`: it is {what} (outputs go to regular files, character devices such as /dev/null, or FIFOs)",
-        p.display()
-    ))
+    Err(OutfileError::Kind {
+        path: p.to_path_buf(),
+        what,
+    })
 }
 
 /// Whether the new file is an executable (mode 0777 less the umask).
@@ -141,9 +234,12 @@ pub enum Mode {
 
 /// Writes `bytes` to `p` by the rules of the module. Errors are messages
 /// naming the path.
-pub fn write(p: &Path, bytes: &[u8], mode: Mode) -> Result<(), String> {
+pub fn write(p: &Path, bytes: &[u8], mode: Mode) -> Result<(), OutfileError> {
     check_kind(p)?;
-    let fail = |e: std::io::Error| format!("cannot write `{}`: {e}", p.display());
+    let fail = |error: std::io::Error| OutfileError::Write {
+        path: p.to_path_buf(),
+        error,
+    };
     match std::fs::metadata(p) {
         Ok(m) if !m.is_file() => {
             // character device or FIFO: write through, never replace
@@ -198,26 +294,29 @@ fn replace(target: &Path, bytes: &[u8], old: Option<&Metadata>, mode: Mode) -> s
 }
 
 /// Copies the file `from` (an artifact in a temporary directory) to `to`.
-pub fn copy(from: &Path, to: &Path, mode: Mode) -> Result<(), String> {
-    let bytes = std::fs::read(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+pub fn copy(from: &Path, to: &Path, mode: Mode) -> Result<(), OutfileError> {
+    let bytes = std::fs::read(from).map_err(|error| OutfileError::ReadArtifact {
+        path: from.to_path_buf(),
+        error,
+    })?;
     write(to, &bytes, mode)
 }
 
 /// Opens `p` for reading, with "is a directory" for a directory.
-pub fn check_readable(what: &str, p: &Path) -> Result<(), String> {
+pub fn check_readable(what: &str, p: &Path) -> Result<(), OutfileError> {
+    let unreadable = |error| OutfileError::Unreadable {
+        what: what.to_string(),
+        path: p.to_path_buf(),
+        error,
+    };
     match std::fs::metadata(p) {
-        Ok(m) if m.is_dir() => Err(format!(
-            "cannot read {what} `{}`: is a directory",
-            p.display()
-        )),
-        Ok(_) => File::open(p)
-            .map(drop)
-            .map_err(|e| format!("cannot read {what} `{}`: {e}", p.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
-            "cannot read {what} `{}`: no such file",
-            p.display()
-        )),
-        Err(e) => Err(format!("cannot read {what} `{}`: {e}", p.display())),
+        Ok(m) if m.is_dir() => Err(unreadable(None)),
+        Ok(_) => File::open(p).map(drop).map_err(|e| unreadable(Some(e))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(OutfileError::Missing {
+            what: what.to_string(),
+            path: p.to_path_buf(),
+        }),
+        Err(e) => Err(unreadable(Some(e))),
     }
 }
 
@@ -233,11 +332,11 @@ mod tests {
         let mut o = Outputs::new();
         o.input(&a);
         let dotted = d.path().join(".").join("a.npy");
-        assert!(o.plan(&dotted).unwrap_err().contains("input"));
+        assert!(o.plan(&dotted).unwrap_err().to_string().contains("input"));
         let n = d.path().join("n.npy");
         o.plan(&n).unwrap();
         let n2 = d.path().join(".").join("n.npy");
-        assert!(o.plan(&n2).unwrap_err().contains("same file"));
+        assert!(o.plan(&n2).unwrap_err().to_string().contains("same file"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 use std::ffi::OsString;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -53,11 +54,90 @@ fn cc_command() -> (OsString, Vec<OsString>) {
     (OsString::from("cc"), Vec::new())
 }
 
+/// Why linking or assembling failed.
+#[derive(Debug)]
+pub enum LinkError {
+    /// The output path has no file name.
+    NotAFileName(PathBuf),
+    /// No free temporary name in this directory.
+    NoTempName(PathBuf),
+    /// The temporary directory for the runtime archive cannot be created.
+    TempDir(std::io::Error),
+    /// A file cannot be written (the archive, or the renamed output).
+    Write {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// The C compiler `program` cannot be started to do `what`.
+    CannotRun {
+        program: String,
+        what: &'static str,
+        error: std::io::Error,
+    },
+    /// The C compiler (`command`, as shown) failed at `what`.
+    Failed {
+        what: &'static str,
+        command: String,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    /// Nothing was tried (no list of native libraries).
+    NoAttempt,
+}
+
+impl fmt::Display for LinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkError::NotAFileName(p) => write!(f, "`{}` is not a file name", p.display()),
+            LinkError::NoTempName(d) => {
+                write!(f, "cannot find a temporary name in `{}`", d.display())
+            }
+            LinkError::TempDir(e) => write!(f, "cannot create a temporary directory: {e}"),
+            LinkError::Write { path, error } => {
+                write!(f, "cannot write `{}`: {error}", path.display())
+            }
+            LinkError::CannotRun {
+                program,
+                what,
+                error,
+            } => write!(
+                f,
+                "cannot run the C compiler `{program}` to {what}: {error} (install a C compiler, or set CC)"
+            ),
+            LinkError::Failed {
+                what,
+                command,
+                status,
+                stderr,
+            } => write!(f, "{what} failed: {command} exited with {status}:\n{stderr}"),
+            LinkError::NoAttempt => f.write_str("linking failed"),
+        }
+    }
+}
+
+impl std::error::Error for LinkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LinkError::TempDir(error)
+            | LinkError::Write { error, .. }
+            | LinkError::CannotRun { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// The messages of the commands whose other failures are still messages.
+impl From<LinkError> for String {
+    fn from(e: LinkError) -> String {
+        e.to_string()
+    }
+}
+
 /// A fresh path beside `out` for writing before an atomic rename.
-fn temp_beside(out: &Path) -> Result<PathBuf, String> {
+fn temp_beside(out: &Path) -> Result<PathBuf, LinkError> {
     let name = out
         .file_name()
-        .ok_or_else(|| format!("`{}` is not a file name", out.display()))?
+        .ok_or_else(|| LinkError::NotAFileName(out.to_path_buf()))?
         .to_string_lossy()
         .into_owned();
     let dir = match out.parent() {
@@ -71,39 +151,41 @@ fn temp_beside(out: &Path) -> Result<PathBuf, String> {
             return Ok(p);
         }
     }
-    Err(format!(
-        "cannot find a temporary name in `{}`",
-        dir.display()
-    ))
+    Err(LinkError::NoTempName(dir))
 }
 
 /// Runs `cmd`, writing to `tmp`, then renames `tmp` to `out`. On failure,
 /// removes `tmp` and returns a message with the command line and its
 /// stderr.
-fn run_to(mut cmd: Command, what: &str, tmp: &Path, out: &Path) -> Result<(), String> {
+fn run_to(mut cmd: Command, what: &'static str, tmp: &Path, out: &Path) -> Result<(), LinkError> {
     let shown = format!("{cmd:?}");
     let res = cmd.output();
     let o = match res {
         Ok(o) => o,
-        Err(e) => {
+        Err(error) => {
             let _ = std::fs::remove_file(tmp);
-            return Err(format!(
-                "cannot run the C compiler `{}` to {what}: {e} (install a C compiler, or set CC)",
-                cmd.get_program().to_string_lossy()
-            ));
+            return Err(LinkError::CannotRun {
+                program: cmd.get_program().to_string_lossy().into_owned(),
+                what,
+                error,
+            });
         }
     };
     if !o.status.success() {
         let _ = std::fs::remove_file(tmp);
-        return Err(format!(
-            "{what} failed: {shown} exited with {}:\n{}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr).trim_end()
-        ));
+        return Err(LinkError::Failed {
+            what,
+            command: shown,
+            status: o.status,
+            stderr: String::from_utf8_lossy(&o.stderr).trim_end().to_string(),
+        });
     }
-    std::fs::rename(tmp, out).map_err(|e| {
+    std::fs::rename(tmp, out).map_err(|error| {
         let _ = std::fs::remove_file(tmp);
-        format!("cannot write `{}`: {e}", out.display())
+        LinkError::Write {
+            path: out.to_path_buf(),
+            error,
+        }
     })
 }
 
@@ -112,14 +194,16 @@ fn run_to(mut cmd: Command, what: &str, tmp: &Path, out: &Path) -> Result<(), St
 /// written atomically (linked to a temporary name beside it, then renamed),
 /// so it is never left half-written. Returns the C compiler's stderr on
 /// failure.
-pub fn link(objects: &[PathBuf], out: &Path) -> Result<(), String> {
+pub fn link(objects: &[PathBuf], out: &Path) -> Result<(), LinkError> {
     let dir = tempfile::Builder::new()
         .prefix("nnc-link-")
         .tempdir()
-        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        .map_err(LinkError::TempDir)?;
     let lib = dir.path().join("libnnc_runtime.a");
-    std::fs::write(&lib, RUNTIME_LIB)
-        .map_err(|e| format!("cannot write `{}`: {e}", lib.display()))?;
+    std::fs::write(&lib, RUNTIME_LIB).map_err(|error| LinkError::Write {
+        path: lib.clone(),
+        error,
+    })?;
     let static_unwinder = native_libs();
     let rustc_libs: Vec<String> = RUSTC_NATIVE_LIBS
         .split_whitespace()
@@ -130,7 +214,7 @@ pub fn link(objects: &[PathBuf], out: &Path) -> Result<(), String> {
         // A toolchain without libgcc_eh.a: fall back to rustc's own list.
         attempts.push(rustc_libs);
     }
-    let mut first_err: Option<String> = None;
+    let mut first_err: Option<LinkError> = None;
     for libs in &attempts {
         let tmp = temp_beside(out)?;
         let (prog, pre) = cc_command();
@@ -149,7 +233,7 @@ pub fn link(objects: &[PathBuf], out: &Path) -> Result<(), String> {
             }
         }
     }
-    Err(first_err.unwrap_or_else(|| "linking failed".into()))
+    Err(first_err.unwrap_or(LinkError::NoAttempt))
 }
 
 /// Assembles (or compiles) `src` — typically the `.S` file that embeds the
@@ -157,7 +241,7 @@ pub fn link(objects: &[PathBuf], out: &Path) -> Result<(), String> {
 /// atomically. Relative `.incbin` paths are resolved by the assembler from
 /// its working directory and the `-I` paths; this passes `-I` with `src`'s
 /// directory.
-pub fn assemble(src: &Path, out: &Path) -> Result<(), String> {
+pub fn assemble(src: &Path, out: &Path) -> Result<(), LinkError> {
     let tmp = temp_beside(out)?;
     let (prog, pre) = cc_command();
     let mut cmd = Command::new(prog);

@@ -161,13 +161,17 @@ fn link_failure_keeps_old_output() {
     std::fs::write(&junk, b"not an object").unwrap();
     let exe = dir.path().join("net");
     std::fs::write(&exe, b"old").unwrap();
-    let e = runtime_lib::link(&[junk], &exe).expect_err("must fail");
+    let e = runtime_lib::link(&[junk], &exe)
+        .expect_err("must fail")
+        .to_string();
     assert!(e.contains("linking failed"), "{e}");
     assert_eq!(std::fs::read(&exe).unwrap(), b"old");
     // No temporary left behind.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     // A missing symbol (no model object at all) is a link error too.
-    let e = runtime_lib::link(&[], &exe).expect_err("must fail");
+    let e = runtime_lib::link(&[], &exe)
+        .expect_err("must fail")
+        .to_string();
     assert!(
         e.contains("nnc_model_forward") || e.contains("nnc_model_meta"),
         "{e}"
@@ -226,7 +230,9 @@ void nnc_model_forward(const float *const *in, float *const *out, uint8_t *arena
     assert_eq!(read_npy_f32(&y), vec![11.0, 22.0, 33.0, 44.0]);
     // A broken assembly file is an error with the assembler's message.
     std::fs::write(&s, "\t.incbin \"missing.bin\"\n").unwrap();
-    let e = runtime_lib::assemble(&s, &dir.path().join("w2.o")).expect_err("must fail");
+    let e = runtime_lib::assemble(&s, &dir.path().join("w2.o"))
+        .expect_err("must fail")
+        .to_string();
     assert!(e.contains("missing.bin"), "{e}");
 }
 

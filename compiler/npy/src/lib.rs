@@ -9,9 +9,11 @@
 //!
 //! Standard library only and no dependencies: `nnc`'s build script compiles
 //! this crate with a plain `rustc` call into the runtime archive.
-//! [`atomic`] holds the write-to-a-temporary-then-rename helpers.
+//! [`atomic`] holds the write-to-a-temporary-then-rename helpers, [`rng`]
+//! the SplitMix64 generator of the random inputs and weights.
 
 pub mod atomic;
+pub mod rng;
 
 pub use atomic::{commit_temp, resolve_links, write_atomic, write_temp};
 

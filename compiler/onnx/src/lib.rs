@@ -10,6 +10,7 @@
 
 mod attrs;
 mod blocks;
+mod ctx;
 pub mod error;
 pub mod export_onnx;
 pub mod export_torch;

@@ -3,8 +3,8 @@
 //! with attributes nnc cannot express are `E0503`.
 
 use crate::attrs::NodeRef;
+use crate::ctx::{Ctx, Val};
 use crate::error::Error;
-use crate::import::{Ctx, Val};
 use crate::naming::scope_of_node;
 use crate::tensor::Const;
 use nnc_diag::codes::onnx as code;
@@ -585,7 +585,7 @@ fn linear(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
     }
     let id = ctx.bind(&out_name, &scope, shape);
     let b = if bias.is_some() { "" } else { ", bias = false" };
-    ctx.stmts.push(crate::import::Stmt {
+    ctx.stmts.push(crate::ctx::Stmt {
         text: format!("let {id} = linear({x}, out = {out_f}{b}, name = \"{scope}\");"),
         node: stmt_node,
     });

@@ -7,5 +7,5 @@
 pub mod roofline;
 pub mod table;
 
-pub use roofline::plot_roofline;
-pub use table::{render_table, write_table, SortKey};
+pub use roofline::{plot_roofline, PlotError};
+pub use table::{render_table, write_table, SortKey, UnknownSortKey};

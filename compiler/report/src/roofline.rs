@@ -10,12 +10,51 @@ use nnc_analysis::{Analysis, Bound, NodeAnalysis};
 use nnc_ir::Graph;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Why the roofline chart cannot be drawn or written.
+#[derive(Debug)]
+pub enum PlotError {
+    /// The platform (named) has no positive peak and bandwidth: no roof.
+    NoRoof(String),
+    /// plotters failed (its error, as debug text).
+    Draw(String),
+    /// The SVG file cannot be written.
+    Write {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for PlotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlotError::NoRoof(name) => {
+                write!(f, "platform `{name}` has no positive peak and bandwidth")
+            }
+            PlotError::Draw(e) => write!(f, "plotting failed: {e}"),
+            PlotError::Write { path, error } => write!(f, "{}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for PlotError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PlotError::Write { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
 
 /// Writes the roofline chart of `a` as an SVG file.
-pub fn plot_roofline(a: &Analysis, g: &Graph, path: &Path) -> Result<(), String> {
+pub fn plot_roofline(a: &Analysis, g: &Graph, path: &Path) -> Result<(), PlotError> {
     let svg = roofline_svg(a, g)?;
-    std::fs::write(path, svg).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(path, svg).map_err(|error| PlotError::Write {
+        path: path.to_path_buf(),
+        error,
+    })
 }
 
 fn decade_floor(x: f64) -> f64 {
@@ -38,13 +77,10 @@ fn tick_label(v: f64) -> String {
 }
 
 /// The roofline chart of `a` as SVG text.
-pub fn roofline_svg(a: &Analysis, g: &Graph) -> Result<String, String> {
+pub fn roofline_svg(a: &Analysis, g: &Graph) -> Result<String, PlotError> {
     let p = &a.platform;
     if !(p.peak_gflops > 0.0 && p.bandwidth_gbs > 0.0) {
-        return Err(format!(
-            "platform `{}` has no positive peak and bandwidth",
-            p.name
-        ));
+        return Err(PlotError::NoRoof(p.name.clone()));
     }
     let ridge = p.ridge_intensity();
     let pts: Vec<&NodeAnalysis> = a
@@ -76,7 +112,7 @@ pub fn roofline_svg(a: &Analysis, g: &Graph) -> Result<String, String> {
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (1000, 640)).into_drawing_area();
-        let err = |e: DrawingAreaErrorKind<_>| format!("plotting failed: {e:?}");
+        let err = |e: DrawingAreaErrorKind<_>| PlotError::Draw(format!("{e:?}"));
         root.fill(&WHITE).map_err(err)?;
         let title = format!(
             "Roofline of `{}` on {} ({:.1} GFLOP/s, {:.1} GB/s)",

@@ -6,6 +6,7 @@ use nnc_analysis::report::{human, human_bytes, human_ms, with_commas};
 use nnc_analysis::{Analysis, Bound, NodeAnalysis};
 use nnc_ir::shape::fmt_shape as shape_str;
 use nnc_ir::Graph;
+use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
 
@@ -25,18 +26,32 @@ pub enum SortKey {
     Params,
 }
 
+/// A sort key that is none of `order`, `time`, `mac`, `flops`, `params`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownSortKey(pub String);
+
+impl fmt::Display for UnknownSortKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown sort key `{}`; expected order, time, mac, flops or params",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownSortKey {}
+
 impl FromStr for SortKey {
-    type Err = String;
-    fn from_str(s: &str) -> Result<SortKey, String> {
+    type Err = UnknownSortKey;
+    fn from_str(s: &str) -> Result<SortKey, UnknownSortKey> {
         match s.to_ascii_lowercase().as_str() {
             "order" => Ok(SortKey::Order),
             "time" => Ok(SortKey::Time),
             "mac" => Ok(SortKey::Mac),
             "flops" => Ok(SortKey::Flops),
             "params" => Ok(SortKey::Params),
-            _ => Err(format!(
-                "unknown sort key `{s}`; expected order, time, mac, flops or params"
-            )),
+            _ => Err(UnknownSortKey(s.to_string())),
         }
     }
 }

@@ -467,30 +467,8 @@ pub fn save_safetensors_file(w: &WeightStore, path: &Path) -> Result<(), Weights
 }
 
 /// SplitMix64: the generator behind [`init_deterministic`] (and the
-/// interpreter tests' random inputs). Public so other tools can reproduce it.
-#[derive(Clone, Debug)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    /// The next 64-bit output.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1): the top 24 bits over 2^24 (exact in f32).
-    pub fn next_unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / 16_777_216.0
-    }
-
-    /// Uniform in [-bound, bound).
-    pub fn uniform(&mut self, bound: f32) -> f32 {
-        (2.0 * self.next_unit() - 1.0) * bound
-    }
-}
+/// interpreter tests' random inputs), the same as the runtime's.
+pub use nnc_npy::rng::SplitMix64;
 
 /// 64-bit FNV-1a of a string (used to give every weight key its own stream).
 pub fn fnv1a64(s: &str) -> u64 {

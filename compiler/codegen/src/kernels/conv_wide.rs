@@ -28,7 +28,7 @@ use inkwell::types::VectorType;
 use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::IntPredicate;
 
-use super::conv_fast::{
+use super::conv_common::{
     decode_task, emit_pack_rows, for_panels, ConvAlgo, ConvPlan, ConvSpec, PackGeom, MR,
     SCRATCH_LIMIT,
 };

@@ -25,7 +25,7 @@ use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::IntPredicate;
 use nnc_ir::Activation;
 
-use super::conv_fast::{emit_pack_rows, rows_in, ConvAlgo, ConvPlan, ConvSpec, PackGeom};
+use super::conv_common::{emit_pack_rows, rows_in, ConvAlgo, ConvPlan, ConvSpec, PackGeom};
 use super::gemm::{err, i64_of, mul, Em, KernelResult};
 use super::isa::Isa;
 

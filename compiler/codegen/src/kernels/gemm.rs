@@ -31,7 +31,7 @@
 
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
-use inkwell::builder::{Builder, BuilderError};
+use inkwell::builder::Builder;
 use inkwell::context::ContextRef;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::module::Module;
@@ -56,39 +56,7 @@ pub fn apply_act(act: Option<Activation>, x: f32) -> f32 {
     }
 }
 
-/// Error raised while planning or emitting a kernel (bad shape, overflow, LLVM builder
-/// failure). Never a panic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KernelError {
-    /// Human-readable description.
-    pub message: String,
-}
-
-impl KernelError {
-    /// Creates an error from a message.
-    pub fn new(message: impl Into<String>) -> Self {
-        KernelError {
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for KernelError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "kernel emission: {}", self.message)
-    }
-}
-
-impl std::error::Error for KernelError {}
-
-impl From<BuilderError> for KernelError {
-    fn from(e: BuilderError) -> Self {
-        KernelError::new(format!("LLVM builder error: {e:?}"))
-    }
-}
-
-/// Result type of the kernel emitters.
-pub type KernelResult<T> = Result<T, KernelError>;
+pub use super::error::{KernelError, KernelResult};
 
 pub(crate) fn err<T>(msg: impl Into<String>) -> KernelResult<T> {
     Err(KernelError::new(msg))

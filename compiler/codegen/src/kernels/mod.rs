@@ -48,10 +48,12 @@ use inkwell::{FloatPredicate, IntPredicate};
 
 pub mod affine;
 pub mod conv;
+pub mod conv_common;
 pub mod conv_fast;
 pub mod conv_wide;
 pub mod dwconv;
 pub mod elementwise;
+pub mod error;
 pub mod fast;
 pub mod gemm;
 pub mod isa;

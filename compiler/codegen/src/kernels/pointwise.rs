@@ -28,7 +28,7 @@ use inkwell::module::Module;
 use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::IntPredicate;
 
-use super::conv_fast::{
+use super::conv_common::{
     channel_chunks, decode_task, for_panels, params, ConvAlgo, ConvPlan, ConvSpec, Ptrs, MR, NV,
 };
 use super::gemm::{emit_tile, i64_of, mul, unroll_for, Em, KernelResult, TileShape};

@@ -29,7 +29,7 @@ use inkwell::values::{BasicMetadataValueEnum, IntValue, VectorValue};
 use inkwell::FloatPredicate;
 use nnc_ir::Activation;
 
-use super::gemm::KernelError;
+use super::error::KernelError;
 
 /// Errors of this module are kernel errors (a missing intrinsic, a builder
 /// failure).

@@ -5,12 +5,16 @@
 //! kernel modules (and inkwell), not on the rest of the crate.
 #![allow(dead_code)]
 
+#[path = "../../src/kernels/conv_common.rs"]
+pub mod conv_common;
 #[path = "../../src/kernels/conv_fast.rs"]
 pub mod conv_fast;
 #[path = "../../src/kernels/conv_wide.rs"]
 pub mod conv_wide;
 #[path = "../../src/kernels/dwconv.rs"]
 pub mod dwconv;
+#[path = "../../src/kernels/error.rs"]
+pub mod error;
 #[path = "../../src/kernels/gemm.rs"]
 pub mod gemm;
 #[path = "../../src/kernels/isa.rs"]

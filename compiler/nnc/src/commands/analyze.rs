@@ -200,9 +200,10 @@ pub fn run(o: Opts) -> u8 {
     if let Some(plot) = o.plot {
         let mut outs = outfile::Outputs::new();
         outs.input(file);
-        let written = outs.plan(plot).and_then(|()| {
-            let svg = nnc_report::roofline::roofline_svg(&analysis, g)?;
-            outfile::write(plot, svg.as_bytes(), outfile::Mode::Data)
+        let written = outs.plan(plot).map_err(String::from).and_then(|()| {
+            let svg =
+                nnc_report::roofline::roofline_svg(&analysis, g).map_err(|e| e.to_string())?;
+            outfile::write(plot, svg.as_bytes(), outfile::Mode::Data).map_err(String::from)
         });
         if let Err(e) = written {
             output::usage_error(e);

@@ -2,38 +2,9 @@
 //! elaborated network as an ONNX model (weights embedded as initializers)
 //! or as PyTorch module source (weights stay in the safetensors file).
 
+use crate::cli::{ExportArgs, ExportFormat};
 use crate::exit;
 use crate::output;
-use clap::{Args, ValueEnum};
-use std::path::PathBuf;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
-    Onnx,
-    Torch,
-}
-
-#[derive(Args, Debug)]
-pub struct ExportArgs {
-    /// The network (.nn, or .onnx).
-    pub file: PathBuf,
-    #[arg(long, value_enum)]
-    pub format: ExportFormat,
-    /// The output file.
-    #[arg(short = 'o', long = "output")]
-    pub output: PathBuf,
-    #[arg(long)]
-    pub network: Option<String>,
-    /// Weights (safetensors) for the ONNX initializers; default: nnc's deterministic initialization.
-    #[arg(long)]
-    pub weights: Option<PathBuf>,
-    /// Seed of the deterministic initialization when no --weights is given.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// ONNX opset version.
-    #[arg(long, default_value_t = nnc_onnx::export_onnx::DEFAULT_OPSET)]
-    pub opset: i64,
-}
 
 pub fn run(a: &ExportArgs, color: bool) -> u8 {
     // the output never replaces the source, the weights, a directory or a device

@@ -2,24 +2,12 @@
 //! ONNX model to readable `.nn` source and its weights. The source is
 //! compiled before anything is written; outputs are written atomically.
 
+use crate::cli::ImportArgs;
 use crate::exit;
 use crate::frontend;
 use crate::outfile;
 use crate::output;
-use clap::Args;
-use std::path::PathBuf;
-
-#[derive(Args, Debug)]
-pub struct ImportArgs {
-    /// The ONNX model.
-    pub file: PathBuf,
-    /// Where to write the .nn source (default: standard output).
-    #[arg(short = 'o', long = "output")]
-    pub output: Option<PathBuf>,
-    /// Also write the initializers as safetensors, keyed by the source's weight names.
-    #[arg(long, value_name = "W.safetensors")]
-    pub weights_out: Option<PathBuf>,
-}
+use nnc_diag::codes::onnx as onnx_code;
 
 pub fn run(a: &ImportArgs, color: bool) -> u8 {
     // outputs never replace the model, each other, a directory or a device
@@ -52,13 +40,17 @@ pub fn run(a: &ImportArgs, color: bool) -> u8 {
             nnc_diag::render::MessageFormat::Human,
             color,
         );
-        eprintln!("error[E0508]: the source imported from `{name}` does not compile (a bug in the importer)");
+        eprintln!(
+            "error[{}]: the source imported from `{name}` does not compile (a bug in the importer)",
+            onnx_code::IMPORT_BUG
+        );
         return exit::INPUT_ERRORS;
     };
     let problems = nnc_interp::weights::check_store(g, &imp.weights);
     if !problems.is_empty() {
         eprintln!(
-            "error[E0508]: the imported weights do not fit the imported source: {}",
+            "error[{}]: the imported weights do not fit the imported source: {}",
+            onnx_code::IMPORT_BUG,
             problems.join("; ")
         );
         return exit::INPUT_ERRORS;
@@ -67,7 +59,10 @@ pub fn run(a: &ImportArgs, color: bool) -> u8 {
         Some(_) => match nnc_interp::weights::save_safetensors(&imp.weights) {
             Ok(b) => Some(b),
             Err(e) => {
-                eprintln!("error[E0508]: cannot serialize the weights: {e}");
+                eprintln!(
+                    "error[{}]: cannot serialize the weights: {e}",
+                    onnx_code::IMPORT_BUG
+                );
                 return exit::INPUT_ERRORS;
             }
         },

@@ -11,9 +11,6 @@ mod graph;
 mod import;
 mod run;
 
-pub use export::ExportArgs;
-pub use import::ImportArgs;
-
 use crate::cli::{Cli, Command};
 use crate::exit;
 use crate::frontend::{self, Compiled, LoadError};

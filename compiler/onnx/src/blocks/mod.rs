@@ -17,7 +17,7 @@ mod loops;
 pub(crate) mod params;
 pub(crate) mod tokens;
 
-use crate::import::Stmt;
+use crate::ctx::Stmt;
 use crate::naming::{scope_of_node, Idents};
 use params::{Param, Source};
 use std::collections::{HashMap, HashSet};

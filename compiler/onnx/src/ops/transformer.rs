@@ -11,8 +11,8 @@
 
 use super::{fmt_f32, hint, infer, scope_for, store, transpose2};
 use crate::attrs::NodeRef;
+use crate::ctx::{Ctx, Val};
 use crate::error::Error;
-use crate::import::{Ctx, Val};
 use crate::naming::{clean_scope, scope_of_node};
 use nnc_ir::op::{BinaryKind, NormAxes, Op};
 

@@ -1,25 +1,25 @@
 //! The parser's error type: chumsky's [`Rich`] expected/found errors, or a
-//! coded error raised inside the grammar ([`Custom`]: a code of the table,
-//! message, label, help, secondary span), carried as it is through chumsky
-//! and turned into a [`Diagnostic`] by `report.rs`.
+//! coded error raised inside the grammar ([`Custom`]: the [`Diagnostic`]
+//! itself, with a code of the table, message, help and secondary labels,
+//! waiting only for its primary label's span), carried as it is through
+//! chumsky and completed by `report.rs`.
 
 use super::{sp, CSpan};
 use crate::lexer::Token;
 use chumsky::error::{Error, LabelError, Rich, RichPattern};
 use chumsky::input::Input;
 use chumsky::util::MaybeRef;
-use nnc_diag::{Diagnostic, Span};
+use nnc_diag::{Diagnostic, Label, Span};
 
-/// A coded error raised inside the grammar; its primary span is the span of
-/// the [`PError`] that carries it.
+/// A coded error raised inside the grammar: its diagnostic, and the text of
+/// the primary label, whose span is the span of the [`PError`] that carries
+/// it.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Custom {
-    /// A constant of `nnc_diag::codes::syntax`.
-    code: &'static str,
-    message: String,
+    /// Coded with a constant of `nnc_diag::codes::syntax`; no primary label
+    /// yet.
+    diagnostic: Diagnostic,
     label: String,
-    help: Option<String>,
-    secondary: Option<(Span, String)>,
 }
 
 impl Custom {
@@ -29,35 +29,33 @@ impl Custom {
         label: impl Into<String>,
     ) -> Custom {
         Custom {
-            code,
-            message: message.into(),
+            diagnostic: Diagnostic::error(code, message),
             label: label.into(),
-            help: None,
-            secondary: None,
         }
     }
     pub(super) fn help(mut self, h: impl Into<String>) -> Custom {
-        self.help = Some(h.into());
+        self.diagnostic = self.diagnostic.with_help(h);
         self
     }
     pub(super) fn secondary(mut self, s: Span, m: impl Into<String>) -> Custom {
-        self.secondary = Some((s, m.into()));
+        self.diagnostic = self.diagnostic.with_secondary(s, m);
         self
     }
     /// The error raised at `span`.
     pub(super) fn at<'t, 's>(self, span: CSpan) -> PError<'t, 's> {
         PError::Coded(span, Box::new(self))
     }
-    /// The diagnostic, with its primary label at `span`.
+    /// The diagnostic, with its primary label (first) at `span`.
     pub(super) fn diagnostic(&self, span: CSpan) -> Diagnostic {
-        let mut d = Diagnostic::error(self.code, self.message.clone())
-            .with_primary(sp(span), self.label.clone());
-        if let Some((s, m)) = &self.secondary {
-            d = d.with_secondary(*s, m.clone());
-        }
-        if let Some(h) = &self.help {
-            d = d.with_help(h.clone());
-        }
+        let mut d = self.diagnostic.clone();
+        d.labels.insert(
+            0,
+            Label {
+                span: sp(span),
+                message: self.label.clone(),
+                primary: true,
+            },
+        );
         d
     }
 }

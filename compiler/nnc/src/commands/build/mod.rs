@@ -161,11 +161,14 @@ pub fn run(o: Opts) -> u8 {
         EmitArg::Exe => {
             let linked = tmp.path().join("a.out");
             runtime_lib::link(&art.objects, &linked)
-                .and_then(|()| outfile::copy(&linked, &out, outfile::Mode::Executable))
+                .map_err(String::from)
+                .and_then(|()| {
+                    outfile::copy(&linked, &out, outfile::Mode::Executable).map_err(String::from)
+                })
         }
         // one object: the kernels with the weights embedded by `.incbin`
         EmitArg::Obj => match art.objects.as_slice() {
-            [obj] => outfile::copy(obj, &out, outfile::Mode::Data),
+            [obj] => outfile::copy(obj, &out, outfile::Mode::Data).map_err(String::from),
             objs => Err(format!(
                 "internal compiler error: the backend produced {} objects, expected one",
                 objs.len()
@@ -223,7 +226,7 @@ fn write_text(text: &Path, tmp_blob: &Path, out: &Path, blob: Option<&Path>) -> 
                 out.display()
             ));
         }
-        return outfile::write(out, src.as_bytes(), outfile::Mode::Data);
+        return outfile::write(out, src.as_bytes(), outfile::Mode::Data).map_err(String::from);
     };
     outfile::copy(tmp_blob, blob, outfile::Mode::Data)?;
     let kept = absolute_file(blob)?;
@@ -237,7 +240,7 @@ fn write_text(text: &Path, tmp_blob: &Path, out: &Path, blob: Option<&Path>) -> 
             )
         })?;
     let fixed = src.replace(tmp_s.as_ref(), kept_s);
-    outfile::write(out, fixed.as_bytes(), outfile::Mode::Data)
+    outfile::write(out, fixed.as_bytes(), outfile::Mode::Data).map_err(String::from)
 }
 
 /// The absolute path of an existing file (its directory canonicalized,

@@ -6,6 +6,8 @@
 use nnc_analysis::Platform;
 use nnc_ir::Graph;
 use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
 
 /// Largest figure (GFLOP/s or GB/s) accepted from a profile: far above any
 /// machine nnc targets, far below where predicted times lose all meaning.
@@ -13,36 +15,69 @@ const MAX_FIGURE: f64 = 1e7;
 /// Smallest accepted figure (1 MFLOP/s, 1 MB/s).
 const MIN_FIGURE: f64 = 1e-3;
 
+/// A platform figure outside [`MIN_FIGURE`, `MAX_FIGURE`] (or not normal).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImplausibleFigure {
+    /// The platform's name.
+    pub platform: String,
+    /// "peak GFLOP/s" or "bandwidth GB/s".
+    pub what: &'static str,
+    pub value: f64,
+    /// For `host`, the calibration cache the figure came from.
+    pub cache: Option<PathBuf>,
+}
+
+impl fmt::Display for ImplausibleFigure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ImplausibleFigure {
+            platform,
+            what,
+            value: v,
+            cache,
+        } = self;
+        write!(
+            f,
+            "platform `{platform}` has an implausible {what} figure ({v:e}, expected {MIN_FIGURE}..{MAX_FIGURE:e})"
+        )?;
+        if let Some(c) = cache {
+            write!(
+                f,
+                "; the calibration cache `{}` is damaged: run `nnc calibrate` again",
+                c.display()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ImplausibleFigure {}
+
 /// Checks a profile's figures: finite, normal, within
 /// [`MIN_FIGURE`, `MAX_FIGURE`]. A crafted calibration cache fails here.
-pub fn validate(p: &Platform) -> Result<(), String> {
+pub fn validate(p: &Platform) -> Result<(), ImplausibleFigure> {
     for (what, v) in [
         ("peak GFLOP/s", p.peak_gflops),
         ("bandwidth GB/s", p.bandwidth_gbs),
     ] {
         if !(v.is_normal() && (MIN_FIGURE..=MAX_FIGURE).contains(&v)) {
-            let fix = if p.name == "host" {
-                match nnc_analysis::calibrate::cache_path() {
-                    Some(c) => format!(
-                        "; the calibration cache `{}` is damaged: run `nnc calibrate` again",
-                        c.display()
-                    ),
-                    None => String::new(),
-                }
+            let cache = if p.name == "host" {
+                nnc_analysis::calibrate::cache_path()
             } else {
-                String::new()
+                None
             };
-            return Err(format!(
-                "platform `{}` has an implausible {what} figure ({v:e}, expected {MIN_FIGURE}..{MAX_FIGURE:e}){fix}",
-                p.name
-            ));
+            return Err(ImplausibleFigure {
+                platform: p.name.clone(),
+                what,
+                value: v,
+                cache,
+            });
         }
     }
     Ok(())
 }
 
 /// Predicted milliseconds per node name on `p`; every figure finite and ≥ 0.
-pub fn predicted_ms(g: &Graph, p: &Platform) -> Result<HashMap<String, f64>, String> {
+pub fn predicted_ms(g: &Graph, p: &Platform) -> Result<HashMap<String, f64>, ImplausibleFigure> {
     validate(p)?;
     let mut m = HashMap::new();
     if let Ok(a) = nnc_analysis::analyze(g, p) {

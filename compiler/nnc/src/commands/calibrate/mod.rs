@@ -18,8 +18,8 @@ use std::time::Instant;
 
 /// Writes the calibration cache by the output-file rules (docs/outputs.md):
 /// atomic replacement, the mode kept, a device written to and never replaced.
-pub fn write_cache(p: &Path, bytes: &[u8]) -> Result<(), String> {
-    outfile::write(p, bytes, outfile::Mode::Data)
+pub fn write_cache(p: &Path, bytes: &[u8]) -> Result<(), nnc_analysis::calibrate::WriteError> {
+    Ok(outfile::write(p, bytes, outfile::Mode::Data)?)
 }
 
 /// This nnc's version and a fingerprint of its kernels (code generator and
