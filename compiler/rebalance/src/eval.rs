@@ -136,7 +136,7 @@ impl Reject {
             Reject::Constraint => "changing it breaks a shape constraint (a residual add, concat or split, groups)",
             Reject::InputShape => "it sets the shape of a network input",
             Reject::OutputShape => "it sets the shape of a network output",
-            Reject::Structure => "it also sets something other than a channel width on axis 1 (a loop bound, a kernel size, a name, whether a branch is taken, or a size on another axis: a channels-last or token width `[N, L, E]`, a `reshape` or `param` shape, ...); rebalancing traces NCHW channel widths only",
+            Reject::Structure => "it also sets something other than a channel width on axis 1 (a loop bound, a kernel size, a name, whether a branch is taken, or a size on another axis: a channels-last or token width `[N, L, E]`, a `reshape`, `expand` or `param` shape, ...); rebalancing traces NCHW channel widths only",
             Reject::Alignment => "changing it makes a SIMD-aligned width unaligned",
             Reject::Budget => "not examined: the time budget (--time-limit) ran out first",
         }
