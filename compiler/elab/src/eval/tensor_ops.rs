@@ -223,6 +223,12 @@ impl<'a> Elab<'a> {
                 let dims = self.int_list(s, "`shape`")?;
                 let xs = self.graph.node(x).shape.clone();
                 let shape = self.resolve_expand(&xs, &dims, s.span)?;
+                if shape == xs {
+                    // nothing to repeat (ViT's class token at batch 1): no
+                    // node, like `Tensor.expand` returning the same view
+                    self.explicit_name(name).ok()?;
+                    return Some(Value::Tensor(x));
+                }
                 node(self, Op::Expand { shape }, &[x])
             }
             Builtin::Attention => {
