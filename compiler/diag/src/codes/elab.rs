@@ -140,7 +140,7 @@ super::code_table! {
     }
     BAD_EXPAND = "E0148" {
         title: "invalid `expand` target",
-        explanation: "`expand(x, shape)` (PyTorch's `Tensor.expand`) repeats the axes of size 1 of `x` to the sizes in `shape`, aligned from the end: `shape` lists at least as many sizes as `x` has axes, each size is positive or `-1` (keep the axis), an axis of `x` whose size is not 1 keeps its size, and the extra leading sizes (new axes) cannot be `-1`.\n\nExample:\n\n    expand(t, [4, 2, 768])  // t is [1, 1, 768]: axis 1 has size 1, fine; but t = [1, 3, 768] cannot become 2 along axis 1\n\nFix: Expand only axes of size 1, and write `-1` for the axes that stay, e.g. `expand(t, [batch(x), -1, -1])`.",
+        explanation: "`expand(x, shape)` (PyTorch's `Tensor.expand`) repeats the axes of size 1 of `x` to the sizes in `shape`, aligned from the end: `shape` lists at least as many sizes as `x` has axes, each size is positive or `-1` (keep the axis), an axis of `x` whose size is not 1 keeps its size, and the extra leading sizes (new axes) cannot be `-1`.\n\nExample:\n\n    expand(t, [4, 2, 768])  // t is [1, 3, 768]: axis 1 has size 3, it cannot become 2\n\nFix: Expand only axes of size 1, and write `-1` for the axes that stay, e.g. `expand(t, [batch(x), -1, -1])`.",
     }
     SHAPE = "E0150" {
         title: "an op cannot take this input shape",
