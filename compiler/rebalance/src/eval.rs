@@ -58,6 +58,16 @@ fn op_key(g: &Graph, id: NodeId) -> String {
             parts,
             ..
         } => format!("split channels {part}/{parts}"),
+        // the target is the output shape, compared without its channel
+        // axis like every node's (`expand(t, [-1, -1, H, W])` follows a
+        // rebalanced width; a literal in another axis is a structure change)
+        Op::Expand { shape } => {
+            let mut s = shape.clone();
+            if s.len() >= 2 {
+                s.remove(1);
+            }
+            format!("expand {s:?}")
+        }
         other => format!("{other:?}"),
     }
 }
