@@ -167,6 +167,9 @@ pub fn cost(op: &Op, inputs: &[&[usize]], out: &[usize]) -> Cost {
         }
         Op::LayerNorm { .. } => with(0, mul(LAYERNORM_FLOPS_PER_ELEM, out_elems)),
         Op::Reshape { .. } | Op::Permute { .. } | Op::Roll { .. } => with(0, 0),
+        // Like a copy: the (smaller) input read once, every output element
+        // written; no arithmetic.
+        Op::Expand { .. } => with(0, 0),
         // A slice or a selected index reads only what it copies.
         Op::Slice { .. } | Op::Select { .. } | Op::Take { .. } => Cost {
             mac: mul(2, out_elems),
@@ -522,5 +525,16 @@ mod tests {
             &[1, 3],
         );
         assert_eq!(c.mult_adds, 0);
+    }
+
+    #[test]
+    fn expand_is_a_copy() {
+        let op = Op::Expand {
+            shape: vec![4, 1, 768],
+        };
+        let c = cost(&op, &[&[1, 1, 768]], &[4, 1, 768]);
+        assert_eq!((c.params, c.mult_adds, c.flops), (0, 0, 0));
+        // the input read once, the output written
+        assert_eq!(c.mac, 768 + 4 * 768);
     }
 }

@@ -1,5 +1,5 @@
 //! Lowering of the tensor ops of transformers (layernorm, reshape, permute,
-//! slice, select, matmul, param, affine, roll, take, constant, attention) to
+//! slice, select, matmul, param, affine, roll, expand, take, constant, attention) to
 //! kernel plans.
 //!
 //! Data movement is planned as strided copies ([`StridedPlan`]); a
@@ -132,6 +132,7 @@ pub fn tensor_kernel(
         Op::Roll { axis, shift } => {
             KernelPlan::Strided(StridedPlan::roll(in_shape(0)?, &[*shift as i64], &[*axis])?)
         }
+        Op::Expand { shape } => KernelPlan::Strided(StridedPlan::expand(in_shape(0)?, shape)?),
         Op::MatMul => {
             let a = in_shape(0)?;
             let b = in_shape(1)?;

@@ -500,7 +500,8 @@ fn kernel_for(
         | Op::Affine { .. }
         | Op::Take { .. }
         | Op::Constant { .. }
-        | Op::Roll { .. } => crate::lower::tensor_kernel(g, id, ws, blob)?,
+        | Op::Roll { .. }
+        | Op::Expand { .. } => crate::lower::tensor_kernel(g, id, ws, blob)?,
         Op::Upsample { scale } => {
             let [n, c, h, w] = dims4(in_shape(0)?, name)?;
             KernelPlan::Upsample(UpsamplePlan {

@@ -1,5 +1,5 @@
 //! The transformer kernels (layer norm, batched strided matmul, strided
-//! copies for permute / slice / roll) × ISA build (`x86-64-v3` = AVX2, and
+//! copies for permute / slice / roll / expand) × ISA build (`x86-64-v3` = AVX2, and
 //! `skylake-avx512` when the host has AVX-512F), against scalar references
 //! (f64 accumulation), on shapes around the vector widths and panel edges, with
 //! random task splits.
@@ -446,6 +446,74 @@ fn rolls_over_two_axes() {
                 &run_copy(&plan, &x, n, cpu, 4),
                 &want,
                 &format!("roll {sh},{sw} {cpu}"),
+            );
+        }
+    }
+}
+
+/// The reference `expand` (NumPy broadcasting of `shape` to `out_shape`).
+fn expand_ref(x: &[f32], shape: &[usize], out_shape: &[usize]) -> Vec<f32> {
+    let lead = out_shape.len() - shape.len();
+    let n: usize = out_shape.iter().product();
+    let mut y = Vec::with_capacity(n);
+    let mut idx = vec![0usize; out_shape.len()];
+    for _ in 0..n {
+        let mut f = 0;
+        for (j, &d) in shape.iter().enumerate() {
+            f = f * d + if d == 1 { 0 } else { idx[lead + j] };
+        }
+        y.push(x[f]);
+        for a in (0..out_shape.len()).rev() {
+            idx[a] += 1;
+            if idx[a] < out_shape[a] {
+                break;
+            }
+            idx[a] = 0;
+        }
+    }
+    y
+}
+
+#[test]
+fn expands_on_random_shapes() {
+    // fixed cases (ViT's class token, a repeated innermost axis around the
+    // vector widths), then random shapes: rank 1..=4, sizes 1..=19, some
+    // input axes 1, 0..=2 new leading axes
+    let mut cases: Vec<(Vec<usize>, Vec<usize>)> = vec![
+        (vec![1, 1, 768], vec![4, 1, 768]),
+        (vec![2, 5, 1], vec![2, 5, 17]),
+        (vec![3, 1, 9], vec![2, 3, 8, 9]),
+        (vec![1], vec![33]),
+    ];
+    let mut s = 0x5eed_u64;
+    let mut next = |m: u64| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s % m) as usize
+    };
+    for _ in 0..40 {
+        let r = 1 + next(4);
+        let out: Vec<usize> = (0..r).map(|_| 1 + next(19)).collect();
+        let lead = next(3).min(r - 1);
+        let shape: Vec<usize> = out[lead..]
+            .iter()
+            .map(|&d| if next(2) == 0 { 1 } else { d })
+            .collect();
+        cases.push((shape, out));
+    }
+    for (c, (shape, out)) in cases.iter().enumerate() {
+        let n: usize = shape.iter().product();
+        let on: usize = out.iter().product();
+        let x = noise(n, 500 + c as u64);
+        let want = expand_ref(&x, shape, out);
+        let plan = StridedPlan::expand(shape, out).unwrap();
+        for cpu in cpus() {
+            let nt = 1 + (c as u64 % 5);
+            exact(
+                &run_copy(&plan, &x, on, cpu, nt),
+                &want,
+                &format!("expand {shape:?} -> {out:?} {cpu}"),
             );
         }
     }

@@ -1,5 +1,5 @@
 //! Differential tests of the transformer ops (layernorm, reshape, permute,
-//! slice, select, matmul, param, affine, roll, attention, linear over the
+//! slice, select, matmul, param, affine, roll, expand, attention, linear over the
 //! last axis of any rank): JIT-compiled code against the reference
 //! interpreter on both ISA builds (AVX2 `x86-64-v3`, and `skylake-avx512` when
 //! the host has AVX-512F), max|d| / max|ref| <= 1e-4, on small random
@@ -186,6 +186,58 @@ fn reshape_permute_slice_select_roll() {
     );
     b.output("affine", u);
     check(&b.finish(), 2);
+}
+
+#[test]
+fn expanded_class_token_concat_and_position_embedding() {
+    // ViT's front at batch 3: a [1, 1, E] class token expanded to the batch,
+    // concatenated in front of the tokens, plus a [1, L + 1, E] embedding
+    let mut b = GraphBuilder::new("cls");
+    let x = b.input("x", &[3, 7, 20]);
+    let t = named(
+        &mut b,
+        Op::Param {
+            shape: vec![1, 1, 20],
+        },
+        &[],
+        "class_token",
+    );
+    let t = op(
+        &mut b,
+        Op::Expand {
+            shape: vec![3, 1, 20],
+        },
+        &[t],
+    );
+    let y = op(&mut b, Op::Concat { axis: 1 }, &[t, x]);
+    let pos = named(
+        &mut b,
+        Op::Param {
+            shape: vec![1, 8, 20],
+        },
+        &[],
+        "pos",
+    );
+    let y = op(&mut b, Op::Binary(BinaryKind::Add), &[y, pos]);
+    b.output("y", y);
+    // an input column repeated over the last axis and a new leading axis
+    let c = op(&mut b, Op::Select { axis: 2, index: 0 }, &[x]);
+    let c = op(
+        &mut b,
+        Op::Reshape {
+            shape: vec![3, 7, 1],
+        },
+        &[c],
+    );
+    let c = op(
+        &mut b,
+        Op::Expand {
+            shape: vec![2, 3, 7, 9],
+        },
+        &[c],
+    );
+    b.output("c", c);
+    check(&b.finish(), 5);
 }
 
 #[test]

@@ -30,6 +30,7 @@ pub(crate) enum Builtin {
     MatMul,
     Param,
     Roll,
+    Expand,
     Attention,
     Take,
     Constant,
@@ -154,6 +155,7 @@ pub(crate) static BUILTINS: &[Sig] = &[
     sig("matmul", Builtin::MatMul, &["a", "b"], 2, true),
     sig("param", Builtin::Param, &["shape"], 1, true),
     sig("roll", Builtin::Roll, &["x", "shift", "axis"], 3, true),
+    sig("expand", Builtin::Expand, &["x", "shape"], 2, true),
     sig(
         "attention",
         Builtin::Attention,

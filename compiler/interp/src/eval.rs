@@ -266,6 +266,7 @@ pub fn eval_op(op: &Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor, Eval
         | Op::Param { .. }
         | Op::Affine { .. }
         | Op::Roll { .. }
+        | Op::Expand { .. }
         | Op::Take { .. }
         | Op::Constant { .. }
         | Op::Attention { .. } => crate::ops::eval(op, args, ws).map_err(EvalError::from),

@@ -114,6 +114,7 @@ pub fn op_attrs(op: &Op) -> String {
         Op::Param { shape } => a.push(format!("shape={}", fmt_shape(shape))),
         Op::Affine { mul, add } => a.push(format!("mul={mul} add={add}")),
         Op::Roll { axis, shift } => a.push(format!("axis={axis} shift={shift}")),
+        Op::Expand { shape } => a.push(format!("shape={}", fmt_shape(shape))),
         Op::Take {
             axis, index_shape, ..
         } => a.push(format!("axis={axis} indices={}", fmt_shape(index_shape))),

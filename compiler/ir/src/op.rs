@@ -256,6 +256,13 @@ pub enum Op {
         axis: usize,
         shift: usize,
     },
+    /// `torch.Tensor.expand`: the input broadcast to `shape` (NumPy rules,
+    /// axes aligned from the end): every input axis equals the output axis
+    /// or is 1 (repeated); an input of lower rank gains leading axes.
+    /// `expand(param([1, 1, E]), [N, -1, -1])` is ViT's class token.
+    Expand {
+        shape: Vec<usize>,
+    },
     /// Multi-head self-attention, `nn.MultiheadAttention(E, heads,
     /// batch_first=True)(x, x, x)` in eval mode: input and output `[N, L, E]`.
     /// `qkv = x @ in_proj_weight^T + in_proj_bias` (rows 0..E are q, E..2E k,
@@ -320,6 +327,7 @@ impl Op {
             Op::Param { .. } => "param",
             Op::Affine { .. } => "affine",
             Op::Roll { .. } => "roll",
+            Op::Expand { .. } => "expand",
             Op::Attention { .. } => "attention",
             Op::Take { .. } => "take",
             Op::Constant { .. } => "constant",
@@ -368,6 +376,7 @@ impl Op {
                 | Op::Slice { .. }
                 | Op::Select { .. }
                 | Op::Roll { .. }
+                | Op::Expand { .. }
                 | Op::Take { .. }
         )
     }
@@ -386,6 +395,7 @@ impl Op {
                 | Op::Param { .. }
                 | Op::Affine { .. }
                 | Op::Roll { .. }
+                | Op::Expand { .. }
                 | Op::Attention { .. }
                 | Op::Take { .. }
                 | Op::Constant { .. }

@@ -690,6 +690,13 @@ pub fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeError> {
             }
             Ok(inputs[0].to_vec())
         }
+        Op::Expand { shape } => {
+            arity(op, inputs, 1)?;
+            let x = inputs[0];
+            expand_check(x, shape)?;
+            numel(shape).ok_or_else(|| overflow("the expand size"))?;
+            Ok(shape.clone())
+        }
         Op::Attention { heads, .. } => {
             arity(op, inputs, 1)?;
             let x = inputs[0];
@@ -798,6 +805,31 @@ pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, ShapeError> 
     out.push(n);
     numel(&out).ok_or_else(|| overflow("the matmul size"))?;
     Ok(out)
+}
+
+/// Checks that `x` broadcasts to `out` (NumPy rules, axes aligned from the
+/// end): `out` has at least `x`'s rank, positive sizes, and every axis of
+/// `x` equals the matching axis of `out` or is 1.
+pub fn expand_check(x: &[usize], out: &[usize]) -> Result<(), ShapeError> {
+    if out.len() < x.len() || out.contains(&0) {
+        return Err(ShapeError::new(format!(
+            "`expand` of {} to {}: the target needs at least the input's rank and positive sizes",
+            fmt_shape(x),
+            fmt_shape(out)
+        )));
+    }
+    let lead = out.len() - x.len();
+    for (i, (&a, &b)) in x.iter().zip(&out[lead..]).enumerate() {
+        if a != b && a != 1 {
+            return Err(ShapeError::new(format!(
+                "`expand` of {} to {}: axis {i} has size {a}, which is neither {b} nor 1",
+                fmt_shape(x),
+                fmt_shape(out)
+            ))
+            .help("only axes of size 1 can be expanded"));
+        }
+    }
+    Ok(())
 }
 
 /// The number of inputs an op takes: `(min, max)` (max None: unbounded).

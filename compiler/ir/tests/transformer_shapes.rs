@@ -238,3 +238,22 @@ fn take_and_constant_shapes() {
     };
     assert!(infer(&bad, &[]).is_err());
 }
+
+#[test]
+fn expand() {
+    let e = |s: &[usize]| Op::Expand { shape: s.to_vec() };
+    // ViT's class token: [1, 1, E] -> [N, 1, E]
+    assert_eq!(
+        infer(&e(&[4, 1, 768]), &[&[1, 1, 768]]).unwrap(),
+        vec![4, 1, 768]
+    );
+    // new leading axes
+    assert_eq!(infer(&e(&[2, 3, 5]), &[&[3, 1]]).unwrap(), vec![2, 3, 5]);
+    assert_eq!(infer(&e(&[3, 5]), &[&[3, 5]]).unwrap(), vec![3, 5]);
+    // a non-1 axis cannot change, the rank cannot shrink, sizes are positive
+    assert!(infer(&e(&[4, 2, 768]), &[&[1, 3, 768]]).is_err());
+    assert!(infer(&e(&[768]), &[&[1, 768]]).is_err());
+    assert!(infer(&e(&[0, 1, 768]), &[&[1, 1, 768]]).is_err());
+    assert!(infer(&e(&[usize::MAX, 2, 768]), &[&[1, 1, 768]]).is_err());
+    assert!(infer(&e(&[2, 2]), &[]).is_err());
+}

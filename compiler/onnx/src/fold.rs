@@ -322,6 +322,68 @@ pub fn fold(n: &NodeRef, inputs: &[In]) -> Result<Option<Vec<Const>>, Error> {
             };
             one(Const { dims, data })
         }
+        // `Equal` and `Where` of integer constants: torch's export of
+        // `t.expand(n, -1, -1)` computes the shape as
+        // `Where(Equal(shape, -1), 1, shape)`. Booleans are ints 0 and 1;
+        // operands of equal length or of one element.
+        "Equal" => {
+            let (a, b) = (
+                c(0).unwrap(),
+                c(1).ok_or_else(|| n.unsupported("missing operand"))?,
+            );
+            if a.is_float() || b.is_float() {
+                return Ok(None);
+            }
+            let Some((dims, len)) = broadcast_flat(&[a, b]) else {
+                return Ok(None);
+            };
+            let (av, bv) = (a.as_i64(), b.as_i64());
+            let v = (0..len)
+                .map(|i| i64::from(av[i % av.len()] == bv[i % bv.len()]))
+                .collect();
+            one(Const::i64s(dims, v))
+        }
+        "Where" => {
+            let (cond, x, y) = match (c(0), c(1), c(2)) {
+                (Some(a), Some(b), Some(d)) => (a, b, d),
+                _ => return Err(n.unsupported("Where needs three operands")),
+            };
+            if cond.is_float() || x.is_float() != y.is_float() {
+                return Ok(None);
+            }
+            let Some((dims, len)) = broadcast_flat(&[cond, x, y]) else {
+                return Ok(None);
+            };
+            let cv = cond.as_i64();
+            let pick = |i: usize| cv[i % cv.len()] != 0;
+            if x.is_float() {
+                let (xv, yv) = (x.as_f32(), y.as_f32());
+                let v = (0..len)
+                    .map(|i| {
+                        if pick(i) {
+                            xv[i % xv.len()]
+                        } else {
+                            yv[i % yv.len()]
+                        }
+                    })
+                    .collect();
+                return one(Const {
+                    dims,
+                    data: Data::F32(v),
+                });
+            }
+            let (xv, yv) = (x.as_i64(), y.as_i64());
+            let v = (0..len)
+                .map(|i| {
+                    if pick(i) {
+                        xv[i % xv.len()]
+                    } else {
+                        yv[i % yv.len()]
+                    }
+                })
+                .collect();
+            one(Const::i64s(dims, v))
+        }
         "ConstantOfShape" => {
             let shape = c(0).unwrap().as_i64();
             let dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
@@ -346,4 +408,16 @@ pub fn fold(n: &NodeRef, inputs: &[In]) -> Result<Option<Vec<Const>>, Error> {
         }
         _ => Ok(None),
     }
+}
+
+/// The shape and length of an element-wise result over operands that all
+/// have the same length or one element (the broadcasts shape computations
+/// use); None for anything else, an empty operand or too many elements.
+fn broadcast_flat(ops: &[&Const]) -> Option<(Vec<usize>, usize)> {
+    let big = ops.iter().max_by_key(|c| c.len())?;
+    let len = big.len();
+    if len == 0 || len > MAX_FOLD_ELEMENTS || ops.iter().any(|c| c.len() != len && c.len() != 1) {
+        return None;
+    }
+    Some((big.dims.clone(), len))
 }

@@ -197,6 +197,7 @@ pub fn translate(ctx: &mut Ctx, n: &NodeRef, _opset: i64) -> Result<(), Error> {
         "Transpose" => transformer::transpose(ctx, n, &out0),
         "LayerNormalization" => transformer::layernorm(ctx, n, &out0),
         "Gather" => transformer::gather(ctx, n, &out0),
+        "Expand" => transformer::expand(ctx, n, &out0),
         "Div" => match gelu_pattern(ctx, n, &out0) {
             Some((x, nodes, out)) => {
                 let t = ctx.tensor(n, 0)?;

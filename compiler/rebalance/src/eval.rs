@@ -58,6 +58,16 @@ fn op_key(g: &Graph, id: NodeId) -> String {
             parts,
             ..
         } => format!("split channels {part}/{parts}"),
+        // the target is the output shape, compared without its channel
+        // axis like every node's (`expand(t, [-1, -1, H, W])` follows a
+        // rebalanced width; a literal in another axis is a structure change)
+        Op::Expand { shape } => {
+            let mut s = shape.clone();
+            if s.len() >= 2 {
+                s.remove(1);
+            }
+            format!("expand {s:?}")
+        }
         other => format!("{other:?}"),
     }
 }
@@ -136,7 +146,7 @@ impl Reject {
             Reject::Constraint => "changing it breaks a shape constraint (a residual add, concat or split, groups)",
             Reject::InputShape => "it sets the shape of a network input",
             Reject::OutputShape => "it sets the shape of a network output",
-            Reject::Structure => "it also sets something other than a channel width on axis 1 (a loop bound, a kernel size, a name, whether a branch is taken, or a size on another axis: a channels-last or token width `[N, L, E]`, a `reshape` or `param` shape, ...); rebalancing traces NCHW channel widths only",
+            Reject::Structure => "it also sets something other than a channel width on axis 1 (a loop bound, a kernel size, a name, whether a branch is taken, or a size on another axis: a channels-last or token width `[N, L, E]`, a `reshape`, `expand` or `param` shape, ...); rebalancing traces NCHW channel widths only",
             Reject::Alignment => "changing it makes a SIMD-aligned width unaligned",
             Reject::Budget => "not examined: the time budget (--time-limit) ran out first",
         }

@@ -452,6 +452,46 @@ fn unified_diff_hunks_and_counts() {
     );
 }
 
+/// An `expand` whose channels follow a width through `-1` does not stop
+/// the width from being rebalanced; a width literal that also sizes another
+/// axis of an `expand` target is left alone with the reason.
+#[test]
+fn expand_follows_a_width_and_freezes_a_literal_on_another_axis() {
+    let text = "\
+network gated {
+    input image: [1, 3, 32, 32];
+    let x = conv2d(image, out = 16, kernel = 3, pad = 1, bias = false, name = \"stem\");
+    let y = conv2d(x, out = 96, kernel = 1, bias = false, name = \"conv1\");
+    y = y * expand(global_avgpool(y), [-1, -1, 32, 32]);
+    output o = conv2d(y, out = 16, kernel = 1, bias = false, name = \"conv2\");
+}
+";
+    let mut o = opts();
+    o.max_ratio = 8.0;
+    let out = run("gated.nn", text, &o);
+    check_invariants("gated", text, &o, &out);
+    assert!(out.changes.iter().any(|c| c.old == 96), "{:?}", out.changes);
+    let tokens = "\
+network tokens {
+    input image: [1, 3, 32, 32];
+    let w = 24;
+    let x = conv2d(image, out = w, kernel = 3, pad = 1, name = \"stem\");
+    x = conv2d(x, out = 96, kernel = 1, name = \"mid\");
+    x = conv2d(x, out = 24, kernel = 1, name = \"out\");
+    let t = expand(param([1, 1, 1, 1], name = \"b\"), [1, 1, 1, w]);
+    output y = x + global_avgpool(t);
+}
+";
+    let out = run("tokens.nn", tokens, &o);
+    check_invariants("tokens", tokens, &o, &out);
+    let (_, _, why) = out
+        .frozen
+        .iter()
+        .find(|(_, v, _)| *v == 24)
+        .expect("w reported as left alone");
+    assert!(why.contains("`expand`"), "{why}");
+}
+
 /// A transformer (token tensors `[N, L, E]`, channels-last linears, `param`
 /// shapes): nothing crashes, nothing changes, and every width literal is
 /// reported as left alone with a reason that names the other axis.

@@ -1,12 +1,13 @@
-//! Data movement as strided copies: permute/transpose, strided slices and
-//! `roll`, all one kernel.
+//! Data movement as strided copies: permute/transpose, strided slices,
+//! `roll` and `expand`, all one kernel.
 //!
 //! A [`StridedPart`] copies a box of `dims` elements from `input[src_off +
 //! Σ i_a·src[a]]` to `out[dst_off + Σ i_a·dst[a]]`. A permute is one part (the
 //! source strides are the input's strides in the output's axis order), a slice
 //! is one part (start folded into `src_off`, step into the strides), and a roll
 //! is up to `2^axes` parts (each rolled axis splits into the two segments that
-//! wrap around).
+//! wrap around), and an expand is one part whose source stride is 0 along the
+//! repeated axes.
 //!
 //! Parts are normalized at plan time (axes of size 1 dropped, axes that are
 //! contiguous in both source and destination merged), and each is emitted by
@@ -288,6 +289,39 @@ impl StridedPlan {
         }
     }
 
+    /// `out = input.expand(out_shape)` (NumPy broadcasting, axes aligned
+    /// from the end): one part reading with stride 0 along every axis the
+    /// input repeats (size 1 in the input, or a new leading axis).
+    pub fn expand(in_shape: &[usize], out_shape: &[usize]) -> Result<StridedPlan, PlanError> {
+        let r = out_shape.len();
+        let fits = r >= in_shape.len()
+            && in_shape
+                .iter()
+                .zip(&out_shape[r - in_shape.len()..])
+                .all(|(&a, &b)| a == b || a == 1);
+        if !fits {
+            return Err(PlanError::Unsupported(format!(
+                "expand: {in_shape:?} does not broadcast to {out_shape:?}"
+            )));
+        }
+        let is = c_strides(in_shape);
+        let lead = r - in_shape.len();
+        let src = (0..r)
+            .map(|a| match a.checked_sub(lead) {
+                Some(j) if in_shape[j] == out_shape[a] => is[j],
+                _ => 0,
+            })
+            .collect();
+        Ok(StridedPlan::new(vec![StridedPart {
+            input: 0,
+            dims: out_shape.iter().map(|&d| d as u64).collect(),
+            src_off: 0,
+            src,
+            dst_off: 0,
+            dst: c_strides(out_shape),
+        }]))
+    }
+
     /// Number of work items.
     pub fn items(&self) -> u64 {
         self.parts.iter().map(StridedPart::items).sum()
@@ -533,6 +567,21 @@ mod tests {
         assert_eq!(id.parts[0].shape(), Shape::Rows { rows: 170 });
         let t = StridedPlan::permute(&[7, 9], &[1, 0]).unwrap();
         assert_eq!(t.parts[0].shape(), Shape::Transpose { p: 0 });
+    }
+
+    #[test]
+    fn expand_repeats_with_stride_zero() {
+        let x: Vec<f32> = (0..6).map(|v| v as f32).collect();
+        // [1, 1, 3] -> [2, 2, 3]: rows repeated, one merged repeat axis
+        let p = StridedPlan::expand(&[1, 1, 3], &[2, 2, 3]).unwrap();
+        assert_eq!(p.parts[0].dims, vec![4, 3]);
+        assert_eq!(apply(&p, &x, 12), [0., 1., 2.].repeat(4));
+        // [2, 1] -> [3, 2, 4]: a new leading axis and a repeated innermost axis
+        let p = StridedPlan::expand(&[2, 1], &[3, 2, 4]).unwrap();
+        let want: Vec<f32> = (0..24).map(|i| ((i / 4) % 2) as f32).collect();
+        assert_eq!(apply(&p, &x, 24), want);
+        assert!(StridedPlan::expand(&[2, 3], &[2, 4]).is_err());
+        assert!(StridedPlan::expand(&[2, 3], &[3]).is_err());
     }
 
     #[test]

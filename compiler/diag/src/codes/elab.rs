@@ -138,6 +138,10 @@ super::code_table! {
         title: "slice or index outside the axis",
         explanation: "`slice(x, axis, start, stop, step)` needs `step >= 1` and a non-empty range once negative bounds are counted from the end and the bounds are clamped to the axis (Python's rules); `select(x, axis, index)` needs `-size <= index < size`.\n\nExample:\n\n    select(x, axis = 1, index = 197)  // x is [1, 197, 768]\n\nFix: Use an index or range inside the axis.",
     }
+    BAD_EXPAND = "E0148" {
+        title: "invalid `expand` target",
+        explanation: "`expand(x, shape)` (PyTorch's `Tensor.expand`) repeats the axes of size 1 of `x` to the sizes in `shape`, aligned from the end: `shape` lists at least as many sizes as `x` has axes, each size is positive or `-1` (keep the axis), an axis of `x` whose size is not 1 keeps its size, and the extra leading sizes (new axes) cannot be `-1`.\n\nExample:\n\n    expand(t, [4, 2, 768])  // t is [1, 3, 768]: axis 1 has size 3, it cannot become 2\n\nFix: Expand only axes of size 1, and write `-1` for the axes that stay, e.g. `expand(t, [batch(x), -1, -1])`.",
+    }
     SHAPE = "E0150" {
         title: "an op cannot take this input shape",
         explanation: "Shape inference failed: wrong rank, channel counts that `groups` does not divide, a non-positive output size, pooling padding over half the kernel, mismatched concat inputs, `linear` on a 4-D tensor, and so on. The message gives the computed values.\n\nExample:\n\n    conv2d(x, out = 8, kernel = 7)  // x is [1, 3, 5, 5]: output height would be -1\n\nFix: Adjust the attributes or the input shape; for `linear`, `flatten` first.",

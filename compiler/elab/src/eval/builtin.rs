@@ -256,6 +256,7 @@ impl<'a> Elab<'a> {
             | Builtin::MatMul
             | Builtin::Param
             | Builtin::Roll
+            | Builtin::Expand
             | Builtin::Attention => self.tensor_builtin(sig.builtin, op, span, a, name),
             Builtin::Take | Builtin::Constant => self.const_builtin(sig.builtin, span, a, name),
             Builtin::Add | Builtin::Mul => {

@@ -217,6 +217,20 @@ impl<'a> Elab<'a> {
                 let shift = shift.rem_euclid(size.max(1)) as usize;
                 node(self, Op::Roll { axis, shift }, &[x])
             }
+            Builtin::Expand => {
+                let x = tensor(self, first)?;
+                let s = opt(a, 1)?;
+                let dims = self.int_list(s, "`shape`")?;
+                let xs = self.graph.node(x).shape.clone();
+                let shape = self.resolve_expand(&xs, &dims, s.span)?;
+                if shape == xs {
+                    // nothing to repeat (ViT's class token at batch 1): no
+                    // node, like `Tensor.expand` returning the same view
+                    self.explicit_name(name).ok()?;
+                    return Some(Value::Tensor(x));
+                }
+                node(self, Op::Expand { shape }, &[x])
+            }
             Builtin::Attention => {
                 let x = tensor(self, first)?;
                 let ha = opt(a, 1)?;
@@ -248,6 +262,83 @@ impl<'a> Elab<'a> {
             );
         }
         Some(out)
+    }
+
+    /// `expand` sizes (`Tensor.expand`): as many sizes as `x` has axes or
+    /// more (new leading axes, never `-1`), each positive or `-1` (keep),
+    /// and only axes of size 1 change. The element limit is `make_op`'s.
+    fn resolve_expand(&mut self, xs: &[usize], dims: &[i64], span: Span) -> Option<Vec<usize>> {
+        let shown = fmt_shape(xs);
+        let bad = |me: &mut Self, msg: String, label: String| {
+            me.err(codes::BAD_EXPAND, span, msg, label);
+            None
+        };
+        if dims.len() < xs.len() {
+            return bad(
+                self,
+                format!(
+                    "`expand` needs at least {} sizes for a tensor of shape {shown}, got {}",
+                    xs.len(),
+                    dims.len()
+                ),
+                "too few sizes".into(),
+            );
+        }
+        let lead = dims.len() - xs.len();
+        let mut shape = Vec::with_capacity(dims.len());
+        for (i, &d) in dims.iter().enumerate() {
+            let old = i.checked_sub(lead).map(|j| xs[j]);
+            let size = match (d, old) {
+                (-1, Some(o)) => o,
+                (-1, None) => {
+                    return bad(
+                        self,
+                        format!(
+                            "`expand`: size {i} is a new axis in front of {shown}, it cannot be -1"
+                        ),
+                        "a new axis needs a size".into(),
+                    )
+                }
+                (d, _) if d <= 0 => {
+                    return bad(
+                        self,
+                        format!("`expand` sizes must be positive (or -1 to keep an axis), got {d}"),
+                        "invalid size".into(),
+                    )
+                }
+                (d, _) => match usize::try_from(d) {
+                    Ok(d) => d,
+                    Err(_) => {
+                        return bad(self, "`expand` size too large".into(), "too large".into())
+                    }
+                },
+            };
+            if let Some(o) = old {
+                if o != 1 && o != size {
+                    return bad(
+                        self,
+                        format!(
+                            "`expand` of {shown}: axis {} has size {o}, it cannot become {size}",
+                            i - lead
+                        ),
+                        format!("only axes of size 1 can be expanded; write {o} or -1 here"),
+                    );
+                }
+            }
+            shape.push(size);
+        }
+        if nnc_ir::shape::numel(&shape).is_none() {
+            // the element count overflows: the tensor limit, as for any
+            // tensor (`push_node` reports the sizes that fit but are over it)
+            let msg = format!(
+                "a tensor of shape {} has too many elements, over the limit of {}",
+                fmt_shape(&shape),
+                self.limits.tensor_elements
+            );
+            self.err(codes::LIMIT_TENSOR, span, msg, "this tensor is too large");
+            return None;
+        }
+        Some(shape)
     }
 
     /// `reshape` sizes with at most one `-1`, resolved against `numel`.

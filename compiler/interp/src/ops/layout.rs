@@ -1,4 +1,4 @@
-//! Data movement: reshape, permute, slice, select, roll, take.
+//! Data movement: reshape, permute, slice, select, roll, expand, take.
 
 use super::OpError;
 use crate::tensor::{fmt_shape, numel, strides_of, Tensor};
@@ -130,6 +130,51 @@ pub fn roll(x: &Tensor, axis: usize, shift: usize) -> Result<Tensor, OpError> {
     Ok(y)
 }
 
+/// `Tensor.expand` / `numpy.broadcast_to`: `x` repeated along its axes of
+/// size 1 (and new leading axes) to `shape`, axes aligned from the end.
+pub fn expand(x: &Tensor, shape: &[usize]) -> Result<Tensor, OpError> {
+    let s = x.shape();
+    let r = shape.len();
+    let fits = r >= s.len()
+        && s.iter()
+            .zip(&shape[r - s.len()..])
+            .all(|(&a, &b)| a == b || a == 1);
+    if !fits {
+        return Err(OpError::Shape(format!(
+            "cannot expand {} to {}",
+            fmt_shape(s),
+            fmt_shape(shape)
+        )));
+    }
+    // the input stride of each output axis: 0 where the axis repeats
+    let in_strides = strides_of(s);
+    let lead = r - s.len();
+    let st: Vec<usize> = (0..r)
+        .map(|a| match a.checked_sub(lead) {
+            Some(j) if s[j] == shape[a] => in_strides[j],
+            _ => 0,
+        })
+        .collect();
+    let mut y = Tensor::zeros(shape.to_vec())?;
+    let xd = x.data();
+    let od = y.data_mut();
+    let mut idx = vec![0usize; r];
+    let mut src = 0usize;
+    for o in od.iter_mut() {
+        *o = xd[src];
+        for a in (0..r).rev() {
+            idx[a] += 1;
+            src += st[a];
+            if idx[a] < shape[a] {
+                break;
+            }
+            src -= st[a] * shape[a];
+            idx[a] = 0;
+        }
+    }
+    Ok(y)
+}
+
 /// `numpy.take(x, indices, axis)`: indices (in `0..size`) laid out as
 /// `index_shape` in place of `axis`.
 pub fn take(
@@ -183,6 +228,20 @@ mod tests {
     fn iota(shape: &[usize]) -> Tensor {
         let n = numel(shape).unwrap();
         Tensor::new(shape.to_vec(), (0..n).map(|v| v as f32).collect()).unwrap()
+    }
+
+    #[test]
+    fn expand_repeats_size_one_axes() {
+        let x = iota(&[1, 3]);
+        let y = expand(&x, &[2, 3]).unwrap();
+        assert_eq!(y.data(), &[0., 1., 2., 0., 1., 2.]);
+        let x = iota(&[2, 1]);
+        let y = expand(&x, &[2, 2, 3]).unwrap();
+        assert_eq!(y.shape(), &[2, 2, 3]);
+        assert_eq!(y.data(), &[0., 0., 0., 1., 1., 1., 0., 0., 0., 1., 1., 1.]);
+        assert_eq!(expand(&x, &[2, 1]).unwrap().data(), x.data());
+        assert!(expand(&x, &[3, 1]).is_err());
+        assert!(expand(&x, &[2]).is_err());
     }
 
     #[test]

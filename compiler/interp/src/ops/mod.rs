@@ -2,7 +2,8 @@
 //! PyTorch's semantics, sums accumulated in f64 like the rest of the
 //! interpreter. One file per family:
 //!
-//! - [`layout`]: reshape, permute, slice, select, roll, take (data movement);
+//! - [`layout`]: reshape, permute, slice, select, roll, expand, take (data
+//!   movement);
 //! - [`matmul`]: batched matmul with broadcasting;
 //! - [`norm`]: layernorm over the last axes or channels-first;
 //! - [`attention`]: multi-head self-attention;
@@ -79,6 +80,10 @@ pub fn eval(op: &nnc_ir::Op, args: &[&Tensor], ws: &[&Tensor]) -> Result<Tensor,
         Op::Roll { axis, shift } => {
             arity(args, 1)?;
             layout::roll(args[0], *axis, *shift)
+        }
+        Op::Expand { shape } => {
+            arity(args, 1)?;
+            layout::expand(args[0], shape)
         }
         Op::Take {
             axis,

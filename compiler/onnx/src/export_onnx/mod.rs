@@ -338,6 +338,7 @@ pub fn build_model(g: &Graph, w: &WeightStore, opset: i64) -> Result<ModelProto,
                 let n = g.node(g.inputs(id)[0]).shape[*axis];
                 transformer::roll(&mut b, &nm, *axis, *shift, n, ins[0].clone(), out.clone())
             }
+            Op::Expand { shape } => transformer::expand(&mut b, &nm, shape, ins[0].clone(), out.clone()),
             Op::Attention { heads, bias } => {
                 let s = g.node(g.inputs(id)[0]).shape.clone();
                 transformer::attention(&mut b, w, &nm, *heads, *bias, &s, ins[0].clone(), out.clone())?

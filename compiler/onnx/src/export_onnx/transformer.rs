@@ -1,6 +1,6 @@
 //! ONNX forms of the tensor and transformer ops (layernorm, reshape,
 //! permute, slice, select, take, constant, matmul, scalar arithmetic, roll,
-//! N-D linear, attention). Weights keep nnc's names (and PyTorch's shapes: a linear
+//! expand, N-D linear, attention). Weights keep nnc's names (and PyTorch's shapes: a linear
 //! weight stays `[out, in]`, transposed by a `Transpose` node), so the
 //! importer can name them back; the importer recognizes exactly these
 //! node sequences (`ops::transformer`).
@@ -150,6 +150,13 @@ pub(crate) fn layernorm(
 pub(crate) fn reshape(b: &mut Builder, nm: &str, shape: &[usize], x: String, out: String) {
     let s = b.const_i64(&format!("{nm}.shape"), &ints(shape));
     b.node("Reshape", nm, vec![x, s], vec![out], vec![]);
+}
+
+/// `expand(x, shape)`: `Expand` with the output shape as an int64
+/// initializer (the importer reads it back as a constant).
+pub(crate) fn expand(b: &mut Builder, nm: &str, shape: &[usize], x: String, out: String) {
+    let s = b.const_i64(&format!("{nm}.shape"), &ints(shape));
+    b.node("Expand", nm, vec![x, s], vec![out], vec![]);
 }
 
 #[allow(clippy::too_many_arguments)]

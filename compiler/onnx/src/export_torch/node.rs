@@ -190,6 +190,7 @@ pub fn code(
         ),
         Op::Affine { mul, add } => (None, format!("{} * {mul:?} + {add:?}", ins[0])),
         Op::Roll { axis, shift } => (None, format!("torch.roll({}, {shift}, {axis})", ins[0])),
+        Op::Expand { shape } => (None, format!("{}.expand{}", ins[0], tuple(shape))),
         Op::Attention { heads, bias } => (
             Some(format!(
                 "nn.MultiheadAttention({}, {heads}, bias={}, batch_first=True)",

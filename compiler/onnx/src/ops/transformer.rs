@@ -5,7 +5,8 @@
 //! used as operands → `constant`,
 //! MatMul of two computed tensors → `matmul`, scalar Add/Sub/Mul/Div →
 //! scalar arithmetic, float constants used as operands → `param`, Split →
-//! Concat of the swapped parts → `roll`, and the decomposed multi-head
+//! Concat of the swapped parts → `roll`, Expand with a constant shape →
+//! `expand`, and the decomposed multi-head
 //! attention nnc exports (`export_onnx::transformer::attention`) →
 //! `attention`.
 
@@ -369,6 +370,61 @@ pub(super) fn gather(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error>
     let shape = infer(n, &op, &[&s])?;
     let id = ctx.bind(out, &hint(n), shape);
     ctx.push(n, format!("let {id} = {text};"));
+    Ok(())
+}
+
+/// `Expand` with a constant shape: `expand`, to the NumPy broadcast of the
+/// input's shape and the given one (ONNX broadcasts both ways: a 1 in the
+/// given shape keeps the input's size); nothing when that is the input's
+/// shape.
+pub(super) fn expand(ctx: &mut Ctx, n: &NodeRef, out: &str) -> Result<(), Error> {
+    let (x, s) = operand(ctx, n, 0)?;
+    let c = ctx
+        .constant(n, 1)
+        .filter(|c| !c.is_float() && c.dims.len() == 1)
+        .cloned()
+        .ok_or_else(|| {
+            n.unsupported(
+                "a shape that is not a constant list of ints (after folding the shape computation)",
+            )
+        })?;
+    let target = c.as_i64();
+    if let Some(bad) = target.iter().find(|&&d| d < 1) {
+        return Err(n.unsupported(format!(
+            "the size {bad} in the shape {target:?} (sizes are positive)"
+        )));
+    }
+    let r = s.len().max(target.len());
+    let mut shape = Vec::with_capacity(r);
+    for a in 0..r {
+        // axis `a` of the result, aligned from the end on both sides
+        let xi = (a + s.len()).checked_sub(r).map(|j| s[j]).unwrap_or(1);
+        let ti = (a + target.len())
+            .checked_sub(r)
+            .map(|j| target[j] as u64)
+            .unwrap_or(1);
+        let d = match (xi as u64, ti) {
+            (p, q) if p == q || q == 1 => p,
+            (1, q) => q,
+            (p, q) => {
+                return Err(n.unsupported(format!(
+                    "the shape {target:?} does not broadcast with the input's {s:?} (axis {a}: {p} and {q})"
+                )))
+            }
+        };
+        shape.push(usize::try_from(d).map_err(|_| n.unsupported("a size too large"))?);
+    }
+    if shape == s {
+        ctx.alias(out, (x, s));
+        return Ok(());
+    }
+    let op = Op::Expand {
+        shape: shape.clone(),
+    };
+    let shape = infer(n, &op, &[&s])?;
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let id = ctx.bind(out, &hint(n), shape);
+    ctx.push(n, format!("let {id} = expand({x}, [{}]);", dims.join(", ")));
     Ok(())
 }
 
