@@ -351,6 +351,57 @@ fn matmul_permuted_operands_by_strides() {
     }
 }
 
+/// A product written permuted (`nnc_codegen::layout`'s producer side):
+/// `C[b, h, m, n]` stored as `[b, m, h, n]`, odd sizes, against the
+/// contiguous product permuted.
+#[test]
+fn matmul_result_written_permuted() {
+    for (s, &(bt, h, m, k, n)) in [
+        (2usize, 3usize, 7usize, 5usize, 9usize),
+        (1, 4, 49, 49, 32),
+        (3, 2, 13, 8, 33),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let oa = contiguous(&[bt, h, m, k]);
+        let ob = contiguous(&[bt, h, k, n]);
+        let ps = c_strides(&[bt, m, h, n]);
+        let c = [ps[0], ps[2], ps[1], ps[3]];
+        let p = MatMulPlan::strided_into(&[bt, h], &oa, &ob, &c).unwrap();
+        let a = noise(bt * h * m * k, 40 + s as u64);
+        let b = noise(bt * h * k * n, 50 + s as u64);
+        let pc = MatMulPlan::strided(&[bt, h], &oa, &ob).unwrap();
+        let prod = matmul_ref(&pc, &a, &b, bt * h * m * n);
+        // the reference permuted to [b, m, h, n]
+        let mut want = vec![0f64; prod.len()];
+        for i in 0..bt {
+            for j in 0..h {
+                for r in 0..m {
+                    for q in 0..n {
+                        want[((i * m + r) * h + j) * n + q] = prod[((i * h + j) * m + r) * n + q];
+                    }
+                }
+            }
+        }
+        for cpu in cpus() {
+            let got = run_kernel(
+                KernelPlan::MatMul(p.clone()),
+                &[a.clone(), b.clone()],
+                Vec::new(),
+                bt * h * m * n,
+                3,
+                cpu,
+            )
+            .unwrap();
+            close(&got, &want, 1e-5, &format!("{cpu} written permuted {s}"));
+        }
+    }
+    // columns must stay contiguous
+    let o = contiguous(&[2, 3, 3]);
+    assert!(MatMulPlan::strided_into(&[2], &o, &o, &[9, 1, 3]).is_err());
+}
+
 /// Attention's head split as layout: Q, K, V are slices of one packed
 /// `[L, 3, H, d]` tensor and the output is written as `[L, H, d]`, all by
 /// strides (no copy).

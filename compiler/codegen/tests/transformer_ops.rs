@@ -393,7 +393,7 @@ fn take_and_constant() {
 
 /// Permutes that only matmuls read are views read through strides (no
 /// step): transposed A, transposed B, a permuted batch axis, one permute
-/// read by two matmuls; a permute also read by an activation stays a copy. Against
+/// read by two matmuls, a matmul's product written permuted (then reshaped); a permute also read by an activation stays a copy. Against
 /// the interpreter.
 #[test]
 fn permutes_folded_into_matmul_operands() {
@@ -402,6 +402,15 @@ fn permutes_folded_into_matmul_operands() {
     let y = b.input("y", &[3, 2, 9, 13]);
     let relu = |b: &mut GraphBuilder, t| op(b, Op::Act(Activation::Relu), &[t]);
     let perm = |b: &mut GraphBuilder, t, p: &[usize]| op(b, Op::Permute { perm: p.to_vec() }, &[t]);
+    let ya_t = |b: &mut GraphBuilder, t| {
+        op(
+            b,
+            Op::Permute {
+                perm: vec![1, 0, 2, 3],
+            },
+            &[t],
+        )
+    };
     // arena tensors (a network input cannot be shared)
     let xa = relu(&mut b, x);
     let ya = relu(&mut b, y);
@@ -419,6 +428,20 @@ fn permutes_folded_into_matmul_operands() {
     let yp = perm(&mut b, ya, &[1, 0, 2, 3]);
     let z = op(&mut b, Op::MatMul, &[xa, yp]);
     b.output("z", z);
+    // written permuted: (xa · yp) [2, 3, 7, 13] → [2, 7, 3, 13] → [2, 7, 39],
+    // the head merge of windowed attention
+    let yt = ya_t(&mut b, ya);
+    let h = op(&mut b, Op::MatMul, &[xa, yt]);
+    let hp = perm(&mut b, h, &[0, 2, 1, 3]);
+    let hr = op(
+        &mut b,
+        Op::Reshape {
+            shape: vec![2, 7, 39],
+        },
+        &[hp],
+    );
+    let hr = relu(&mut b, hr);
+    b.output("h", hr);
     // read by a matmul and an activation: stays a copy
     let xt3 = perm(&mut b, xa, &[0, 1, 3, 2]);
     let w = op(&mut b, Op::MatMul, &[xa, xt3]);

@@ -129,6 +129,25 @@ impl MatMulPlan {
     /// operand's batch shape right-aligned to `batch`; a 1 broadcasts): a
     /// permuted operand needs no copy ([`crate::layout`]). C is C order.
     pub fn strided(batch: &[usize], a: &Operand, b: &Operand) -> Result<MatMulPlan, PlanError> {
+        let m = a
+            .shape
+            .get(a.shape.len().wrapping_sub(2))
+            .copied()
+            .unwrap_or(0);
+        let n = b.shape.last().copied().unwrap_or(0);
+        let c_shape: Vec<usize> = batch.iter().copied().chain([m, n]).collect();
+        Self::strided_into(batch, a, b, &super::strided::c_strides(&c_shape))
+    }
+
+    /// [`MatMulPlan::strided`] writing `C[batch.., m, n]` at the element
+    /// strides `c` (one per axis of C; its columns must be contiguous): a
+    /// permute of the product that keeps the last axis is written in place.
+    pub fn strided_into(
+        batch: &[usize],
+        a: &Operand,
+        b: &Operand,
+        c: &[i64],
+    ) -> Result<MatMulPlan, PlanError> {
         let (ra, rb) = (a.shape.len(), b.shape.len());
         if ra < 2 || rb < 2 || a.strides.len() != ra || b.strides.len() != rb {
             return Err(PlanError::unsupported("matmul: operands need rank >= 2"));
@@ -157,13 +176,16 @@ impl MatMulPlan {
             }
             Ok(st)
         };
-        let c_shape: Vec<usize> = batch.iter().copied().chain([m, n]).collect();
-        let cs = super::strided::c_strides(&c_shape);
+        if c.len() != batch.len() + 2 || (n > 1 && c[batch.len() + 1] != 1) {
+            return Err(PlanError::unsupported(
+                "matmul: the result's columns must be contiguous",
+            ));
+        }
         MatMulPlan {
             batch: batch.iter().map(|&d| d as u64).collect(),
             a_batch: batch_strides(a)?,
             b_batch: batch_strides(b)?,
-            c_batch: cs[..batch.len()].to_vec(),
+            c_batch: c[..batch.len()].to_vec(),
             m: m as u64,
             k: k as u64,
             n: n as u64,
@@ -172,7 +194,7 @@ impl MatMulPlan {
             b_rs: b.strides[rb - 2],
             // a single column is contiguous whatever its stride
             b_cs: if n == 1 { 1 } else { b.strides[rb - 1] },
-            c_rs: n as i64,
+            c_rs: c[batch.len()],
             alpha: 1.0,
             act: None,
         }
