@@ -9,9 +9,12 @@
 //!   `transpose(attn @ v, 1, 2)` before the head merge);
 //! * **read permuted** (consumer side): every reader of the permute is a
 //!   `matmul` — each reads the unpermuted bytes through the permuted strides:
-//!   a swap of the last two axes is a transposed operand (`a_cs`/`b_rs` ≠ 1;
-//!   the kernel packs a transposed B per panel in L1 anyway), a permute of
-//!   batch axes is batch strides (Swin's `k.transpose(-2, -1)`).
+//!   a swap of the last two axes of A is a transposed A (`a_cs` ≠ 1: the
+//!   micro-kernel broadcasts single elements of A anyway), a permute of
+//!   batch axes is batch strides. A B whose columns would be strided (a
+//!   transposed B, Swin's `k.transpose(-2, -1)`) is not folded: the kernel
+//!   would pack it per panel with scalar loads, which measured about twice
+//!   the matmul's time, more than the vectorized tiled transpose copy.
 //!
 //! The choice depends only on shapes and readers. Any other permute (and one
 //! that is a network output, or whose input is a network input, which the
@@ -129,10 +132,14 @@ pub fn foldable_permutes(g: &Graph) -> HashSet<NodeId> {
                 .is_some_and(|&m| matmul_plan(g, m, &|n| n == id || set.contains(&n)).is_ok())
         } else {
             let users = g.users(id);
+            // a B read with strided columns is packed per panel by scalar
+            // loads in the kernel: measured slower than the tiled transpose
+            // copy, so a transposed B stays a copy
             !users.is_empty()
                 && users.iter().all(|&u| {
                     matches!(g.node(u).op, Op::MatMul)
-                        && matmul_plan(g, u, &|n| n == id || set.contains(&n)).is_ok()
+                        && matmul_plan(g, u, &|n| n == id || set.contains(&n))
+                            .is_ok_and(|p| p.b_cs == 1 || g.inputs(u).get(1) != Some(&id))
                 })
         };
         if ok {

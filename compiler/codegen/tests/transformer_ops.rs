@@ -392,9 +392,10 @@ fn take_and_constant() {
 }
 
 /// Permutes that only matmuls read are views read through strides (no
-/// step): transposed A, transposed B, a permuted batch axis, one permute
-/// read by two matmuls, a matmul's product written permuted (then reshaped); a permute also read by an activation stays a copy. Against
-/// the interpreter.
+/// step): transposed A, a permuted batch axis, one permute read by two
+/// matmuls, a matmul's product written permuted (then reshaped). A
+/// transposed B (see `nnc_codegen::layout`) and a permute also read by an
+/// activation stay copies. Against the interpreter.
 #[test]
 fn permutes_folded_into_matmul_operands() {
     let mut b = GraphBuilder::new("fold");
@@ -414,7 +415,7 @@ fn permutes_folded_into_matmul_operands() {
     // arena tensors (a network input cannot be shared)
     let xa = relu(&mut b, x);
     let ya = relu(&mut b, y);
-    // transposed B: xa · xaᵀ  ([2, 3, 7, 9] · [2, 3, 9, 7])
+    // transposed B: xa · xaᵀ ([2, 3, 7, 9] · [2, 3, 9, 7]) stays a copy
     let xt = perm(&mut b, xa, &[0, 1, 3, 2]);
     let s = op(&mut b, Op::MatMul, &[xa, xt]);
     b.output("s", s);
@@ -453,6 +454,9 @@ fn permutes_folded_into_matmul_operands() {
     let prep = nnc_codegen::prepare(&g, &wts).unwrap();
     let plan = nnc_codegen::plan_graph(&prep, true).unwrap();
     let copies = plan.steps.iter().filter(|s| s.op == "permute").count();
-    assert_eq!(copies, 1, "only the permute an activation reads is copied");
+    assert_eq!(
+        copies, 2,
+        "only the transposed B and the permute an activation reads are copied"
+    );
     check(&g, 5);
 }
