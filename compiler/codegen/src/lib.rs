@@ -10,6 +10,7 @@ pub mod cpu;
 mod error;
 pub mod executed;
 pub mod kernels;
+pub mod layout;
 pub mod llvm;
 pub mod lower;
 pub mod plan;
@@ -120,13 +121,17 @@ pub struct Prepared {
 }
 
 /// Runs the graph passes (dead code, constant folding, batchnorm folding,
-/// fusion; the IR verifier after each) and the memory planner (with
-/// in-place element-wise ops).
+/// fusion; the IR verifier after each) and the memory planner (with in-place
+/// element-wise ops, and views for reshapes and the permutes [`layout`] folds
+/// into their matmuls).
 pub fn prepare(graph: &Graph, weights: &WeightStore) -> Result<Prepared, CodegenError> {
     let mut g = graph.clone();
     let mut w = weights.clone();
     let report = nnc_passes::run_default(&mut g, &mut w)?;
-    let memory = nnc_passes::memory_plan::plan(&g, PlanOptions { in_place: true })?;
+    // permutes that only matmuls read become views (see `layout`)
+    let views = layout::foldable_permutes(&g);
+    let memory =
+        nnc_passes::memory_plan::plan_with_views(&g, PlanOptions { in_place: true }, &views)?;
     nnc_passes::memory_plan::check(&g, &memory).map_err(CodegenError::MemoryPlan)?;
     Ok(Prepared {
         graph: g,

@@ -4,7 +4,8 @@
 //!
 //! Data movement is planned as strided copies ([`StridedPlan`]); a
 //! `reshape` whose buffer the memory plan shares with its input is no step
-//! at all (see [`crate::plan::build`]). `attention` becomes five steps with
+//! at all (see [`crate::plan::build`]), nor is a permute that only matmuls
+//! read ([`crate::layout`]: they read it through strides). `attention` becomes five steps with
 //! no copy between them: the packed input projection (the linear kernel,
 //! `[N·L, E] → [N·L, 3E]`), `S = Q·Kᵀ / √d` per head (the batched strided
 //! matmul reads Q and K in place from the packed projection, the scale folded
@@ -58,6 +59,7 @@ pub fn tensor_kernel(
     id: NodeId,
     ws: &dyn WeightSource,
     blob: &mut Vec<f32>,
+    views: &dyn Fn(NodeId) -> bool,
 ) -> Result<KernelPlan, PlanError> {
     let node = g.node(id);
     let name = &node.name;
@@ -133,25 +135,7 @@ pub fn tensor_kernel(
             KernelPlan::Strided(StridedPlan::roll(in_shape(0)?, &[*shift as i64], &[*axis])?)
         }
         Op::Expand { shape } => KernelPlan::Strided(StridedPlan::expand(in_shape(0)?, shape)?),
-        Op::MatMul => {
-            let a = in_shape(0)?;
-            let b = in_shape(1)?;
-            let (ra, rb, r) = (a.len(), b.len(), out.len());
-            if ra < 2 || rb < 2 || r < 2 {
-                return Err(PlanError::at(name, "matmul operands need rank >= 2"));
-            }
-            let plan = MatMulPlan::contiguous(
-                &out[..r - 2],
-                &a[..ra - 2],
-                &b[..rb - 2],
-                a[ra - 2],
-                a[ra - 1],
-                b[rb - 1],
-                false,
-            )
-            .map_err(|e| PlanError::at(name, e))?;
-            KernelPlan::MatMul(plan)
-        }
+        Op::MatMul => KernelPlan::MatMul(crate::layout::matmul_plan(g, id, views)?),
         Op::Param { .. } => {
             let len = numel(out)?;
             let w = weight(ws, name, len)?;

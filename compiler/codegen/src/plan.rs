@@ -324,6 +324,7 @@ fn kernel_for(
     ws: &dyn WeightSource,
     blob: &mut Vec<f32>,
     fast: bool,
+    views: &dyn Fn(NodeId) -> bool,
 ) -> Result<KernelPlan, PlanError> {
     let node = g.node(id);
     let ins = g.inputs(id);
@@ -501,7 +502,7 @@ fn kernel_for(
         | Op::Take { .. }
         | Op::Constant { .. }
         | Op::Roll { .. }
-        | Op::Expand { .. } => crate::lower::tensor_kernel(g, id, ws, blob)?,
+        | Op::Expand { .. } => crate::lower::tensor_kernel(g, id, ws, blob, views)?,
         Op::Upsample { scale } => {
             let [n, c, h, w] = dims4(in_shape(0)?, name)?;
             KernelPlan::Upsample(UpsamplePlan {
@@ -523,7 +524,8 @@ fn ntasks_for(cost: u64, items: u64) -> u64 {
 
 /// Builds the plan from the memory plan of the passes: steps in its order,
 /// arena tensors at its offsets, inputs and outputs in the caller's buffers.
-/// A `flatten` planned as a view of its input is no step at all.
+/// A view of the memory plan (a `flatten` or `reshape`, a permute that
+/// matmuls read through strides) is no step at all.
 pub fn build(
     g: &Graph,
     mp: &MemoryPlan,
@@ -582,8 +584,8 @@ pub fn build(
                     .ok_or(PlanError::graph("input used before defined"))
             })
             .collect::<Result<_, _>>()?;
-        if matches!(node.op, Op::Flatten | Op::Reshape { .. }) && ins.first() == Some(&out) {
-            continue; // a view
+        if nnc_passes::memory_plan::is_view(g, mp, id) && ins.first() == Some(&out) {
+            continue; // a view: reshapes, and permutes read through strides
         }
         if let Op::Attention { .. } = node.op {
             let x = *ins
@@ -606,7 +608,7 @@ pub fn build(
             }
             continue;
         }
-        let kernel = kernel_for(g, id, ws, &mut blob, fast)?;
+        let kernel = kernel_for(g, id, ws, &mut blob, fast, &|n| mp.views.contains(&n))?;
         let items = kernel.items();
         let cost = kernel.cost(bytes / 4);
         steps.push(Step {

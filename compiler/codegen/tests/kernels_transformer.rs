@@ -5,8 +5,8 @@
 //! random task splits.
 
 use nnc_codegen::kernels::layernorm::LayerNormPlan;
-use nnc_codegen::kernels::matmul::MatMulPlan;
-use nnc_codegen::kernels::strided::StridedPlan;
+use nnc_codegen::kernels::matmul::{MatMulPlan, Operand};
+use nnc_codegen::kernels::strided::{c_strides, StridedPlan};
 use nnc_codegen::plan::KernelPlan;
 use nnc_codegen::testing::run_kernel;
 use nnc_ir::Activation;
@@ -247,6 +247,159 @@ fn matmul_broadcast_batches_scale_and_activation() {
     let mut p = MatMulPlan::contiguous(&[4], &[1], &[4], 7, 13, 40, true).unwrap();
     p.alpha = 0.3;
     check_matmul(&p, 7 * 13, 4 * 13 * 40, 4 * 7 * 40, 4);
+}
+
+/// A permuted operand read in place: `src` of shape `shape` (C order) seen
+/// through `perm`, as `nnc_codegen::layout` plans a folded permute.
+fn permuted(shape: &[usize], perm: &[usize]) -> Operand {
+    let st = c_strides(shape);
+    Operand {
+        shape: perm.iter().map(|&p| shape[p]).collect(),
+        strides: perm.iter().map(|&p| st[p]).collect(),
+    }
+}
+
+fn contiguous(shape: &[usize]) -> Operand {
+    Operand {
+        shape: shape.to_vec(),
+        strides: c_strides(shape),
+    }
+}
+
+/// The operand's values gathered into C order (the copy a permute would make).
+fn gather(o: &Operand, src: &[f32]) -> Vec<f32> {
+    let n: usize = o.shape.iter().product();
+    (0..n)
+        .map(|flat| {
+            let (mut off, mut rem) = (0i64, flat);
+            for a in (0..o.shape.len()).rev() {
+                off += (rem % o.shape[a]) as i64 * o.strides[a];
+                rem /= o.shape[a];
+            }
+            src[off as usize]
+        })
+        .collect()
+}
+
+/// Folded permutes (`nnc_codegen::layout`): transposed A, transposed B, both,
+/// permuted batch axes, on odd sizes and panel edges, against the product
+/// of the materialized (copied) operands.
+#[test]
+fn matmul_permuted_operands_by_strides() {
+    let shapes = [(1, 1, 1), (5, 3, 7), (7, 9, 17), (13, 33, 40), (49, 32, 49)];
+    for (s, &(m, k, n)) in shapes.iter().enumerate() {
+        let bt = 3usize;
+        // (A source shape, A perm, B source shape, B perm)
+        type Case = (Vec<usize>, Vec<usize>, Vec<usize>, Vec<usize>);
+        let cases: Vec<Case> = vec![
+            // transposed A: stored [b, k, m]
+            (vec![bt, k, m], vec![0, 2, 1], vec![bt, k, n], vec![0, 1, 2]),
+            // transposed B: stored [b, n, k]
+            (vec![bt, m, k], vec![0, 1, 2], vec![bt, n, k], vec![0, 2, 1]),
+            // both transposed
+            (vec![bt, k, m], vec![0, 2, 1], vec![bt, n, k], vec![0, 2, 1]),
+            // batch axis permuted: stored [m, b, k] and [k, b, n]
+            (vec![m, bt, k], vec![1, 0, 2], vec![k, bt, n], vec![1, 0, 2]),
+            // batch and matrix axes mixed: stored [k, b, m] and [n, k, b]
+            (vec![k, bt, m], vec![1, 2, 0], vec![n, k, bt], vec![2, 1, 0]),
+        ];
+        for (c, (sa, pa, sb, pb)) in cases.into_iter().enumerate() {
+            let (oa, ob) = (permuted(&sa, &pa), permuted(&sb, &pb));
+            let p = MatMulPlan::strided(&[bt], &oa, &ob).unwrap();
+            let a = noise(sa.iter().product(), (s * 10 + c) as u64);
+            let b = noise(sb.iter().product(), (s * 10 + c) as u64 + 5);
+            // reference: the copies a permute would make, then C order
+            let pc =
+                MatMulPlan::strided(&[bt], &contiguous(&oa.shape), &contiguous(&ob.shape)).unwrap();
+            let want = matmul_ref(&pc, &gather(&oa, &a), &gather(&ob, &b), bt * m * n);
+            for cpu in cpus() {
+                for nt in [1, 4] {
+                    let got = run_kernel(
+                        KernelPlan::MatMul(p.clone()),
+                        &[a.clone(), b.clone()],
+                        Vec::new(),
+                        bt * m * n,
+                        nt,
+                        cpu,
+                    )
+                    .unwrap();
+                    close(&got, &want, 1e-5, &format!("{cpu} case {c} {m}x{k}x{n}"));
+                }
+            }
+        }
+    }
+    // 4-D: heads and batch swapped ([h, b, m, k] → [b, h, m, k]), B broadcast
+    let (h, bt, m, k, n) = (3usize, 2usize, 11usize, 9usize, 18usize);
+    let oa = permuted(&[h, bt, m, k], &[1, 0, 2, 3]);
+    let ob = permuted(&[h, n, k], &[0, 2, 1]);
+    let p = MatMulPlan::strided(&[bt, h], &oa, &ob).unwrap();
+    let a = noise(h * bt * m * k, 91);
+    let b = noise(h * n * k, 92);
+    let pc = MatMulPlan::strided(&[bt, h], &contiguous(&oa.shape), &contiguous(&ob.shape)).unwrap();
+    let want = matmul_ref(&pc, &gather(&oa, &a), &gather(&ob, &b), bt * h * m * n);
+    for cpu in cpus() {
+        let got = run_kernel(
+            KernelPlan::MatMul(p.clone()),
+            &[a.clone(), b.clone()],
+            Vec::new(),
+            bt * h * m * n,
+            3,
+            cpu,
+        )
+        .unwrap();
+        close(&got, &want, 1e-5, &format!("{cpu} 4-D"));
+    }
+}
+
+/// A product written permuted (`nnc_codegen::layout`'s producer side):
+/// `C[b, h, m, n]` stored as `[b, m, h, n]`, odd sizes, against the
+/// contiguous product permuted.
+#[test]
+fn matmul_result_written_permuted() {
+    for (s, &(bt, h, m, k, n)) in [
+        (2usize, 3usize, 7usize, 5usize, 9usize),
+        (1, 4, 49, 49, 32),
+        (3, 2, 13, 8, 33),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let oa = contiguous(&[bt, h, m, k]);
+        let ob = contiguous(&[bt, h, k, n]);
+        let ps = c_strides(&[bt, m, h, n]);
+        let c = [ps[0], ps[2], ps[1], ps[3]];
+        let p = MatMulPlan::strided_into(&[bt, h], &oa, &ob, &c).unwrap();
+        let a = noise(bt * h * m * k, 40 + s as u64);
+        let b = noise(bt * h * k * n, 50 + s as u64);
+        let pc = MatMulPlan::strided(&[bt, h], &oa, &ob).unwrap();
+        let prod = matmul_ref(&pc, &a, &b, bt * h * m * n);
+        // the reference permuted to [b, m, h, n]
+        let mut want = vec![0f64; prod.len()];
+        for i in 0..bt {
+            for j in 0..h {
+                for r in 0..m {
+                    for q in 0..n {
+                        want[((i * m + r) * h + j) * n + q] = prod[((i * h + j) * m + r) * n + q];
+                    }
+                }
+            }
+        }
+        for cpu in cpus() {
+            let got = run_kernel(
+                KernelPlan::MatMul(p.clone()),
+                &[a.clone(), b.clone()],
+                Vec::new(),
+                bt * h * m * n,
+                3,
+                cpu,
+            )
+            .unwrap();
+            close(&got, &want, 1e-5, &format!("{cpu} written permuted {s}"));
+        }
+    }
+    // columns must stay contiguous
+    let o = contiguous(&[2, 3, 3]);
+    assert!(MatMulPlan::strided_into(&[2], &o, &o, &[9, 1, 3]).is_err());
 }
 
 /// Attention's head split as layout: Q, K, V are slices of one packed

@@ -442,3 +442,73 @@ fn take_and_constant() {
     b.output("t3", t3);
     check(&b.finish(), 6);
 }
+
+/// Permutes that only matmuls read are views read through strides (no
+/// step): transposed A, a permuted batch axis, one permute read by two
+/// matmuls, a matmul's product written permuted (then reshaped). A
+/// transposed B (see `nnc_codegen::layout`) and a permute also read by an
+/// activation stay copies. Against the interpreter.
+#[test]
+fn permutes_folded_into_matmul_operands() {
+    let mut b = GraphBuilder::new("fold");
+    let x = b.input("x", &[2, 3, 7, 9]);
+    let y = b.input("y", &[3, 2, 9, 13]);
+    let relu = |b: &mut GraphBuilder, t| op(b, Op::Act(Activation::Relu), &[t]);
+    let perm = |b: &mut GraphBuilder, t, p: &[usize]| op(b, Op::Permute { perm: p.to_vec() }, &[t]);
+    let ya_t = |b: &mut GraphBuilder, t| {
+        op(
+            b,
+            Op::Permute {
+                perm: vec![1, 0, 2, 3],
+            },
+            &[t],
+        )
+    };
+    // arena tensors (a network input cannot be shared)
+    let xa = relu(&mut b, x);
+    let ya = relu(&mut b, y);
+    // transposed B: xa · xaᵀ ([2, 3, 7, 9] · [2, 3, 9, 7]) stays a copy
+    let xt = perm(&mut b, xa, &[0, 1, 3, 2]);
+    let s = op(&mut b, Op::MatMul, &[xa, xt]);
+    b.output("s", s);
+    // transposed A, the permute read by two matmuls: xaᵀ [2, 3, 9, 7] · xa
+    let xt2 = perm(&mut b, xa, &[0, 1, 3, 2]);
+    let g1 = op(&mut b, Op::MatMul, &[xt2, xa]);
+    let g2 = op(&mut b, Op::MatMul, &[xt2, xa]);
+    let g = op(&mut b, Op::Binary(BinaryKind::Add), &[g1, g2]);
+    b.output("g", g);
+    // batch axes permuted: ya [3, 2, 9, 13] → [2, 3, 9, 13]; xa · that
+    let yp = perm(&mut b, ya, &[1, 0, 2, 3]);
+    let z = op(&mut b, Op::MatMul, &[xa, yp]);
+    b.output("z", z);
+    // written permuted: (xa · yp) [2, 3, 7, 13] → [2, 7, 3, 13] → [2, 7, 39],
+    // the head merge of windowed attention
+    let yt = ya_t(&mut b, ya);
+    let h = op(&mut b, Op::MatMul, &[xa, yt]);
+    let hp = perm(&mut b, h, &[0, 2, 1, 3]);
+    let hr = op(
+        &mut b,
+        Op::Reshape {
+            shape: vec![2, 7, 39],
+        },
+        &[hp],
+    );
+    let hr = relu(&mut b, hr);
+    b.output("h", hr);
+    // read by a matmul and an activation: stays a copy
+    let xt3 = perm(&mut b, xa, &[0, 1, 3, 2]);
+    let w = op(&mut b, Op::MatMul, &[xa, xt3]);
+    b.output("w", w);
+    let r = relu(&mut b, xt3);
+    b.output("r", r);
+    let g = b.finish();
+    let wts = init_random(&g, 1);
+    let prep = nnc_codegen::prepare(&g, &wts).unwrap();
+    let plan = nnc_codegen::plan_graph(&prep, true).unwrap();
+    let copies = plan.steps.iter().filter(|s| s.op == "permute").count();
+    assert_eq!(
+        copies, 2,
+        "only the transposed B and the permute an activation reads are copied"
+    );
+    check(&g, 5);
+}

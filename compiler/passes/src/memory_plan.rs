@@ -7,17 +7,21 @@
 //! into the smallest gap, among the tensors already placed whose lifetimes
 //! overlap its own, that holds it; offsets are 64-byte aligned.
 //!
-//! With [`PlanOptions::in_place`], an element-wise op (activation,
-//! batchnorm, scalar arithmetic, an add/mul whose operand has the output's
-//! shape) whose input dies at that op reuses the input's buffer, and a
-//! `flatten` or `reshape` shares its input's buffer (a view). Such nodes are listed in [`MemoryPlan::in_place`];
-//! codegen must then compute them element by element (reading index i before
-//! writing index i) or, for flatten, as a no-op.
+//! With [`PlanOptions::in_place`], a `flatten` or `reshape` always shares its
+//! input's buffer (a view), and so does every node the caller names as a view
+//! ([`plan_with_views`]: codegen's permutes that their consumers read through
+//! strides); an element-wise op (activation, batchnorm, scalar arithmetic, an
+//! add/mul whose operand has the output's shape) whose input dies at that op
+//! reuses the input's buffer where that makes the arena no larger. Such nodes
+//! are listed in [`MemoryPlan::in_place`], the views also in
+//! [`MemoryPlan::views`]; codegen must compute the element-wise ones element
+//! by element (reading index i before writing index i) and never write a
+//! view.
 
 use crate::PassError;
 use nnc_ir::{Graph, NodeId, Op};
 use nnc_tensor::Tensor;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Arena offsets are multiples of this.
 pub const ALIGN: usize = 64;
@@ -44,6 +48,9 @@ pub struct MemoryPlan {
     /// Nodes that reuse an input's buffer: node → that input. Only filled
     /// with [`PlanOptions::in_place`].
     pub in_place: HashMap<NodeId, NodeId>,
+    /// The nodes of [`MemoryPlan::in_place`] that are views (never written):
+    /// the flattens and reshapes, and the extra views the caller named.
+    pub views: BTreeSet<NodeId>,
     /// Sum of all arena tensors' sizes (what a plan without reuse would need).
     pub naive_bytes: usize,
 }
@@ -81,21 +88,41 @@ fn last_uses(g: &Graph, order: &[NodeId]) -> HashMap<NodeId, usize> {
 
 /// Plans the arena of the graph (in its deterministic topological order).
 ///
-/// With [`PlanOptions::in_place`], the plan is made both with and without
-/// buffer reuse, and the one with the smaller arena is returned (the
-/// in-place one on a tie): joining buffers lengthens lifetimes, which can
-/// make the greedy placement worse.
+/// With [`PlanOptions::in_place`], views always share their input's buffer
+/// (a copy saved is worth more than the arena bytes joined lifetimes may
+/// cost the greedy placement), and the plan is made both with and without
+/// the element-wise reuse, the one with the smaller arena returned (the
+/// reusing one on a tie): joining buffers lengthens lifetimes, which can make
+/// the greedy placement worse.
 pub fn plan(g: &Graph, opts: PlanOptions) -> Result<MemoryPlan, PassError> {
-    let plain = plan_with(g, false)?;
+    plan_with_views(g, opts, &HashSet::new())
+}
+
+/// [`plan`] where the nodes of `extra_views` (each with one input of its own
+/// size) are views too, with [`PlanOptions::in_place`]: they share their
+/// input's buffer and keep it alive until their own last reader. A node
+/// whose input is not in the arena (a network input) stays a tensor of its
+/// own; [`MemoryPlan::views`] tells which became views.
+pub fn plan_with_views(
+    g: &Graph,
+    opts: PlanOptions,
+    extra_views: &HashSet<NodeId>,
+) -> Result<MemoryPlan, PassError> {
     if !opts.in_place {
-        return Ok(plain);
+        return plan_with(g, false, false, extra_views);
     }
-    let reuse = plan_with(g, true)?;
-    Ok(if reuse.arena_bytes <= plain.arena_bytes {
+    let views = plan_with(g, false, true, extra_views)?;
+    let reuse = plan_with(g, true, true, extra_views)?;
+    Ok(if reuse.arena_bytes <= views.arena_bytes {
         reuse
     } else {
-        plain
+        views
     })
+}
+
+/// Whether `n` is a view in `plan` (never written: it shares its input's bytes).
+pub fn is_view(g: &Graph, plan: &MemoryPlan, n: NodeId) -> bool {
+    matches!(g.node(n).op, Op::Flatten | Op::Reshape { .. }) || plan.views.contains(&n)
 }
 
 /// The buffers placed so far, found by lifetime: one map from definition
@@ -145,7 +172,12 @@ impl PlacedIndex {
     }
 }
 
-fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, PassError> {
+fn plan_with(
+    g: &Graph,
+    in_place_reuse: bool,
+    with_views: bool,
+    extra_views: &HashSet<NodeId>,
+) -> Result<MemoryPlan, PassError> {
     let order = g.topo_order().ok_or(PassError::Cycle)?;
     let pos: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
     let last = last_uses(g, &order);
@@ -166,6 +198,7 @@ fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, PassError> {
     }
     let mut bufs: Vec<Buf> = Vec::new();
     let mut in_place = HashMap::new();
+    let mut views = BTreeSet::new();
     for &n in &order {
         if !in_arena(g, n) {
             continue;
@@ -173,19 +206,19 @@ fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, PassError> {
         let size = sizes[&n];
         let p = pos[&n];
         let mut joined = None;
-        if in_place_reuse {
-            let node = g.node(n);
+        let node = g.node(n);
+        let is_view = with_views
+            && (matches!(node.op, Op::Flatten | Op::Reshape { .. }) || extra_views.contains(&n));
+        if in_place_reuse || is_view {
             let ins = g.inputs(n);
             let candidates: Vec<NodeId> = match &node.op {
-                Op::Act(_)
-                | Op::BatchNorm { .. }
-                | Op::Affine { .. }
-                | Op::Flatten
-                | Op::Reshape { .. } => ins.first().copied().into_iter().collect(),
+                _ if is_view => ins.first().copied().into_iter().collect(),
+                Op::Act(_) | Op::BatchNorm { .. } | Op::Affine { .. } => {
+                    ins.first().copied().into_iter().collect()
+                }
                 Op::Binary(_) => ins.clone(),
                 _ => Vec::new(),
             };
-            let is_view = matches!(node.op, Op::Flatten | Op::Reshape { .. });
             for i in candidates {
                 let Some(&gi) = group_of.get(&i) else {
                     continue;
@@ -211,6 +244,9 @@ fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, PassError> {
                 b.last = b.last.max(last[&n]);
                 group_of.insert(n, gi);
                 in_place.insert(n, i);
+                if is_view {
+                    views.insert(n);
+                }
             }
             None => {
                 group_of.insert(n, bufs.len());
@@ -277,6 +313,7 @@ fn plan_with(g: &Graph, in_place_reuse: bool) -> Result<MemoryPlan, PassError> {
         sizes,
         arena_bytes: arena,
         in_place,
+        views,
         naive_bytes,
     })
 }
@@ -370,7 +407,7 @@ pub fn check(g: &Graph, plan: &MemoryPlan) -> Result<(), Vec<String>> {
             let ok = root(a) == root(b)
                 && oa == ob
                 && plan.in_place.contains_key(&b)
-                && (matches!(g.node(b).op, Op::Flatten | Op::Reshape { .. }) || la == db);
+                && (is_view(g, plan, b) || la == db);
             if !ok {
                 errs.push(format!(
                     "{a} (`{}`, steps {da}..={la}, bytes {oa}+{sa}) and {b} (`{}`, steps {db}..={lb}, bytes {ob}+{sb}) overlap",
@@ -383,7 +420,7 @@ pub fn check(g: &Graph, plan: &MemoryPlan) -> Result<(), Vec<String>> {
     }
     // an in-place overwrite must happen after every earlier tensor of its buffer died
     for (&n, &i) in &plan.in_place {
-        if !matches!(g.node(n).op, Op::Flatten | Op::Reshape { .. }) && !g.inputs(n).contains(&i) {
+        if !is_view(g, plan, n) && !g.inputs(n).contains(&i) {
             errs.push(format!("{n} reuses {i}, which is not its input"));
         }
     }

@@ -468,3 +468,53 @@ proptest! {
         }
     }
 }
+
+/// With `in_place`, every reshape is a view and so is each extra view the
+/// caller names (a permute codegen reads through strides): they share their
+/// input's bytes, which stay alive until the view's last reader; a node
+/// whose input is a network input cannot be one.
+#[test]
+fn memory_plan_views_always_and_extra_views() {
+    let mut b = GraphBuilder::new("views");
+    let x = b.input("x", &[2, 6, 4]);
+    let a = b.op(Op::Act(Activation::Relu), &[x]).unwrap();
+    let r = b.op(Op::Reshape { shape: vec![12, 4] }, &[a]).unwrap();
+    let p = b
+        .op(
+            Op::Permute {
+                perm: vec![0, 2, 1],
+            },
+            &[a],
+        )
+        .unwrap();
+    let p_in = b
+        .op(
+            Op::Permute {
+                perm: vec![0, 2, 1],
+            },
+            &[x],
+        )
+        .unwrap();
+    // something placed while the views are alive
+    let c = b.op(Op::Act(Activation::Sigmoid), &[x]).unwrap();
+    let m = b.op(Op::MatMul, &[p, c]).unwrap();
+    let m2 = b.op(Op::MatMul, &[p_in, c]).unwrap();
+    let s = b.op(Op::Act(Activation::Relu), &[r]).unwrap();
+    b.output("m", m);
+    b.output("m2", m2);
+    b.output("s", s);
+    let g = b.finish();
+    let extra: std::collections::HashSet<NodeId> = [p, p_in].into_iter().collect();
+    let plan = memory_plan::plan_with_views(&g, PlanOptions { in_place: true }, &extra).unwrap();
+    memory_plan::check(&g, &plan).unwrap();
+    assert!(plan.views.contains(&r) && plan.views.contains(&p));
+    assert!(!plan.views.contains(&p_in), "its input is a network input");
+    assert_eq!(plan.offsets[&p], plan.offsets[&a]);
+    assert_eq!(plan.offsets[&r], plan.offsets[&a]);
+    // the shared bytes outlive the view's reader: c does not overlap them
+    let (oa, oc) = (plan.offsets[&a], plan.offsets[&c]);
+    assert!(oa + 192 <= oc || oc + 192 <= oa, "{oa} {oc}");
+    // without in_place: no views at all
+    let plain = memory_plan::plan_with_views(&g, PlanOptions::default(), &extra).unwrap();
+    assert!(plain.views.is_empty());
+}

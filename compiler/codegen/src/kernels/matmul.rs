@@ -36,6 +36,15 @@ pub const PANEL: u64 = 32;
 /// Largest `K × PANEL` packing buffer (f32) for a strided B (256 KiB of stack).
 pub const MAX_PACK: u64 = 65536;
 
+/// A matmul operand: its logical shape and the element strides its values
+/// are read with (C order for a materialized tensor, permuted for a
+/// permute planned as a view).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operand {
+    pub shape: Vec<usize>,
+    pub strides: Vec<i64>,
+}
+
 /// A batched, strided matrix multiplication (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MatMulPlan {
@@ -110,6 +119,82 @@ impl MatMulPlan {
             b_rs,
             b_cs,
             c_rs: n as i64,
+            alpha: 1.0,
+            act: None,
+        }
+        .checked()
+    }
+
+    /// `C[batch, m, n] = A · B` for operands read through any strides (each
+    /// operand's batch shape right-aligned to `batch`; a 1 broadcasts): a
+    /// permuted operand needs no copy ([`crate::layout`]). C is C order.
+    pub fn strided(batch: &[usize], a: &Operand, b: &Operand) -> Result<MatMulPlan, PlanError> {
+        let m = a
+            .shape
+            .get(a.shape.len().wrapping_sub(2))
+            .copied()
+            .unwrap_or(0);
+        let n = b.shape.last().copied().unwrap_or(0);
+        let c_shape: Vec<usize> = batch.iter().copied().chain([m, n]).collect();
+        Self::strided_into(batch, a, b, &super::strided::c_strides(&c_shape))
+    }
+
+    /// [`MatMulPlan::strided`] writing `C[batch.., m, n]` at the element
+    /// strides `c` (one per axis of C; its columns must be contiguous): a
+    /// permute of the product that keeps the last axis is written in place.
+    pub fn strided_into(
+        batch: &[usize],
+        a: &Operand,
+        b: &Operand,
+        c: &[i64],
+    ) -> Result<MatMulPlan, PlanError> {
+        let (ra, rb) = (a.shape.len(), b.shape.len());
+        if ra < 2 || rb < 2 || a.strides.len() != ra || b.strides.len() != rb {
+            return Err(PlanError::unsupported("matmul: operands need rank >= 2"));
+        }
+        let (m, k, n) = (a.shape[ra - 2], a.shape[ra - 1], b.shape[rb - 1]);
+        if b.shape[rb - 2] != k {
+            return Err(PlanError::unsupported("matmul: inner sizes differ"));
+        }
+        let batch_strides = |o: &Operand| -> Result<Vec<i64>, PlanError> {
+            let r = o.shape.len() - 2;
+            if r > batch.len() {
+                return Err(PlanError::unsupported(
+                    "matmul: operand has more batch axes than the result",
+                ));
+            }
+            let lead = batch.len() - r;
+            let mut st = vec![0i64; batch.len()];
+            for a in 0..r {
+                let d = o.shape[a];
+                if d != 1 && d != batch[lead + a] {
+                    return Err(PlanError::unsupported(
+                        "matmul: batch shapes do not broadcast",
+                    ));
+                }
+                st[lead + a] = if d == 1 { 0 } else { o.strides[a] };
+            }
+            Ok(st)
+        };
+        if c.len() != batch.len() + 2 || (n > 1 && c[batch.len() + 1] != 1) {
+            return Err(PlanError::unsupported(
+                "matmul: the result's columns must be contiguous",
+            ));
+        }
+        MatMulPlan {
+            batch: batch.iter().map(|&d| d as u64).collect(),
+            a_batch: batch_strides(a)?,
+            b_batch: batch_strides(b)?,
+            c_batch: c[..batch.len()].to_vec(),
+            m: m as u64,
+            k: k as u64,
+            n: n as u64,
+            a_rs: a.strides[ra - 2],
+            a_cs: a.strides[ra - 1],
+            b_rs: b.strides[rb - 2],
+            // a single column is contiguous whatever its stride
+            b_cs: if n == 1 { 1 } else { b.strides[rb - 1] },
+            c_rs: c[batch.len()],
             alpha: 1.0,
             act: None,
         }
