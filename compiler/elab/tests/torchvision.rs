@@ -171,12 +171,20 @@ fn efficientnet_b0_example_matches_torchvision() {
 
 #[test]
 fn shufflenet_v2_x0_5_example_matches_torchvision() {
-    check_example("shufflenet_v2_x0_5.nn", "shufflenet_v2_x0_5", Some(1_366_792));
+    check_example(
+        "shufflenet_v2_x0_5.nn",
+        "shufflenet_v2_x0_5",
+        Some(1_366_792),
+    );
 }
 
 #[test]
 fn mobilenet_v3_large_example_matches_torchvision() {
-    check_example("mobilenet_v3_large.nn", "mobilenet_v3_large", Some(5_483_032));
+    check_example(
+        "mobilenet_v3_large.nn",
+        "mobilenet_v3_large",
+        Some(5_483_032),
+    );
 }
 
 #[test]
