@@ -14,6 +14,7 @@ pub mod layout;
 pub mod llvm;
 pub mod lower;
 pub mod plan;
+pub mod steps;
 pub mod support;
 #[doc(hidden)]
 pub mod testing;

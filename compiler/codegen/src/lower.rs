@@ -23,7 +23,7 @@ use crate::kernels::matmul::MatMulPlan;
 use crate::kernels::misc::{CopyPart, CopyPlan};
 use crate::kernels::softmax::SoftmaxPlan;
 use crate::kernels::strided::StridedPlan;
-use crate::plan::{Buf, KernelPlan};
+use crate::steps::{Buf, KernelPlan};
 use crate::PlanError;
 use crate::WeightSource;
 use nnc_ir::{Graph, NodeId, NormAxes, Op};
