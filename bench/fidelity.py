@@ -24,7 +24,13 @@ from common import ROOT, analyze, bench_median, build, machine, median, networks
 
 DEFAULT = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x1_0",
            "efficientnet_b0", "small_cnn", "unet_tiny", "mlp", "teacher_student", "g1_1_1",
-           "g1_1_6_stem"]
+           "g1_1_6_stem",
+           # the other torchvision CNNs of examples/
+           "alexnet", "squeezenet1_0", "squeezenet1_1", "googlenet", "inception_v3", "densenet121",
+           "resnext50_32x4d", "wide_resnet50_2", "regnet_x_400mf", "regnet_y_400mf", "mnasnet1_0",
+           "mobilenet_v3_large", "shufflenet_v2_x0_5",
+           # transformers and the hybrid
+           "vit_b_16", "convnext_tiny", "swin_t", "mobilevit_hybrid"]
 
 
 def main():
