@@ -18,6 +18,16 @@
 //! two slots, and the last one may read up to 8 floats past the row's slots (the
 //! buffer has 16 floats of slack; those lanes are never stored).
 //!
+//! Direct layout ([`DwLayout::Direct`], chosen by [`dw_layout`]: column stride 2 on
+//! every ISA, stride 1 on AVX-512): no band copy. Each output row gets one pointer
+//! per kernel row into the input plane (a zeroed stack row for rows above or below
+//! the input); a tap of output vector `k` loads columns `sw·(L·k) + x·dw − pl ..`
+//! directly, and at stride 2 takes the even or odd lanes of two consecutive loads
+//! (one two-source shuffle). Vectors whose loads stay inside the row run in the
+//! unrolled loop with plain loads; the few at the row's ends are emitted one by one
+//! with constant lane masks (masked-off lanes read nothing and are zero, which is
+//! the padding).
+//!
 //! Weight layout: PyTorch's `[C][1][kh][kw]` unchanged (packing is a validated copy).
 
 use inkwell::module::Module;
