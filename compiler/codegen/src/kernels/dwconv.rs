@@ -104,11 +104,17 @@ pub enum DwLayout {
 }
 
 /// The layout [`emit_dw`] uses for `spec` on `isa`, measured (see "Depthwise
-/// without the copy" in docs/kernels.md): direct reads at column stride 2 on both
-/// ISAs (1.0–2.7× faster), and at stride 1 on 16-lane targets (1.0–2×); at stride 1
-/// on 8-lane targets the phase-split copy (direct was 0.7–1.0×).
+/// without the copy" in docs/kernels.md): direct reads at column stride 2 (1.2–2.3×
+/// faster), except on 8-lane targets when the splat weights cannot stay in
+/// registers and a row has more than one vector (5×5 on 28- and 14-wide outputs:
+/// 0.76–0.93×); at stride 1 on 16-lane targets (1.1–1.8×); at stride 1 on 8-lane
+/// targets the phase-split copy (direct was 0.7–0.85×).
 pub fn dw_layout(spec: &ConvSpec, isa: Isa) -> DwLayout {
+    let lanes = isa.lanes as usize;
+    let spills = spec.kh * spec.kw + 2 > isa.vregs as usize;
+    let (_, ow) = spec.out_hw().unwrap_or((0, 0));
     match spec.stride[1] {
+        2 if lanes == 8 && spills && ow > lanes => DwLayout::PhaseSplit,
         2 => DwLayout::Direct,
         1 if isa.lanes == 16 => DwLayout::Direct,
         _ => DwLayout::PhaseSplit,
