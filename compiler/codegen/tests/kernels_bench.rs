@@ -706,3 +706,95 @@ fn bench_winograd_isa() {
         }
     }
 }
+
+/// Seconds (median, best) of the depthwise kernel for `s` with the column layout
+/// `layout`, compiled for `cpu`.
+fn time_dw_layout_on(
+    cpu: &str,
+    s: &ConvSpec,
+    layout: kernels_util::kernels::dwconv::DwLayout,
+    reps: usize,
+) -> (f64, f64) {
+    use kernels_util::kernels::dwconv::{emit_dw_with, plan_dw};
+    let mut r = Rng::new(1);
+    let plan = plan_dw(s).unwrap();
+    let x = r.vec(s.n * s.cin * s.h * s.w);
+    let w = r.vec(s.cout * s.kh * s.kw);
+    let bias = r.vec(s.cout);
+    let nt = plan.num_tasks as i64;
+    let mut y = vec![0.0f32; s.n * s.cout * plan.oh * plan.ow];
+    with_kernel_on(
+        cpu,
+        |m| emit_dw_with(m, s, &plan, "conv", isa_of(cpu), layout),
+        |f| {
+            median_time(reps, || unsafe {
+                f(
+                    x.as_ptr(),
+                    w.as_ptr(),
+                    bias.as_ptr(),
+                    std::ptr::null(),
+                    y.as_mut_ptr(),
+                    0,
+                    nt,
+                )
+            })
+        },
+    )
+}
+
+/// Depthwise: the phase-split band copy (de-interleaving at stride 2) against the
+/// direct reads (no copy; even/odd lanes picked in registers at stride 2), A/B
+/// interleaved in rounds, best over all rounds, per ISA. `DW_AB_ROUNDS` (default 5)
+/// rounds of 20 runs.
+#[test]
+#[ignore]
+fn bench_dw_layouts() {
+    use kernels_util::kernels::dwconv::DwLayout;
+    use kernels_util::matrix_cpus;
+    let rounds: usize = std::env::var("DW_AB_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    for (c, hw, k, st) in [
+        (96, 112, 3, 2),
+        (144, 56, 3, 2),
+        (192, 28, 3, 2),
+        (576, 14, 3, 2),
+        (240, 28, 5, 2),
+        (144, 56, 5, 2),
+        (672, 14, 5, 2),
+        (32, 112, 3, 1),
+        (144, 56, 3, 1),
+        (192, 28, 3, 1),
+        (384, 14, 3, 1),
+        (960, 7, 3, 1),
+    ] {
+        let mut s = conv(c, hw, c, k, st, c);
+        s.act = Some(Activation::Relu6);
+        let (oh, ow) = s.out_hw().unwrap();
+        // Bytes the layer must move at least: input read + output written.
+        let bytes = 4.0 * (c * hw * hw + c * oh * ow) as f64;
+        let flops = s.flops().unwrap() as f64;
+        for cpu in matrix_cpus() {
+            let mut best = [f64::MAX; 2];
+            for _ in 0..rounds {
+                for (i, l) in [DwLayout::PhaseSplit, DwLayout::Direct]
+                    .into_iter()
+                    .enumerate()
+                {
+                    best[i] = best[i].min(time_dw_layout_on(cpu, &s, l, 20).1);
+                }
+            }
+            println!(
+                "dw{k}x{k} {c:>3} /{st} @{hw:<3} {cpu:<14} phase-split {:>6.3} ms ({:>5.1} GB/s, {:>5.1} GFLOP/s) | direct {:>6.3} ms ({:>5.1} GB/s, {:>5.1} GFLOP/s) | {:.2}x",
+                best[0] * 1e3,
+                bytes / best[0] / 1e9,
+                flops / best[0] / 1e9,
+                best[1] * 1e3,
+                bytes / best[1] / 1e9,
+                flops / best[1] / 1e9,
+                best[0] / best[1]
+            );
+        }
+    }
+}

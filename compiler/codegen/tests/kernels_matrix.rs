@@ -470,3 +470,63 @@ fn depthwise_narrow_row_groups_x_activations_x_isa() {
         }
     }
 }
+
+/// Depthwise in both input layouts (the phase-split band copy and the direct
+/// reads — even/odd lanes of two loads at stride 2) × ISA × every activation:
+/// stride 2 (and 1, and stride 2 on rows only) on odd and even input sizes, from
+/// narrow rows (masked loads at both ends of a single vector) to rows of several
+/// unrolled groups, padding 0/1/2 (asymmetric), kernel 3 and 5, dilation with stride
+/// 2, bias, residual (in place or not), and tall maps split into several bands.
+#[test]
+fn depthwise_layouts_stride2_x_activations_x_isa() {
+    use kernels_util::check_dw_layout_on;
+    use kernels_util::kernels::dwconv::DwLayout;
+    for cpu in matrix_cpus() {
+        let mut r = Rng::new(77);
+        for case in 0..24 {
+            let act = ALL_ACTS[case % ALL_ACTS.len()];
+            let c = r.range(1, 6) | 1;
+            let k = r.pick(&[3usize, 5]);
+            let dil = if case % 3 == 2 { 2 } else { 1 };
+            let reach = (k - 1) * dil + 1;
+            let w = match case % 4 {
+                0 => r.range(reach, reach + 6),
+                1 => r.range(17, 40),
+                2 => r.range(60, 140) | 1,
+                _ => r.range(100, 230),
+            };
+            let h = if case % 6 == 5 {
+                r.range(300, 500)
+            } else {
+                r.range(reach, 20)
+            };
+            let stride = match case % 8 {
+                6 => [1, 2],
+                7 => [2, 1],
+                _ => [2, 2],
+            };
+            let mut s = ConvSpec::simple(1, c, h, w, c, k, 1, 0);
+            s.stride = stride;
+            s.groups = c;
+            s.dilation = [dil, dil];
+            s.pad = [r.range(0, 2), r.range(0, 2), r.range(0, 2), r.range(0, 2)];
+            s.act = act;
+            s.bias = case % 3 != 1;
+            s.residual = case % 2 == 1;
+            assert!(s.out_hw().is_ok(), "bad test shape {s:?}");
+            let plan = plan_conv(&s).expect("plan");
+            assert_eq!(plan.algo, ConvAlgo::Depthwise);
+            if case % 6 == 5 {
+                assert!(plan.nbands > 1, "{s:?}");
+            }
+            for layout in [DwLayout::PhaseSplit, DwLayout::Direct] {
+                let seed = 900 + case as u64;
+                let e = check_dw_layout_on(cpu, &s, layout, seed);
+                assert!(
+                    e <= TOL,
+                    "{cpu} {layout:?}: rel err {e:e} for {s:?} (seed {seed})"
+                );
+            }
+        }
+    }
+}

@@ -18,9 +18,20 @@
 //! two slots, and the last one may read up to 8 floats past the row's slots (the
 //! buffer has 16 floats of slack; those lanes are never stored).
 //!
+//! Direct layout ([`DwLayout::Direct`], chosen by [`dw_layout`]: column stride 2 on
+//! every ISA, stride 1 on AVX-512): no band copy. Each output row gets one pointer
+//! per kernel row into the input plane (a zeroed stack row for rows above or below
+//! the input); a tap of output vector `k` loads columns `sw·(L·k) + x·dw − pl ..`
+//! directly, and at stride 2 takes the even or odd lanes of two consecutive loads
+//! (one two-source shuffle). Vectors whose loads stay inside the row run in the
+//! unrolled loop with plain loads; the few at the row's ends are emitted one by one
+//! with constant lane masks (masked-off lanes read nothing and are zero, which is
+//! the padding).
+//!
 //! Weight layout: PyTorch's `[C][1][kh][kw]` unchanged (packing is a validated copy).
 
 use inkwell::module::Module;
+use inkwell::types::VectorType;
 use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::IntPredicate;
 use nnc_ir::Activation;
@@ -76,7 +87,42 @@ fn rows_per_group(nvec: usize, band: usize, residual: bool, taps: usize, vregs: 
     band.max(1).div_ceil(groups)
 }
 
-/// Plans a depthwise convolution (`spec.is_depthwise()` must hold).
+/// Where a depthwise kernel reads its input from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DwLayout {
+    /// A band's input rows copied into a zero-padded stack buffer, phase-split by
+    /// the column stride (`padded col c → phase c % sw, index c / sw`): every tap
+    /// reads `L` contiguous floats. At stride 2 the copy de-interleaves the input.
+    PhaseSplit,
+    /// Column stride 1 or 2: no copy, the taps read the input rows in place. Rows
+    /// above or below the input read a zeroed stack row; the vectors at the row's
+    /// ends use masked loads (masks known when the kernel is emitted), the others
+    /// plain loads. At stride 2 each tap's `L` columns `2c + off` are the even or
+    /// odd lanes of two consecutive vector loads (one two-source shuffle,
+    /// `vpermt2ps` on AVX-512, two shuffles on AVX2).
+    Direct,
+}
+
+/// The layout [`emit_dw`] uses for `spec` on `isa`, measured (see "Depthwise
+/// without the copy" in docs/kernels.md): direct reads at column stride 2 (1.2–2.3×
+/// faster), except on 8-lane targets when the splat weights cannot stay in
+/// registers and a row has more than one vector (5×5 on 28- and 14-wide outputs:
+/// 0.76–0.93×); at stride 1 on 16-lane targets (1.1–1.8×); at stride 1 on 8-lane
+/// targets the phase-split copy (direct was 0.7–0.85×).
+pub fn dw_layout(spec: &ConvSpec, isa: Isa) -> DwLayout {
+    let lanes = isa.lanes as usize;
+    let spills = spec.kh * spec.kw + 2 > isa.vregs as usize;
+    let (_, ow) = spec.out_hw().unwrap_or((0, 0));
+    match spec.stride[1] {
+        2 if lanes == 8 && spills && ow > lanes => DwLayout::PhaseSplit,
+        2 => DwLayout::Direct,
+        1 if isa.lanes == 16 => DwLayout::Direct,
+        _ => DwLayout::PhaseSplit,
+    }
+}
+
+/// Plans a depthwise convolution (`spec.is_depthwise()` must hold). The plan does
+/// not depend on the ISA: its stack covers both layouts.
 pub fn plan_dw(spec: &ConvSpec) -> KernelResult<ConvPlan> {
     spec.validate()?;
     if !spec.is_depthwise() {
@@ -98,11 +144,13 @@ pub fn plan_dw(spec: &ConvSpec) -> KernelResult<ConvPlan> {
     }
     let nbands = oh.div_ceil(band);
     let cs = rows_in(band, sh, spec.kh, dh) * rs;
+    // Phase-split: the band buffer; direct: one zero row of `w` floats.
+    let stack = cs.max(spec.w) + DW_SLACK;
     Ok(ConvPlan {
         algo: ConvAlgo::Depthwise,
         num_tasks: mul(&[spec.n, spec.cin, nbands])?,
         packed_len: mul(&[spec.cin, spec.kh, spec.kw])?,
-        stack_bytes: (cs + DW_SLACK) * 4,
+        stack_bytes: stack * 4,
         oh,
         ow,
         cin_g: 1,
@@ -138,8 +186,25 @@ pub fn emit_dw<'ctx>(
     name: &str,
     isa: Isa,
 ) -> KernelResult<FunctionValue<'ctx>> {
+    emit_dw_with(module, spec, plan, name, isa, dw_layout(spec, isa))
+}
+
+/// [`emit_dw`] with the layout chosen by the caller (benchmarks and tests compare
+/// them; `Direct` needs column stride 1 or 2).
+pub fn emit_dw_with<'ctx>(
+    module: &Module<'ctx>,
+    spec: &ConvSpec,
+    plan: &ConvPlan,
+    name: &str,
+    isa: Isa,
+    layout: DwLayout,
+) -> KernelResult<FunctionValue<'ctx>> {
     if plan.algo != ConvAlgo::Depthwise {
         return err("depthwise: wrong plan");
+    }
+    let direct = layout == DwLayout::Direct;
+    if direct && spec.stride[1] > 2 {
+        return err("depthwise: direct reads need column stride 1 or 2");
     }
     let lanes = isa.lanes as usize;
     if lanes != 8 && lanes != 16 {
@@ -157,12 +222,26 @@ pub fn emit_dw<'ctx>(
     let (kh, kw) = (spec.kh, spec.kw);
     let taps = kh * kw;
     let c = spec.cin;
-    let scratch_len = plan.cs + DW_SLACK;
+    let (h, w, pt, pl) = (spec.h, spec.w, spec.pad[0], spec.pad[1]);
+    let scratch_len = if direct {
+        w + DW_SLACK
+    } else {
+        plan.cs + DW_SLACK
+    };
     let scratch = em.scratch(scratch_len)?;
+    if direct {
+        // The zero row that taps above or below the input read.
+        em.b.build_memset(
+            scratch,
+            4,
+            em.ctx.i8_type().const_zero(),
+            em.c64(i64_of(scratch_len * 4)?),
+        )?;
+    }
     let geom = PackGeom {
-        h: spec.h,
-        w: spec.w,
-        pl: spec.pad[1],
+        h,
+        w,
+        pl,
         sw,
         pw: plan.pw,
         rs: plan.rs,
@@ -172,13 +251,67 @@ pub fn emit_dw<'ctx>(
     let ow = plan.ow;
     let nvec = ow.div_ceil(lanes);
     let last_cnt = ow - lanes * (nvec - 1);
+    // Phase-split: the scratch offset of each tap from its row's base.
     let tap_offs: Vec<i64> = (0..kh)
         .flat_map(|y| (0..kw).map(move |x| (y, x)))
         .map(|(y, x)| {
             let col = x * dw;
-            i64_of(y * dh * plan.rs + (col % sw) * plan.pw + col / sw)
+            if direct {
+                Ok(0)
+            } else {
+                i64_of(y * dh * plan.rs + (col % sw) * plan.pw + col / sw)
+            }
         })
         .collect::<KernelResult<_>>()?;
+    // Direct: per tap column `x`, the input column offset of its (first) load from
+    // `sw·c − pl` and, at stride 2, the parity of the lanes it takes.
+    let col_load: Vec<(usize, usize)> = (0..kw)
+        .map(|x| {
+            let col = x * dw;
+            if sw == 2 {
+                (col & !1, col & 1)
+            } else {
+                (col, 0)
+            }
+        })
+        .collect();
+    let halves = if sw == 2 { 2 } else { 1 };
+    // Direct: lanes `[lo, hi)` of the load at input column `start` (relative to
+    // `sw·c − pl`) of output vector `k` that lie inside the row.
+    let valid_lanes = |k: usize, start: usize| -> (usize, usize) {
+        let s0 = (sw * lanes * k + start) as i64 - pl as i64;
+        let lo = (-s0).clamp(0, lanes as i64) as usize;
+        let hi = (w as i64 - s0).clamp(0, lanes as i64) as usize;
+        (lo, hi.max(lo))
+    };
+    // Vectors whose loads all lie inside the row (no masks): a contiguous range.
+    let clean = |k: usize| {
+        col_load
+            .iter()
+            .all(|&(off, _)| (0..halves).all(|hf| valid_lanes(k, off + hf * lanes) == (0, lanes)))
+    };
+    // Even / odd lanes of the concatenation of two vectors.
+    let parity_sel: Vec<VectorValue<'ctx>> = (0..2u64)
+        .map(|odd| {
+            let idx: Vec<IntValue<'ctx>> = (0..lanes as u64)
+                .map(|l| em.i32t.const_int(2 * l + odd, false))
+                .collect();
+            VectorType::const_vector(&idx)
+        })
+        .collect();
+    let lane_range_mask = |lo: usize, hi: usize| {
+        let i1 = em.ctx.bool_type();
+        let v: Vec<IntValue<'ctx>> = (0..lanes)
+            .map(|l| i1.const_int(u64::from(l >= lo && l < hi), false))
+            .collect();
+        VectorType::const_vector(&v)
+    };
+    // Pointer arithmetic that may leave the buffer (masked-off lanes, rows outside
+    // the input that a select then replaces): not `inbounds`.
+    let gep_any = |p: PointerValue<'ctx>, i: IntValue<'ctx>| -> KernelResult<PointerValue<'ctx>> {
+        // SAFETY: f32 indexing; only the valid lanes are ever dereferenced.
+        Ok(unsafe { em.b.build_gep(em.f32t, p, &[i], "")? })
+    };
     let packed_act = act_after_rows(spec.act, ow, lanes);
     em.for_loop(begin, end, |t| {
         let nb = i64_of(plan.nbands)?;
@@ -191,25 +324,28 @@ pub fn emit_dw<'ctx>(
             em.b.build_int_nsw_sub(em.c64(i64_of(plan.oh)?), oh0, "")?,
         )?;
         let ih_base =
-            em.b.build_int_nsw_sub(em.mulc(oh0, i64_of(sh)?)?, em.c64(i64_of(spec.pad[0])?), "")?;
-        let nrows = em.addc(
-            em.mulc(em.addc(rows, -1)?, i64_of(sh)?)?,
-            i64_of((kh - 1) * dh + 1)?,
-        )?;
-        let src = em.gep(input, em.mulc(nc, i64_of(spec.h * spec.w)?)?)?;
-        emit_pack_rows(&em, &geom, src, scratch, ih_base, nrows)?;
-        // Zero the rest of the buffer (the band's unused rows and the slack): the
-        // masked lanes of a row's last vector read it, and garbage there (subnormals,
-        // NaNs) makes their FMAs slow (measured 4× on a 960-channel 7×7 layer).
-        let filled = em.mulc(nrows, i64_of(plan.rs)?)?;
-        let rest =
-            em.b.build_int_nsw_sub(em.c64(i64_of(scratch_len)?), filled, "")?;
-        em.b.build_memset(
-            em.gep(scratch, filled)?,
-            4,
-            em.ctx.i8_type().const_zero(),
-            em.mulc(rest, 4)?,
-        )?;
+            em.b.build_int_nsw_sub(em.mulc(oh0, i64_of(sh)?)?, em.c64(i64_of(pt)?), "")?;
+        let src = em.gep(input, em.mulc(nc, i64_of(h * w)?)?)?;
+        if !direct {
+            let nrows = em.addc(
+                em.mulc(em.addc(rows, -1)?, i64_of(sh)?)?,
+                i64_of((kh - 1) * dh + 1)?,
+            )?;
+            emit_pack_rows(&em, &geom, src, scratch, ih_base, nrows)?;
+            // Zero the rest of the buffer (the band's unused rows and the slack): the
+            // masked lanes of a row's last vector read it, and garbage there
+            // (subnormals, NaNs) makes their FMAs slow (measured 4× on a 960-channel
+            // 7×7 layer).
+            let filled = em.mulc(nrows, i64_of(plan.rs)?)?;
+            let rest =
+                em.b.build_int_nsw_sub(em.c64(i64_of(scratch_len)?), filled, "")?;
+            em.b.build_memset(
+                em.gep(scratch, filled)?,
+                4,
+                em.ctx.i8_type().const_zero(),
+                em.mulc(rest, 4)?,
+            )?;
+        }
         // Weights and bias of this channel, splat once.
         let wbase = em.gep(wts, em.mulc(ch, i64_of(taps)?)?)?;
         let wv: Vec<VectorValue<'ctx>> = (0..taps)
@@ -223,25 +359,56 @@ pub fn emit_dw<'ctx>(
         let plane_off = em.mulc(nc, i64_of(plan.oh * ow)?)?;
         let out_plane = em.gep(out, plane_off)?;
         let res_plane = em.gep(res, plane_off)?;
-        // One slot = one output vector: (row's scratch base, row's output offset,
-        // column, lane mask of a partial vector). Each slot is one dependency chain
-        // of `kh·kw` FMAs; the slots of one call are interleaved tap by tap.
+        // One slot = one output vector: (row bases — the scratch row, or (direct)
+        // one input row per kernel row, already offset by `−pl` —, the row's output
+        // offset, column, vector index when known at emission (direct: masked loads
+        // at the row's ends), lane mask of a partial vector). Each slot is one
+        // dependency chain of `kh·kw` FMAs; the slots of one call are interleaved
+        // tap by tap.
         type Slot<'c> = (
-            PointerValue<'c>,
+            Vec<PointerValue<'c>>,
             IntValue<'c>,
             IntValue<'c>,
+            Option<usize>,
             Option<VectorValue<'c>>,
         );
+        let load_direct = |row: PointerValue<'ctx>,
+                           col: IntValue<'ctx>,
+                           k: Option<usize>,
+                           x: usize|
+         -> KernelResult<VectorValue<'ctx>> {
+            let (off, parity) = col_load[x];
+            let base = gep_any(row, em.addc(em.mulc(col, i64_of(sw)?)?, i64_of(off)?)?)?;
+            let half = |hf: usize| -> KernelResult<VectorValue<'ctx>> {
+                let p = gep_any(base, em.c64(i64_of(hf * lanes)?))?;
+                match k.map(|k| valid_lanes(k, off + hf * lanes)) {
+                    None => em.load_v(p, None),
+                    Some((0, hi)) if hi == lanes => em.load_v(p, None),
+                    Some((lo, hi)) if lo >= hi => Ok(em.vt.const_zero()),
+                    Some((lo, hi)) => em.load_v(p, Some(lane_range_mask(lo, hi))),
+                }
+            };
+            if sw == 2 {
+                let (a, b) = (half(0)?, half(1)?);
+                Ok(em.b.build_shuffle_vector(a, b, parity_sel[parity], "")?)
+            } else {
+                half(0)
+            }
+        };
         let vecs = |slots: &[Slot<'ctx>]| -> KernelResult<()> {
             let mut acc = vec![init; slots.len()];
             for (q, &off) in tap_offs.iter().enumerate() {
-                for (a, &(b_row, _, col, _)) in acc.iter_mut().zip(slots) {
-                    let pb = em.gepc(em.gep(b_row, col)?, off)?;
-                    let x = em.load_v(pb, None)?;
-                    *a = em.fma(x, wv[q], *a)?;
+                let (y, x) = (q / kw, q % kw);
+                for (a, (rb, _, col, k, _)) in acc.iter_mut().zip(slots) {
+                    let xv = if direct {
+                        load_direct(rb[y], *col, *k, x)?
+                    } else {
+                        em.load_v(em.gepc(em.gep(rb[0], *col)?, off)?, None)?
+                    };
+                    *a = em.fma(xv, wv[q], *a)?;
                 }
             }
-            for (a, &(_, o_off, col, mask)) in acc.iter().zip(slots) {
+            for (a, &(_, o_off, col, _, mask)) in acc.iter().zip(slots) {
                 let o = em.add(o_off, col)?;
                 let mut v = *a;
                 if spec.residual {
@@ -255,11 +422,28 @@ pub fn emit_dw<'ctx>(
             }
             Ok(())
         };
-        let row_at = |r: IntValue<'ctx>| -> KernelResult<(PointerValue<'ctx>, IntValue<'ctx>)> {
-            let b_row = em.gep(scratch, em.mulc(r, i64_of(sh * plan.rs)?)?)?;
-            let o_off = em.mulc(em.add(oh0, r)?, i64_of(ow)?)?;
-            Ok((b_row, o_off))
-        };
+        let row_at =
+            |r: IntValue<'ctx>| -> KernelResult<(Vec<PointerValue<'ctx>>, IntValue<'ctx>)> {
+                let o_off = em.mulc(em.add(oh0, r)?, i64_of(ow)?)?;
+                if !direct {
+                    let b_row = em.gep(scratch, em.mulc(r, i64_of(sh * plan.rs)?)?)?;
+                    return Ok((vec![b_row], o_off));
+                }
+                let ih0 = em.add(ih_base, em.mulc(r, i64_of(sh)?)?)?;
+                let rb = (0..kh)
+                    .map(|y| {
+                        let ih = em.addc(ih0, i64_of(y * dh)?)?;
+                        // 0 ≤ ih < h as one unsigned compare
+                        let inside = em.icmp(IntPredicate::ULT, ih, em.c64(i64_of(h)?))?;
+                        let p_in = gep_any(src, em.mulc(ih, i64_of(w)?)?)?;
+                        let p =
+                            em.b.build_select(inside, p_in, scratch, "")?
+                                .into_pointer_value();
+                        gep_any(p, em.c64(-i64_of(pl)?))
+                    })
+                    .collect::<KernelResult<_>>()?;
+                Ok((rb, o_off))
+            };
         let full = if last_cnt == lanes { nvec } else { nvec - 1 };
         let mask_of = |k: usize| {
             if k >= full {
@@ -268,24 +452,54 @@ pub fn emit_dw<'ctx>(
                 None
             }
         };
-        // One output row: groups of DW_UNROLL full vectors in a loop, then the rest.
+        // Vectors `k_lo .. k_lo + groups·DW_UNROLL` run in a loop (no load or store
+        // masks), the others are emitted one by one.
+        let (k_lo, groups) = if direct {
+            let k_lo = (0..full).find(|&k| clean(k)).unwrap_or(full);
+            let k_hi = (k_lo..full).find(|&k| !clean(k)).unwrap_or(full);
+            (k_lo, (k_hi - k_lo) / DW_UNROLL)
+        } else {
+            (0, full / DW_UNROLL)
+        };
+        let known = |k: usize| if direct { Some(k) } else { None };
+        // One output row.
         let one_row = |r: IntValue<'ctx>| -> KernelResult<()> {
-            let (b_row, o_off) = row_at(r)?;
-            let groups = full / DW_UNROLL;
+            let (rb, o_off) = row_at(r)?;
             if groups > 0 {
                 em.for_loop(em.c64(0), em.c64(i64_of(groups)?), |gq| {
-                    let base = em.mulc(gq, (lanes * DW_UNROLL) as i64)?;
+                    let base = em.addc(
+                        em.mulc(gq, (lanes * DW_UNROLL) as i64)?,
+                        i64_of(lanes * k_lo)?,
+                    )?;
                     let slots: Vec<Slot<'ctx>> = (0..DW_UNROLL)
-                        .map(|k| Ok((b_row, o_off, em.addc(base, (lanes * k) as i64)?, None)))
+                        .map(|j| {
+                            Ok((
+                                rb.clone(),
+                                o_off,
+                                em.addc(base, (lanes * j) as i64)?,
+                                None,
+                                None,
+                            ))
+                        })
                         .collect::<KernelResult<_>>()?;
                     vecs(&slots)
                 })?;
             }
-            let slots: Vec<Slot<'ctx>> = (groups * DW_UNROLL..nvec)
-                .map(|k| Ok((b_row, o_off, em.c64(i64_of(lanes * k)?), mask_of(k))))
+            let slots: Vec<Slot<'ctx>> = (0..k_lo)
+                .chain(k_lo + groups * DW_UNROLL..nvec)
+                .map(|k| {
+                    Ok((
+                        rb.clone(),
+                        o_off,
+                        em.c64(i64_of(lanes * k)?),
+                        known(k),
+                        mask_of(k),
+                    ))
+                })
                 .collect::<KernelResult<_>>()?;
-            if !slots.is_empty() {
-                vecs(&slots)?;
+            // at most 2·DW_UNROLL chains per call
+            for chunk in slots.chunks(2 * DW_UNROLL) {
+                vecs(chunk)?;
             }
             Ok(())
         };
@@ -304,9 +518,15 @@ pub fn emit_dw<'ctx>(
                     let r0 = em.min(em.mulc(g, rgi)?, last0)?;
                     let mut slots: Vec<Slot<'ctx>> = Vec::with_capacity(rg * nvec);
                     for dr in 0..rg {
-                        let (b_row, o_off) = row_at(em.addc(r0, dr as i64)?)?;
+                        let (rb, o_off) = row_at(em.addc(r0, dr as i64)?)?;
                         for k in 0..nvec {
-                            slots.push((b_row, o_off, em.c64(i64_of(lanes * k)?), mask_of(k)));
+                            slots.push((
+                                rb.clone(),
+                                o_off,
+                                em.c64(i64_of(lanes * k)?),
+                                known(k),
+                                mask_of(k),
+                            ));
                         }
                     }
                     vecs(&slots)

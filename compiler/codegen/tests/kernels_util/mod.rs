@@ -303,7 +303,34 @@ pub fn check_conv(s: &ConvSpec, seed: u64) -> f64 {
 
 /// [`check_conv`] with the kernel compiled for `cpu` (`""` = host).
 pub fn check_conv_on(cpu: &str, s: &ConvSpec, seed: u64) -> f64 {
-    use kernels::conv_fast::{emit_conv_for, pack_conv_weights, plan_conv};
+    use kernels::conv_fast::emit_conv_for;
+    check_conv_emit_on(cpu, s, seed, |m| emit_conv_for(m, s, "conv", isa_of(cpu)))
+}
+
+/// [`check_conv_on`] for the depthwise kernel with the input layout `layout`.
+pub fn check_dw_layout_on(
+    cpu: &str,
+    s: &ConvSpec,
+    layout: kernels::dwconv::DwLayout,
+    seed: u64,
+) -> f64 {
+    use kernels::conv_fast::plan_conv;
+    use kernels::dwconv::emit_dw_with;
+    let plan = plan_conv(s).expect("plan");
+    check_conv_emit_on(cpu, s, seed, |m| {
+        emit_dw_with(m, s, &plan, "conv", isa_of(cpu), layout)
+    })
+}
+
+/// [`check_conv_on`] with the kernel emitted by `emit` (the plan and packing of
+/// [`kernels::conv_fast`]).
+fn check_conv_emit_on(
+    cpu: &str,
+    s: &ConvSpec,
+    seed: u64,
+    emit: impl for<'ctx> FnOnce(&Module<'ctx>) -> KernelResult<FunctionValue<'ctx>>,
+) -> f64 {
+    use kernels::conv_fast::{pack_conv_weights, plan_conv};
     let mut r = Rng::new(seed);
     let (oh, ow) = s.out_hw().expect("shape");
     let x = r.vec(s.n * s.cin * s.h * s.w);
@@ -321,34 +348,30 @@ pub fn check_conv_on(cpu: &str, s: &ConvSpec, seed: u64) -> f64 {
     } else {
         vec![f32::NAN; want.len()]
     };
-    with_kernel_on(
-        cpu,
-        |m| emit_conv_for(m, s, "conv", isa_of(cpu)),
-        |f| {
-            let resp = if in_place { y.as_ptr() } else { res.as_ptr() };
-            // SAFETY: buffers have the sizes the spec implies.
-            unsafe {
-                f(
-                    x.as_ptr(),
-                    packed.as_ptr(),
-                    bias.as_ptr(),
-                    resp,
-                    y.as_mut_ptr(),
-                    0,
-                    split,
-                );
-                f(
-                    x.as_ptr(),
-                    packed.as_ptr(),
-                    bias.as_ptr(),
-                    resp,
-                    y.as_mut_ptr(),
-                    split,
-                    nt,
-                );
-            }
-        },
-    );
+    with_kernel_on(cpu, emit, |f| {
+        let resp = if in_place { y.as_ptr() } else { res.as_ptr() };
+        // SAFETY: buffers have the sizes the spec implies.
+        unsafe {
+            f(
+                x.as_ptr(),
+                packed.as_ptr(),
+                bias.as_ptr(),
+                resp,
+                y.as_mut_ptr(),
+                0,
+                split,
+            );
+            f(
+                x.as_ptr(),
+                packed.as_ptr(),
+                bias.as_ptr(),
+                resp,
+                y.as_mut_ptr(),
+                split,
+                nt,
+            );
+        }
+    });
     rel_err(&y, &want)
 }
 
