@@ -62,6 +62,13 @@ fn swin_t_plan_has_no_gather() {
     assert_eq!(count(&unfolded, "take"), 12, "one gather per block");
     assert_eq!(count(&folded, "take"), 0);
     // per block, the table (param), the gather and its permute become one
-    // constant
-    assert_eq!(unfolded.steps.len() - folded.steps.len(), 24);
+    // constant; with the bias a constant, the layout planning may fold more
+    // permutes into their matmuls, so at least that many steps go
+    assert_eq!(count(&unfolded, "param") - count(&folded, "param"), 12);
+    assert!(
+        unfolded.steps.len() - folded.steps.len() >= 24,
+        "{} -> {}",
+        unfolded.steps.len(),
+        folded.steps.len()
+    );
 }
