@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn peak_memory_and_json_show_the_scores() {
-        use crate::testing::GraphBuilder;
+        use nnc_ir::GraphBuilder;
         let mut b = GraphBuilder::new("t");
         let x = b.input("x", &[1, 100, 64]);
         let a = b.node(

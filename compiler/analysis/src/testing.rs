@@ -1,73 +1,62 @@
 //! Hand-built graphs for tests and benchmarks, independent of the
-//! elaborator: a small [`GraphBuilder`] (it computes output shapes with
-//! PyTorch's formulas for the ops it knows) and reference networks built
-//! with it (ResNet-18/50, MobileNetV2 as in torchvision).
+//! elaborator: layer conveniences ([`Layers`]) over [`nnc_ir::GraphBuilder`]
+//! (shapes from [`nnc_ir::shape::infer`], PyTorch's formulas) and reference
+//! networks built with them (ResNet-18/50, MobileNetV2 as in torchvision).
 
-use nnc_diag::Span;
-use nnc_ir::{
-    Activation, BinaryKind, BlockId, BlockInstance, Conv2d, Graph, Node, NodeId, Op, Pool,
-};
+use nnc_ir::{Activation, BinaryKind, Conv2d, Graph, GraphBuilder, NodeId, Op, Pool};
 
-/// Builds a [`Graph`] node by node, naming nodes in the current block scope.
-pub struct GraphBuilder {
-    g: Graph,
-    scope: Vec<BlockId>,
-    counter: usize,
-}
-
-fn out_size(i: usize, k: usize, s: usize, p: usize, d: usize) -> usize {
-    let eff = d * (k - 1) + 1;
-    (i + 2 * p).saturating_sub(eff) / s.max(1) + 1
-}
-
-impl GraphBuilder {
-    /// An empty graph called `name`.
-    pub fn new(name: &str) -> GraphBuilder {
-        GraphBuilder {
-            g: Graph::new(name),
-            scope: Vec::new(),
-            counter: 0,
-        }
-    }
-
-    fn full_name(&self, name: &str) -> String {
-        match self.scope.last() {
-            Some(&b) => format!("{}.{name}", self.g.block(b).name),
-            None => name.to_string(),
-        }
-    }
-
-    /// The shape of a node.
-    pub fn shape(&self, id: NodeId) -> Vec<usize> {
-        self.g.node(id).shape.clone()
-    }
-
-    /// Adds any node with an explicit output shape; `name` is scoped.
-    pub fn node(&mut self, op: Op, inputs: &[NodeId], shape: Vec<usize>, name: &str) -> NodeId {
-        let node = Node {
-            op,
-            shape,
-            name: self.full_name(name),
-            block: self.scope.last().copied(),
-        };
-        let start = self.counter * 10;
-        self.counter += 1;
-        self.g.add_node(node, inputs, Span::new(start, start + 5))
-    }
-
-    fn auto(&mut self, op: Op, inputs: &[NodeId], shape: Vec<usize>) -> NodeId {
-        let name = format!("{}_{}", op.name(), self.counter);
-        self.node(op, inputs, shape, &name)
-    }
-
-    /// A network input.
-    pub fn input(&mut self, name: &str, shape: &[usize]) -> NodeId {
-        self.node(Op::Input { name: name.into() }, &[], shape.to_vec(), name)
-    }
-
+/// Layers on a [`GraphBuilder`], each one node whose shape is inferred (a
+/// shape error panics: these build known-good test graphs). Named layers
+/// take a name scoped by the current block; the others get generated names.
+pub trait Layers {
     /// A conv2d with square kernel/stride/pad, dilation 1.
     #[allow(clippy::too_many_arguments)]
-    pub fn conv(
+    fn conv(
+        &mut self,
+        x: NodeId,
+        name: &str,
+        cout: usize,
+        k: usize,
+        s: usize,
+        p: usize,
+        groups: usize,
+        bias: bool,
+    ) -> NodeId;
+    /// A batchnorm (eps 1e-5).
+    fn bn(&mut self, x: NodeId, name: &str) -> NodeId;
+    /// An activation.
+    fn act(&mut self, x: NodeId, a: Activation) -> NodeId;
+    /// A relu.
+    fn relu(&mut self, x: NodeId) -> NodeId;
+    /// `a + b` (same shapes).
+    fn add(&mut self, a: NodeId, b: NodeId) -> NodeId;
+    /// A max pool with square kernel/stride/pad, floor mode.
+    fn maxpool(&mut self, x: NodeId, k: usize, s: usize, p: usize) -> NodeId;
+    /// Global average pooling to `[N, C, 1, 1]`.
+    fn gap(&mut self, x: NodeId) -> NodeId;
+    /// Flatten to `[N, rest]`.
+    fn flatten(&mut self, x: NodeId) -> NodeId;
+    /// A linear layer on `[N, in]`.
+    fn linear(&mut self, x: NodeId, name: &str, out: usize, bias: bool) -> NodeId;
+    /// `split(x, parts)` along channels: one node per part.
+    fn split(&mut self, x: NodeId, parts: usize) -> Vec<NodeId>;
+    /// Concatenation along channels.
+    fn concat(&mut self, xs: &[NodeId]) -> NodeId;
+    /// Channel shuffle.
+    fn shuffle(&mut self, x: NodeId, groups: usize) -> NodeId;
+}
+
+fn auto(b: &mut GraphBuilder, op: Op, inputs: &[NodeId]) -> NodeId {
+    b.op(op, inputs).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn named(b: &mut GraphBuilder, op: Op, inputs: &[NodeId], name: &str) -> NodeId {
+    b.named(op, inputs, name)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+impl Layers for GraphBuilder {
+    fn conv(
         &mut self,
         x: NodeId,
         name: &str,
@@ -78,13 +67,6 @@ impl GraphBuilder {
         groups: usize,
         bias: bool,
     ) -> NodeId {
-        let sh = self.shape(x);
-        let shape = vec![
-            sh[0],
-            cout,
-            out_size(sh[2], k, s, p, 1),
-            out_size(sh[3], k, s, p, 1),
-        ];
         let op = Op::Conv2d(Conv2d {
             out_channels: cout,
             kernel: [k, k],
@@ -94,81 +76,55 @@ impl GraphBuilder {
             groups,
             bias,
         });
-        self.node(op, &[x], shape, name)
+        named(self, op, &[x], name)
     }
 
-    /// A batchnorm (eps 1e-5).
-    pub fn bn(&mut self, x: NodeId, name: &str) -> NodeId {
-        let s = self.shape(x);
-        self.node(Op::BatchNorm { eps: 1e-5 }, &[x], s, name)
+    fn bn(&mut self, x: NodeId, name: &str) -> NodeId {
+        named(self, Op::BatchNorm { eps: 1e-5 }, &[x], name)
     }
 
-    /// An activation.
-    pub fn act(&mut self, x: NodeId, a: Activation) -> NodeId {
-        let s = self.shape(x);
-        self.auto(Op::Act(a), &[x], s)
+    fn act(&mut self, x: NodeId, a: Activation) -> NodeId {
+        auto(self, Op::Act(a), &[x])
     }
 
-    /// A relu.
-    pub fn relu(&mut self, x: NodeId) -> NodeId {
+    fn relu(&mut self, x: NodeId) -> NodeId {
         self.act(x, Activation::Relu)
     }
 
-    /// `a + b` (same shapes).
-    pub fn add(&mut self, a: NodeId, b: NodeId) -> NodeId {
-        let s = self.shape(a);
-        self.auto(Op::Binary(BinaryKind::Add), &[a, b], s)
+    fn add(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        auto(self, Op::Binary(BinaryKind::Add), &[a, b])
     }
 
-    /// A max pool with square kernel/stride/pad, floor mode.
-    pub fn maxpool(&mut self, x: NodeId, k: usize, s: usize, p: usize) -> NodeId {
-        let sh = self.shape(x);
-        let shape = vec![
-            sh[0],
-            sh[1],
-            out_size(sh[2], k, s, p, 1),
-            out_size(sh[3], k, s, p, 1),
-        ];
+    fn maxpool(&mut self, x: NodeId, k: usize, s: usize, p: usize) -> NodeId {
         let pool = Pool {
             kernel: [k, k],
             stride: [s, s],
             pad: [p, p],
             ceil: false,
         };
-        self.auto(Op::MaxPool(pool), &[x], shape)
+        auto(self, Op::MaxPool(pool), &[x])
     }
 
-    /// Global average pooling to `[N, C, 1, 1]`.
-    pub fn gap(&mut self, x: NodeId) -> NodeId {
-        let s = self.shape(x);
-        self.auto(Op::GlobalAvgPool, &[x], vec![s[0], s[1], 1, 1])
+    fn gap(&mut self, x: NodeId) -> NodeId {
+        auto(self, Op::GlobalAvgPool, &[x])
     }
 
-    /// Flatten to `[N, rest]`.
-    pub fn flatten(&mut self, x: NodeId) -> NodeId {
-        let s = self.shape(x);
-        let rest = s[1..].iter().product();
-        self.auto(Op::Flatten, &[x], vec![s[0], rest])
+    fn flatten(&mut self, x: NodeId) -> NodeId {
+        auto(self, Op::Flatten, &[x])
     }
 
-    /// A linear layer on `[N, in]`.
-    pub fn linear(&mut self, x: NodeId, name: &str, out: usize, bias: bool) -> NodeId {
-        let s = self.shape(x);
+    fn linear(&mut self, x: NodeId, name: &str, out: usize, bias: bool) -> NodeId {
         let op = Op::Linear {
             out_features: out,
             bias,
         };
-        self.node(op, &[x], vec![s[0], out], name)
+        named(self, op, &[x], name)
     }
 
-    /// `split(x, parts)` along channels: one node per part.
-    pub fn split(&mut self, x: NodeId, parts: usize) -> Vec<NodeId> {
-        let s = self.shape(x);
-        let len = s[1] / parts;
+    fn split(&mut self, x: NodeId, parts: usize) -> Vec<NodeId> {
+        let len = self.shape(x)[1] / parts;
         (0..parts)
             .map(|part| {
-                let mut shape = s.clone();
-                shape[1] = len;
                 let op = Op::Split {
                     axis: 1,
                     start: part * len,
@@ -176,49 +132,17 @@ impl GraphBuilder {
                     part,
                     parts,
                 };
-                self.auto(op, &[x], shape)
+                auto(self, op, &[x])
             })
             .collect()
     }
 
-    /// Concatenation along channels.
-    pub fn concat(&mut self, xs: &[NodeId]) -> NodeId {
-        let mut s = self.shape(xs[0]);
-        s[1] = xs.iter().map(|&x| self.g.node(x).shape[1]).sum();
-        self.auto(Op::Concat { axis: 1 }, xs, s)
+    fn concat(&mut self, xs: &[NodeId]) -> NodeId {
+        auto(self, Op::Concat { axis: 1 }, xs)
     }
 
-    /// Channel shuffle.
-    pub fn shuffle(&mut self, x: NodeId, groups: usize) -> NodeId {
-        let s = self.shape(x);
-        self.auto(Op::ChannelShuffle { groups }, &[x], s)
-    }
-
-    /// Enters a block instance `name` (a full scope name) of block `block`.
-    pub fn enter(&mut self, name: &str, block: &str) -> BlockId {
-        let b = self.g.add_block(BlockInstance {
-            name: name.into(),
-            block: block.into(),
-            parent: self.scope.last().copied(),
-            call_span: Span::DUMMY,
-        });
-        self.scope.push(b);
-        b
-    }
-
-    /// Leaves the current block instance.
-    pub fn exit(&mut self) {
-        self.scope.pop();
-    }
-
-    /// Marks a node as a network output.
-    pub fn output(&mut self, name: &str, x: NodeId) {
-        self.g.add_output(name, x, Span::DUMMY);
-    }
-
-    /// The finished graph.
-    pub fn finish(self) -> Graph {
-        self.g
+    fn shuffle(&mut self, x: NodeId, groups: usize) -> NodeId {
+        auto(self, Op::ChannelShuffle { groups }, &[x])
     }
 }
 

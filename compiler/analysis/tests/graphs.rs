@@ -1,10 +1,11 @@
 //! Graph analyses on hand-drawn graphs with known answers, and the reference
 //! networks built by hand (torchvision's numbers).
 
-use nnc_analysis::testing::{self, GraphBuilder};
+use nnc_analysis::testing::{self, Layers};
 use nnc_analysis::{analyze, platform, Bound, Platform};
 use nnc_diag::SourceFile;
 use nnc_ir::Activation;
+use nnc_ir::GraphBuilder;
 
 fn plat() -> Platform {
     // 100 GFLOP/s, 10 GB/s: ridge at 10 FLOP/B, easy numbers.

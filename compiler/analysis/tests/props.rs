@@ -1,8 +1,8 @@
 //! Property tests on random DAGs: the linear-time passes agree with
 //! brute-force definitions, and nothing panics.
 
-use nnc_analysis::testing::GraphBuilder;
 use nnc_analysis::{analyze, Platform};
+use nnc_ir::GraphBuilder;
 use nnc_ir::{NodeId, Op};
 use proptest::prelude::*;
 

@@ -2,8 +2,8 @@
 //! transcendentals, no spills in the direct conv's K loop.
 
 use nnc_codegen::{compile, BuildOptions, Emit};
-use nnc_interp::build::GraphBuilder;
 use nnc_interp::weights::init_random;
+use nnc_ir::GraphBuilder;
 use nnc_ir::{Conv2d, Op};
 
 #[test]

@@ -4,7 +4,7 @@
 mod common;
 
 use common::check;
-use nnc_interp::build::GraphBuilder;
+use nnc_ir::GraphBuilder;
 use nnc_ir::{Activation, BinaryKind, Conv2d, Op, Pool};
 use proptest::prelude::*;
 

@@ -4,8 +4,8 @@
 //! tiny logits, and rows with NaN, ±inf and all −inf.
 
 use nnc_codegen::testing::run_jit;
-use nnc_interp::build::GraphBuilder;
 use nnc_interp::{Tensor, WeightStore};
+use nnc_ir::GraphBuilder;
 use nnc_ir::Op;
 use std::collections::HashMap;
 

@@ -7,9 +7,9 @@
 //! `cargo test -p nnc-codegen --test torchvision_transformers -- --ignored --nocapture`.
 
 use nnc_codegen::testing::run_jit;
-use nnc_interp::build::GraphBuilder;
 use nnc_interp::npy::read_npy;
 use nnc_interp::weights::load_safetensors_file;
+use nnc_ir::GraphBuilder;
 use nnc_ir::{Activation, BinaryKind, Conv2d, Graph, NodeId, NormAxes, Op};
 use std::path::PathBuf;
 

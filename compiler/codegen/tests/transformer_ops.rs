@@ -9,8 +9,8 @@ mod common;
 
 use common::{random_inputs, rel_err, TOL};
 use nnc_codegen::testing::run_jit;
-use nnc_interp::build::GraphBuilder;
 use nnc_interp::weights::init_random;
+use nnc_ir::GraphBuilder;
 use nnc_ir::{Activation, BinaryKind, Graph, NodeId, NormAxes, Op};
 
 fn cpus() -> Vec<&'static str> {

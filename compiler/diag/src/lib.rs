@@ -5,6 +5,7 @@
 //! Spans are byte ranges into one source file ([`SourceFile`]). Stages never
 //! print: they return diagnostics, and the driver renders them.
 
+pub mod bless;
 pub mod codes;
 mod excerpt;
 pub mod render;

@@ -108,7 +108,7 @@ fn write_cases(cases: &[Case]) -> String {
 #[test]
 fn cases() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
-    let bless = std::env::var_os("NNC_BLESS").is_some_and(|v| !v.is_empty() && v != "0");
+    let bless = nnc_diag::bless::enabled();
     let mut failures = Vec::new();
     let mut count = 0;
     let mut files: Vec<_> = std::fs::read_dir(&dir)

@@ -5,11 +5,10 @@
 //! users.
 //!
 //! - [`eval`]: the interpreter itself ([`run`], [`run_all`]), with its
-//!   error type [`EvalError`] ([`eval_error`]);
-//! - [`build`]: a graph builder for tests (shapes by evaluation);
+//!   error type [`EvalError`] ([`eval_error`]) (graphs for tests are built
+//!   with [`nnc_ir::GraphBuilder`]);
 //! - [`fixture`]: reading the numeric fixtures of `tests/fixtures/`.
 
-pub mod build;
 pub mod eval;
 pub mod eval_error;
 pub mod fixture;

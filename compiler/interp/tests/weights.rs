@@ -1,9 +1,9 @@
 //! Loading and saving weights: the checks of `docs/weights.md` "Weights files".
 
 use nnc_diag::{Diagnostic, Level};
-use nnc_interp::build::GraphBuilder;
 use nnc_interp::weights::*;
 use nnc_interp::Tensor;
+use nnc_ir::GraphBuilder;
 use nnc_ir::{Activation, Conv2d, Graph, Op};
 use safetensors::tensor::{Dtype, TensorView};
 

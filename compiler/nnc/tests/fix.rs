@@ -281,7 +281,7 @@ fn golden_fixed_files() {
         .collect();
     cases.sort();
     assert!(!cases.is_empty(), "no cases in {}", dir.display());
-    let bless = std::env::var_os("NNC_BLESS").is_some_and(|v| !v.is_empty() && v != "0");
+    let bless = nnc_diag::bless::enabled();
     let tmp = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     for case in &cases {
@@ -317,11 +317,10 @@ fn golden_fixed_files() {
         let got = std::fs::read_to_string(&out).unwrap();
         let fixed = case.with_extension("fixed");
         if bless {
-            std::fs::write(&fixed, &got).unwrap();
+            nnc_diag::bless::compare(&fixed, &got);
             continue;
         }
-        let expected = std::fs::read_to_string(&fixed).unwrap_or_default();
-        if got != expected {
+        if let Some(expected) = nnc_diag::bless::compare(&fixed, &got) {
             failures.push(format!(
                 "{name}: result differs from {} (NNC_BLESS=1 to update)\n--- expected\n{expected}\n--- actual\n{got}",
                 fixed.display()

@@ -65,7 +65,7 @@ fn ui() {
     let mut all = Vec::new();
     cases(&root.join("tests/ui"), &mut all);
     assert!(!all.is_empty(), "no UI tests found under tests/ui");
-    let bless = std::env::var_os("NNC_BLESS").is_some_and(|v| !v.is_empty() && v != "0");
+    let bless = nnc_diag::bless::enabled();
     let bin = env!("CARGO_BIN_EXE_nnc");
     let mut failures = Vec::new();
     for case in &all {
@@ -96,12 +96,11 @@ fn ui() {
             if stderr.is_empty() {
                 let _ = std::fs::remove_file(&expected_path);
             } else {
-                std::fs::write(&expected_path, &stderr).unwrap();
+                nnc_diag::bless::compare(&expected_path, &stderr);
             }
             continue;
         }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-        if expected != stderr {
+        if let Some(expected) = nnc_diag::bless::compare(&expected_path, &stderr) {
             failures.push(format!(
                 "{}: stderr differs (NNC_BLESS=1 to update)\n--- expected\n{expected}\n--- actual\n{stderr}",
                 rel.display()

@@ -2,10 +2,10 @@
 //! after must agree (1e-5 relative), on hand-made graphs and on random small
 //! graphs (proptest: chains and diamonds of conv/bn/act/add).
 
-use nnc_interp::build::GraphBuilder;
 use nnc_interp::eval::run;
 use nnc_interp::weights::{check_store, init_random, random_tensor};
 use nnc_interp::{Tensor, WeightStore};
+use nnc_ir::GraphBuilder;
 use nnc_ir::{Activation, BinaryKind, Conv2d, Graph, NodeId, Op};
 use nnc_passes::memory_plan::{self, PlanOptions};
 use nnc_passes::{dead_code, fold_batchnorm, fuse, pipeline};

@@ -4,7 +4,7 @@
 //! lifetime index and the sweep in `check`, both compared every pair of
 //! tensors (minutes for the graphs below in a debug build).
 
-use nnc_interp::build::GraphBuilder;
+use nnc_ir::GraphBuilder;
 use nnc_ir::{Activation, BinaryKind, Op};
 use nnc_passes::memory_plan::{check, plan};
 use nnc_passes::PlanOptions;

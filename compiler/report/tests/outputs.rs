@@ -1,8 +1,9 @@
 //! The table and the roofline chart of `nnc analyze` on the reference
 //! networks built by hand.
 
-use nnc_analysis::testing::{self, GraphBuilder};
+use nnc_analysis::testing::{self, Layers};
 use nnc_analysis::{analyze, platform};
+use nnc_ir::GraphBuilder;
 
 #[test]
 fn table_names_conventions() {
